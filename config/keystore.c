@@ -25,8 +25,8 @@ typedef struct ks_entry {
 	size_t off, len; /* the secret, inside the arena */
 } ks_entry;
 
-/* Whole pages for secret bytes: kept out of core dumps and locked when the
- * memlock limit allows, so a passphrase never reaches swap or a dump. */
+/* Whole pages for secret bytes: excluded from core dumps, and locked (out
+ * of swap) when RLIMIT_MEMLOCK allows. */
 typedef struct ks_secure {
 	uint8_t *p;
 	size_t cap;
