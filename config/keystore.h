@@ -29,8 +29,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control.h" /* TW_KEYID_LEN: the KeyID field of the Set-Up-Response */
+
 enum {
-	TW_KEYID_LEN = 80,             /* KeyID field of the Set-Up-Response */
 	TW_KEYSTORE_SECRET_MAX = 1024, /* longest passphrase accepted, octets */
 	TW_KEYSTORE_ERR_LEN = 512,     /* suggested error buffer; longer messages are cut, NUL-terminated */
 };
