@@ -157,11 +157,10 @@ static bool mask_host_bits(uint8_t *addr, int len, unsigned prefix)
 	bool had = false;
 	for (int i = 0; i < len; i++) {
 		unsigned bit0 = (unsigned)i * 8;
-		uint8_t keep = prefix >= bit0 + 8 ? 0xFF :
-			prefix <= bit0             ? 0x00 :
-						     (uint8_t)(0xFF << (8 - (prefix - bit0)));
+		unsigned kept = prefix >= bit0 + 8 ? 8 : prefix <= bit0 ? 0 : prefix - bit0;
+		uint8_t keep = (uint8_t)(0xFF00u >> kept); /* top `kept` bits of the octet */
 		had |= (addr[i] & ~keep) != 0;
-		addr[i] &= keep;
+		addr[i] = (uint8_t)(addr[i] & keep);
 	}
 	return had;
 }
