@@ -1,10 +1,30 @@
-/* cli.c - subcommand dispatch, --help and --version (see cli.h). */
+/* cli.c - subcommand dispatch and option parsing (see cli.h). */
 #include "cli.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "addr.h"
+#include "args.h"
+#include "clock.h"
+#include "control.h"
+#include "keystore.h"
+#include "log.h"
+#include "loop.h"
+#include "net.h"
+#include "ping.h"
+#include "server.h"
 #include "version.h"
+
+#define DEFAULT_PORT 862
+#define MAX_LISTEN 16
+#define MAX_ALLOW 64
 
 static void print_version(void)
 {
@@ -23,20 +43,497 @@ static void print_usage(FILE *out)
 	      out);
 }
 
+/* ---- ping ---- */
+
+static const char ping_help[] =
+	"usage: twamp-agent ping [options] HOST[:PORT]\n"
+	"\n"
+	"Runs one TWAMP session against a TWAMP server (default port 862) and prints\n"
+	"a twping-like summary. HOST is a name, an IPv4 address or an IPv6 address in\n"
+	"brackets ([::1]:862).\n"
+	"\n"
+	"  -c, --count N            test packets to send (default 100)\n"
+	"  -i, --interval T         packet spacing in seconds or as 10ms (default 0.1)\n"
+	"      --poisson            exponentially distributed spacing with mean -i\n"
+	"  -s, --padding N          padding octets per packet (default: equal sizes both\n"
+	"                           ways: 27 unauthenticated/mixed, 64 keyed modes)\n"
+	"      --zero-padding       all-zero padding instead of pseudo-random octets\n"
+	"  -D, --dscp DSCP          DSCP of the test packets, 0-63 or EF, AF41, CS1... (0)\n"
+	"  -L, --loss-timeout T     a packet unanswered this long is lost (default 2s)\n"
+	"  -T, --session-timeout T  Request-TW-Session Timeout (default: the loss timeout)\n"
+	"  -4, -6                   use IPv4 / IPv6 only\n"
+	"  -S, --source ADDR        source address\n"
+	"  -I, --interface NAME     source interface (SO_BINDTODEVICE)\n"
+	"      --mode MODES         acceptable security modes, comma separated: open\n"
+	"                           (unauthenticated), authenticated, encrypted, mixed,\n"
+	"                           auto (default: auto = the strongest the server offers\n"
+	"                           and we have keys for)\n"
+	"      --identity NAME      KeyID for the keyed modes\n"
+	"      --key-file FILE      pfs key file ('identity hex-secret' lines) or a\n"
+	"                           directory of files named after identities\n"
+	"      --max-kdf-count N    refuse a server PBKDF2 Count above N (default 32768)\n"
+	"      --connect-timeout T  connect and per-reply timeout (default 10s)\n"
+	"      --json               print one JSON object instead of text\n"
+	"\n"
+	"exit status: 0 replies received; 1 every packet lost; 2 bad command line;\n"
+	"3 network failure (resolve, connect, connection lost, no answer); 4 the\n"
+	"server refused or broke the protocol; 5 authentication failed or unusable key\n"
+	"file.\n";
+
+enum {
+	OPT_POISSON = 256,
+	OPT_ZERO_PADDING,
+	OPT_MODE,
+	OPT_IDENTITY,
+	OPT_KEY_FILE,
+	OPT_MAX_KDF,
+	OPT_JSON,
+	OPT_CONNECT_TIMEOUT,
+	OPT_LISTEN,
+	OPT_ALLOW,
+	OPT_MODES,
+	OPT_MAX_CONN,
+	OPT_MAX_SESS,
+	OPT_SERVWAIT,
+	OPT_REFWAIT,
+	OPT_TEST_PORTS,
+	OPT_KDF_COUNT,
+	OPT_LOG_LEVEL,
+	OPT_LOG_FORMAT,
+	OPT_HELP,
+};
+
+static const struct option ping_options[] = {
+	{ "count", required_argument, 0, 'c' },
+	{ "interval", required_argument, 0, 'i' },
+	{ "poisson", no_argument, 0, OPT_POISSON },
+	{ "padding", required_argument, 0, 's' },
+	{ "zero-padding", no_argument, 0, OPT_ZERO_PADDING },
+	{ "dscp", required_argument, 0, 'D' },
+	{ "loss-timeout", required_argument, 0, 'L' },
+	{ "session-timeout", required_argument, 0, 'T' },
+	{ "source", required_argument, 0, 'S' },
+	{ "interface", required_argument, 0, 'I' },
+	{ "mode", required_argument, 0, OPT_MODE },
+	{ "identity", required_argument, 0, OPT_IDENTITY },
+	{ "key-file", required_argument, 0, OPT_KEY_FILE },
+	{ "max-kdf-count", required_argument, 0, OPT_MAX_KDF },
+	{ "connect-timeout", required_argument, 0, OPT_CONNECT_TIMEOUT },
+	{ "json", no_argument, 0, OPT_JSON },
+	{ "help", no_argument, 0, 'h' },
+	{ 0, 0, 0, 0 },
+};
+
+/* Reports getopt's own complaint in our format. */
+static int usage_error(const char *cmd, const char *what)
+{
+	fprintf(stderr, "twamp-agent %s: %s (see 'twamp-agent %s --help')\n", cmd, what, cmd);
+	return TW_PING_USAGE;
+}
+
+static int ping_option(int c, const char *arg, tw_ping_opts *o)
+{
+	uint64_t v;
+	switch (c) {
+	case 'c':
+		if (tw_arg_u64("ping", "-c", arg, 1, UINT32_MAX, &v) < 0)
+			return -EINVAL;
+		o->count = v;
+		return 0;
+	case 'i':
+		return tw_arg_duration("ping", "-i", arg, 1000, &o->interval_ns);
+	case 's':
+		if (tw_arg_u64("ping", "-s", arg, 0, 65000, &v) < 0)
+			return -EINVAL;
+		o->padding = (int64_t)v;
+		return 0;
+	case 'D':
+		return tw_arg_dscp("ping", "-D", arg, &o->dscp);
+	case 'L':
+		return tw_arg_duration("ping", "-L", arg, 1000000, &o->loss_timeout_ns);
+	case 'T':
+		return tw_arg_duration("ping", "-T", arg, 1000000, &o->session_timeout_ns);
+	case OPT_CONNECT_TIMEOUT:
+		return tw_arg_duration("ping", "--connect-timeout", arg, 1000000, &o->connect_timeout_ns);
+	case OPT_MODE:
+		return tw_arg_modes("ping", "--mode", arg, &o->modes);
+	case OPT_MAX_KDF:
+		if (tw_arg_u64("ping", "--max-kdf-count", arg, 1024, UINT32_MAX, &v) < 0)
+			return -EINVAL;
+		o->max_kdf_count = (uint32_t)v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int ping_flag(int c, const char *arg, tw_ping_opts *o)
+{
+	switch (c) {
+	case '4':
+		o->family = AF_INET;
+		break;
+	case '6':
+		o->family = AF_INET6;
+		break;
+	case 'S':
+		o->source = arg;
+		break;
+	case 'I':
+		o->ifname = arg;
+		break;
+	case OPT_POISSON:
+		o->poisson = true;
+		break;
+	case OPT_ZERO_PADDING:
+		o->zero_padding = true;
+		break;
+	case OPT_IDENTITY:
+		o->identity = arg;
+		break;
+	case OPT_KEY_FILE:
+		o->key_file = arg;
+		break;
+	case OPT_JSON:
+		o->json = true;
+		break;
+	default:
+		return ping_option(c, arg, o);
+	}
+	return 0;
+}
+
+static int cmd_ping(int argc, char **argv)
+{
+	tw_ping_opts o = {
+		.port = DEFAULT_PORT,
+		.family = AF_UNSPEC,
+		.count = 100,
+		.interval_ns = 100000000,
+		.padding = -1,
+		.loss_timeout_ns = 2000000000,
+		.modes = TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED,
+		.max_kdf_count = TW_KDF_MAX_COUNT_DEFAULT,
+		.connect_timeout_ns = 10000000000LL,
+	};
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:i:s:D:L:T:S:I:46h", ping_options, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(ping_help, stdout);
+			return 0;
+		}
+		if (c == '?' || c == ':') {
+			char what[96];
+			snprintf(what, sizeof(what), c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
+				 argv[optind - 1]);
+			return usage_error("ping", what);
+		}
+		if (ping_flag(c, optarg, &o) < 0)
+			return TW_PING_USAGE;
+	}
+	if (optind != argc - 1)
+		return usage_error("ping", optind >= argc ? "missing HOST[:PORT]" : "more than one HOST given");
+	char host[TW_ADDR_HOST_MAX];
+	if (tw_arg_hostport("ping", "HOST", argv[optind], DEFAULT_PORT, host, sizeof(host), &o.port) < 0)
+		return TW_PING_USAGE;
+	o.host = host;
+	return tw_ping_run(&o);
+}
+
+/* ---- reflect ---- */
+
+static const char reflect_help[] =
+	"usage: twamp-agent reflect [options]\n"
+	"\n"
+	"Runs only the TWAMP server (TWAMP-Control) and the session reflector.\n"
+	"\n"
+	"  --listen ADDR:PORT      address to listen on, repeatable; ':PORT' means every\n"
+	"                          address (IPv4 and IPv6); IPv6 in brackets, [::1]:862\n"
+	"                          (default :862)\n"
+	"  --allow CIDR            client networks allowed, repeatable (default: any)\n"
+	"  --modes LIST            security modes offered, comma separated: open\n"
+	"                          (unauthenticated), authenticated, encrypted, mixed\n"
+	"                          (default: unauthenticated)\n"
+	"  --key-file FILE         pfs key file or Secret directory (keyed modes)\n"
+	"  --kdf-count N           PBKDF2 Count offered in the Greeting (default 2048)\n"
+	"  --max-connections N     control connections at once (default 64)\n"
+	"  --max-sessions N        sessions per control connection (default 16)\n"
+	"  --servwait T            close idle control connections after T (default 900s)\n"
+	"  --refwait T             end sessions silent for T (default 900s)\n"
+	"  --test-ports MIN-MAX    UDP ports for test sessions (default: the requested\n"
+	"                          port when free, else an ephemeral one)\n"
+	"  --log.level LEVEL       debug, info, warn, error (default info)\n"
+	"  --log.format FORMAT     logfmt or json (default logfmt)\n";
+
+static const struct option reflect_options[] = {
+	{ "listen", required_argument, 0, OPT_LISTEN },
+	{ "allow", required_argument, 0, OPT_ALLOW },
+	{ "modes", required_argument, 0, OPT_MODES },
+	{ "key-file", required_argument, 0, OPT_KEY_FILE },
+	{ "kdf-count", required_argument, 0, OPT_KDF_COUNT },
+	{ "max-connections", required_argument, 0, OPT_MAX_CONN },
+	{ "max-sessions", required_argument, 0, OPT_MAX_SESS },
+	{ "servwait", required_argument, 0, OPT_SERVWAIT },
+	{ "refwait", required_argument, 0, OPT_REFWAIT },
+	{ "test-ports", required_argument, 0, OPT_TEST_PORTS },
+	{ "log.level", required_argument, 0, OPT_LOG_LEVEL },
+	{ "log.format", required_argument, 0, OPT_LOG_FORMAT },
+	{ "help", no_argument, 0, 'h' },
+	{ 0, 0, 0, 0 },
+};
+
+typedef struct reflect_opts {
+	tw_server_params sp;
+	tw_sockaddr listen[MAX_LISTEN];
+	tw_addr_cidr allow[MAX_ALLOW];
+	size_t nallow;
+	const char *key_file;
+	tw_keystore *keys;
+	tw_log_level level;
+	tw_log_format format;
+} reflect_opts;
+
+static int add_listen(reflect_opts *r, const tw_sockaddr *a)
+{
+	if (r->sp.nlisten >= MAX_LISTEN) {
+		fprintf(stderr, "twamp-agent reflect: more than %d --listen addresses\n", MAX_LISTEN);
+		return -EINVAL;
+	}
+	r->listen[r->sp.nlisten++] = *a;
+	return 0;
+}
+
+/* ":PORT" listens on every IPv4 and IPv6 address; names are resolved. */
+static int parse_listen(reflect_opts *r, const char *val)
+{
+	char host[TW_ADDR_HOST_MAX];
+	uint16_t port;
+	tw_sockaddr a;
+	if (val[0] == ':' ? tw_addr_split(val, host, sizeof(host), &port) < 0
+			  : tw_arg_hostport("reflect", "--listen", val, DEFAULT_PORT, host, sizeof(host), &port) < 0) {
+		if (val[0] == ':')
+			fprintf(stderr, "twamp-agent reflect: --listen '%s': expected :PORT with PORT 0-65535\n", val);
+		return -EINVAL;
+	}
+	if (!host[0]) {
+		tw_sa_from_numeric("0.0.0.0", port, &a);
+		int rc = add_listen(r, &a);
+		tw_sa_from_numeric("::", port, &a);
+		return rc < 0 ? rc : add_listen(r, &a);
+	}
+	int gai;
+	if (tw_net_resolve(host, port, AF_UNSPEC, &a, &gai) < 0) {
+		fprintf(stderr, "twamp-agent reflect: --listen '%s': cannot resolve '%s': %s\n", val, host,
+			gai_strerror(gai));
+		return -EINVAL;
+	}
+	return add_listen(r, &a);
+}
+
+static int parse_allow(reflect_opts *r, const char *val)
+{
+	if (r->nallow >= MAX_ALLOW) {
+		fprintf(stderr, "twamp-agent reflect: more than %d --allow networks\n", MAX_ALLOW);
+		return -EINVAL;
+	}
+	int rc = tw_addr_cidr_parse(val, &r->allow[r->nallow]);
+	if (rc == -EDOM) {
+		char net[64];
+		tw_addr_cidr_format(&r->allow[r->nallow], net, sizeof(net));
+		fprintf(stderr, "twamp-agent reflect: --allow '%s': host bits set; did you mean %s?\n", val, net);
+		return -EINVAL;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "twamp-agent reflect: --allow '%s': expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32\n",
+			val);
+		return -EINVAL;
+	}
+	r->nallow++;
+	return 0;
+}
+
+static int reflect_number(int c, const char *arg, reflect_opts *r)
+{
+	uint64_t v;
+	int64_t d;
+	switch (c) {
+	case OPT_KDF_COUNT:
+		if (tw_arg_u64("reflect", "--kdf-count", arg, 1024, 1u << 30, &v) < 0 || (v & (v - 1))) {
+			if (v & (v - 1))
+				fprintf(stderr, "twamp-agent reflect: --kdf-count '%s': expected a power of two\n", arg);
+			return -EINVAL;
+		}
+		r->sp.kdf_count = (uint32_t)v;
+		return 0;
+	case OPT_MAX_CONN:
+	case OPT_MAX_SESS:
+		if (tw_arg_u64("reflect", c == OPT_MAX_CONN ? "--max-connections" : "--max-sessions", arg, 1, 65535,
+			       &v) < 0)
+			return -EINVAL;
+		*(c == OPT_MAX_CONN ? &r->sp.max_connections : &r->sp.max_sessions) = (uint32_t)v;
+		return 0;
+	case OPT_SERVWAIT:
+	case OPT_REFWAIT:
+		if (tw_arg_duration("reflect", c == OPT_SERVWAIT ? "--servwait" : "--refwait", arg, 1000000, &d) < 0)
+			return -EINVAL;
+		*(c == OPT_SERVWAIT ? &r->sp.servwait_ns : &r->sp.refwait_ns) = (uint64_t)d;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int reflect_option(int c, const char *arg, reflect_opts *r)
+{
+	switch (c) {
+	case OPT_LISTEN:
+		return parse_listen(r, arg);
+	case OPT_ALLOW:
+		return parse_allow(r, arg);
+	case OPT_MODES:
+		return tw_arg_modes("reflect", "--modes", arg, &r->sp.modes);
+	case OPT_KEY_FILE:
+		r->key_file = arg;
+		return 0;
+	case OPT_TEST_PORTS:
+		return tw_arg_port_range("reflect", "--test-ports", arg, &r->sp.port_min, &r->sp.port_max);
+	case OPT_LOG_LEVEL:
+		if (tw_log_parse_level(arg, &r->level) == 0)
+			return 0;
+		fprintf(stderr, "twamp-agent reflect: --log.level '%s': expected debug, info, warn or error\n", arg);
+		return -EINVAL;
+	case OPT_LOG_FORMAT:
+		if (tw_log_parse_format(arg, &r->format) == 0)
+			return 0;
+		fprintf(stderr, "twamp-agent reflect: --log.format '%s': expected logfmt or json\n", arg);
+		return -EINVAL;
+	}
+	return reflect_number(c, arg, r);
+}
+
+static bool allow_cb(void *arg, const tw_sockaddr *peer)
+{
+	reflect_opts *r = arg;
+	return tw_addr_allowed(r->allow, r->nallow, (const struct sockaddr *)&peer->ss);
+}
+
+static const uint8_t *secret_cb(void *arg, const char *identity, size_t *len)
+{
+	reflect_opts *r = arg;
+	const uint8_t *secret = NULL;
+	return r->keys && tw_keystore_lookup(r->keys, identity, &secret, len) ? secret : NULL;
+}
+
+static int load_reflect_keys(reflect_opts *r)
+{
+	bool keyed = (r->sp.modes & (TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED)) != 0;
+	if (keyed && !r->key_file) {
+		fprintf(stderr, "twamp-agent reflect: --modes with authenticated, encrypted or mixed needs --key-file\n");
+		return -EINVAL;
+	}
+	if (!r->key_file)
+		return 0;
+	char err[TW_KEYSTORE_ERR_LEN];
+	if (tw_keystore_load(r->key_file, &r->keys, err, sizeof(err)) < 0) {
+		fprintf(stderr, "twamp-agent reflect: %s\n", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void on_stop_signal(void *arg, int signo)
+{
+	tw_info("shutting down", "signal=%s", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	tw_loop_stop(arg);
+}
+
+static int run_reflector(reflect_opts *r)
+{
+	tw_loop *loop = tw_loop_new(NULL);
+	char err[256];
+	if (!loop)
+		return 1;
+	tw_server *srv = tw_server_new(loop, &r->sp, err, sizeof(err));
+	if (!srv) {
+		fprintf(stderr, "twamp-agent reflect: %s\n", err);
+		tw_loop_free(loop);
+		return 1;
+	}
+	tw_loop_signal(loop, SIGINT, on_stop_signal, loop);
+	tw_loop_signal(loop, SIGTERM, on_stop_signal, loop);
+	signal(SIGPIPE, SIG_IGN);
+	int rc = tw_loop_run(loop);
+	tw_server_free(srv);
+	tw_loop_free(loop);
+	return rc < 0 ? 1 : 0;
+}
+
+static int cmd_reflect(int argc, char **argv)
+{
+	static reflect_opts r; /* large: keep it off the stack */
+	memset(&r, 0, sizeof(r));
+	r.sp = (tw_server_params){
+		.modes = TW_MODE_OPEN,
+		.max_connections = 64,
+		.max_sessions = 16,
+		.servwait_ns = 900000000000ULL,
+		.refwait_ns = 900000000000ULL,
+		.kdf_count = 2048,
+		.allow = allow_cb,
+		.allow_arg = &r,
+		.secret = secret_cb,
+		.secret_arg = &r,
+	};
+	r.level = TW_LOG_INFO;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", reflect_options, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(reflect_help, stdout);
+			return 0;
+		}
+		if (c == '?' || c == ':') {
+			char what[96];
+			snprintf(what, sizeof(what), c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
+				 argv[optind - 1]);
+			return usage_error("reflect", what);
+		}
+		if (reflect_option(c, optarg, &r) < 0)
+			return 2;
+	}
+	if (optind < argc)
+		return usage_error("reflect", "unexpected argument");
+	if (r.sp.nlisten == 0 && parse_listen(&r, ":862") < 0)
+		return 2;
+	if (load_reflect_keys(&r) < 0)
+		return 2;
+	tw_log_setup(r.level, r.format);
+	r.sp.listen = r.listen;
+	int rc = run_reflector(&r);
+	tw_keystore_free(r.keys);
+	return rc;
+}
+
+/* ---- dispatch ---- */
+
 int tw_cli_main(int argc, char **argv)
 {
 	if (argc < 2) {
 		print_usage(stderr);
 		return 2;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0) {
 		print_version();
 		return 0;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		print_usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "twamp-agent: unknown command '%s' (expected reflect or ping; see --help)\n", argv[1]);
+	if (strcmp(cmd, "ping") == 0)
+		return cmd_ping(argc - 1, argv + 1);
+	if (strcmp(cmd, "reflect") == 0)
+		return cmd_reflect(argc - 1, argv + 1);
+	fprintf(stderr, "twamp-agent: unknown command '%s' (expected reflect or ping; see --help)\n", cmd);
 	return 2;
 }

@@ -1,0 +1,278 @@
+/* reflector.c - per-session TWAMP Session-Reflector (see reflector.h). */
+#include "reflector.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "errest.h"
+#include "rng.h"
+
+#define RX_BATCH 64           /* datagrams handled per readiness event */
+#define RX_BUF 9216           /* jumbo-frame sized test packets */
+#define PORT_TRIES 64
+
+typedef enum refl_state {
+	REFL_BOUND,    /* accepted, not started: drop */
+	REFL_RUNNING,
+	REFL_STOPPING, /* Stop-Sessions seen: reflect until the deadline */
+	REFL_DONE,
+} refl_state;
+
+struct tw_refl_session {
+	tw_loop *loop;
+	tw_refl_params p;
+	int fd;
+	uint16_t port;
+	tw_io io;
+	tw_timer timer; /* REFWAIT check or the post-stop deadline */
+	refl_state state;
+	bool was_started;
+	uint32_t seq;   /* our own counter: +1 per reflected packet */
+	int64_t last_rx_mono;
+	int64_t stop_deadline;
+};
+
+static const char *const drop_names[TW_REFL_DROP_COUNT] = {
+	"not_started", "wrong_source", "short", "auth", "truncated", "send_error",
+};
+
+const char *tw_refl_drop_name(tw_refl_drop r)
+{
+	return (unsigned)r < TW_REFL_DROP_COUNT ? drop_names[r] : "unknown";
+}
+
+static void drop(tw_refl_session *s, tw_refl_drop why)
+{
+	s->p.stats->dropped[why]++;
+}
+
+/* ---- the reflect path: receive, timestamp, validate, build, stamp, send ---- */
+
+static bool source_ok(const tw_refl_session *s, const tw_sockaddr *from)
+{
+	tw_sockaddr f = *from;
+	tw_sa_unmap(&f);
+	return tw_sa_equal(&f, &s->p.peer);
+}
+
+static void note_processing(tw_refl_session *s, tw_ts t2, tw_ts t3)
+{
+	int64_t ns = tw_ts_diff_ns(t3, t2);
+	tw_refl_stats *st = s->p.stats;
+	st->processing_count++;
+	st->processing_sum_ns += ns;
+	if (st->observe_processing)
+		st->observe_processing(st->observe_arg, ns);
+}
+
+static void reflect_one(tw_refl_session *s, const uint8_t *pkt, size_t len, const tw_rx_meta *m)
+{
+	tw_sender_fields sf;
+	int rc = tw_sender_parse(&s->p.fmt, s->p.crypto, pkt, len, &sf);
+	if (rc < 0) {
+		drop(s, rc == -EBADMSG ? TW_REFL_DROP_AUTH : TW_REFL_DROP_SHORT);
+		return;
+	}
+	tw_reflector_fields f = {
+		.seq = s->seq,
+		.rx_ts = tw_ts_from_unix_ns(m->rx_real_ns),
+		.sender_seq = sf.seq,
+		.sender_ts = sf.ts,
+		.sender_errest = sf.errest,
+		.sender_ttl = (uint8_t)(m->ttl >= 0 && m->ttl <= 255 ? m->ttl : 255), /* 255 = unknown */
+		.sender_tos = (uint8_t)(m->tos >= 0 ? m->tos : 0),
+	};
+	uint8_t out[RX_BUF];
+	int n = tw_reflector_build(&s->p.fmt, s->p.crypto, pkt, len, &f, out, sizeof(out));
+	if (n < 0) {
+		drop(s, TW_REFL_DROP_SHORT);
+		return;
+	}
+	/* T3 as late as possible: right before the send. */
+	tw_ts t3 = tw_ts_from_unix_ns(tw_loop_real(s->loop));
+	tw_reflector_stamp(&s->p.fmt, s->p.crypto, out, (size_t)n, t3, *s->p.errest);
+	if (tw_net_send(s->fd, out, (size_t)n, &s->p.peer) < 0) {
+		drop(s, TW_REFL_DROP_SEND);
+		return;
+	}
+	s->seq++;
+	s->p.stats->reflected++;
+	note_processing(s, f.rx_ts, t3);
+}
+
+static bool accepting(const tw_refl_session *s)
+{
+	if (s->state == REFL_RUNNING)
+		return true;
+	return s->state == REFL_STOPPING && s->was_started && tw_loop_mono(s->loop) <= s->stop_deadline;
+}
+
+static void on_readable(void *arg, uint32_t events)
+{
+	tw_refl_session *s = arg;
+	uint8_t buf[RX_BUF];
+	(void)events;
+	for (int i = 0; i < RX_BATCH; i++) {
+		tw_rx_meta m;
+		long n = tw_net_recv(s->fd, buf, sizeof(buf), &m, tw_loop_clock(s->loop));
+		if (n == -EAGAIN)
+			break;
+		s->p.stats->received++;
+		if (n < 0) {
+			drop(s, TW_REFL_DROP_TRUNCATED);
+			continue;
+		}
+		if (!accepting(s)) {
+			drop(s, TW_REFL_DROP_NOT_STARTED);
+			continue;
+		}
+		if (!source_ok(s, &m.from)) {
+			drop(s, TW_REFL_DROP_SOURCE);
+			continue;
+		}
+		s->last_rx_mono = tw_loop_mono(s->loop);
+		reflect_one(s, buf, (size_t)n, &m);
+	}
+}
+
+/* ---- lifecycle ---- */
+
+static void finish(tw_refl_session *s)
+{
+	if (s->state == REFL_DONE)
+		return;
+	s->state = REFL_DONE;
+	tw_timer_stop(s->loop, &s->timer);
+	tw_io_del(s->loop, &s->io);
+	if (s->p.on_done)
+		s->p.on_done(s->p.arg, s);
+}
+
+static void on_timer(void *arg)
+{
+	tw_refl_session *s = arg;
+	int64_t now = tw_loop_mono(s->loop);
+	if (s->state == REFL_STOPPING) {
+		finish(s);
+		return;
+	}
+	int64_t idle_until = s->last_rx_mono + (int64_t)s->p.refwait_ns;
+	if (now >= idle_until) {
+		finish(s); /* REFWAIT: the sender went silent */
+		return;
+	}
+	tw_timer_at(s->loop, &s->timer, idle_until);
+}
+
+static int try_bind(tw_refl_session *s, uint16_t port)
+{
+	tw_sockaddr local = s->p.local;
+	tw_sa_set_port(&local, port);
+	tw_udp_opts o = { .tos = s->p.dscp << 2, .ttl = 255, .recv_meta = true };
+	return tw_net_udp_open(&local, &o);
+}
+
+/* The requested port when free, else one from the range, else ephemeral. */
+static int open_socket(tw_refl_session *s)
+{
+	uint16_t want = tw_sa_port(&s->p.local);
+	int fd = want ? try_bind(s, want) : -EADDRINUSE;
+	if (fd != -EADDRINUSE && fd != -EACCES)
+		return fd;
+	if (s->p.port_min && s->p.port_max >= s->p.port_min) {
+		uint32_t span = (uint32_t)(s->p.port_max - s->p.port_min) + 1;
+		uint32_t start;
+		tw_rng_secure(&start, sizeof(start));
+		for (uint32_t i = 0; i < span && i < PORT_TRIES * 64; i++) {
+			fd = try_bind(s, (uint16_t)(s->p.port_min + (start + i) % span));
+			if (fd != -EADDRINUSE && fd != -EACCES)
+				return fd;
+		}
+		return -EADDRINUSE;
+	}
+	return try_bind(s, 0);
+}
+
+tw_refl_session *tw_refl_session_new(tw_loop *loop, const tw_refl_params *p, int *err)
+{
+	tw_refl_session *s = calloc(1, sizeof(*s));
+	if (!s) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	s->loop = loop;
+	s->p = *p;
+	tw_io_init(&s->io);
+	tw_timer_init(&s->timer, on_timer, s);
+	s->fd = open_socket(s);
+	if (s->fd < 0) {
+		*err = s->fd;
+		s->p.crypto = NULL; /* still the caller's on failure */
+		free(s);
+		return NULL;
+	}
+	tw_sockaddr bound;
+	tw_net_local_addr(s->fd, &bound);
+	s->port = tw_sa_port(&bound);
+	*err = tw_io_add(loop, &s->io, s->fd, EPOLLIN, on_readable, s);
+	if (*err < 0) {
+		close(s->fd);
+		s->p.crypto = NULL;
+		free(s);
+		return NULL;
+	}
+	s->p.stats->sessions++;
+	return s;
+}
+
+void tw_refl_session_free(tw_refl_session *s)
+{
+	if (!s)
+		return;
+	tw_timer_stop(s->loop, &s->timer);
+	tw_io_del(s->loop, &s->io);
+	close(s->fd);
+	tw_test_crypto_free(s->p.crypto);
+	s->p.stats->sessions--;
+	free(s);
+}
+
+uint16_t tw_refl_session_port(const tw_refl_session *s)
+{
+	return s->port;
+}
+
+bool tw_refl_session_started(const tw_refl_session *s)
+{
+	return s->state == REFL_RUNNING || s->state == REFL_STOPPING;
+}
+
+uint32_t tw_refl_session_reflected(const tw_refl_session *s)
+{
+	return s->seq;
+}
+
+void tw_refl_session_start(tw_refl_session *s)
+{
+	if (s->state != REFL_BOUND)
+		return;
+	s->state = REFL_RUNNING;
+	s->was_started = true;
+	s->last_rx_mono = tw_loop_mono(s->loop);
+	if (s->p.refwait_ns)
+		tw_timer_at(s->loop, &s->timer, s->last_rx_mono + (int64_t)s->p.refwait_ns);
+}
+
+void tw_refl_session_stop(tw_refl_session *s)
+{
+	if (s->state == REFL_STOPPING || s->state == REFL_DONE)
+		return;
+	/* A session that never started has nothing to wait for. */
+	int64_t grace = s->was_started ? (int64_t)s->p.timeout_ns : 0;
+	s->state = REFL_STOPPING;
+	s->stop_deadline = tw_loop_mono(s->loop) + grace;
+	tw_timer_at(s->loop, &s->timer, s->stop_deadline);
+}

@@ -1,0 +1,272 @@
+/* sender.c - Session-Sender: schedule, send, receive, classify (see sender.h). */
+#include "sender.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "rng.h"
+
+#define RX_BATCH 64
+#define RX_BUF 9216
+#define RING_MARGIN 64
+
+struct tw_sender {
+	tw_loop *loop;
+	tw_sender_params p;
+	int fd;
+	tw_sockaddr local;
+	tw_io io;
+	tw_timer send_timer;
+	tw_timer loss_timer;
+	tw_stats *stats;
+	tw_prng prng;
+	uint8_t *pad;     /* padding of the next packet */
+	uint32_t seq;
+	uint64_t sent;
+	int64_t next_send; /* planned monotonic time of the next packet */
+	bool running;      /* schedule active */
+	bool started;
+	bool done;
+	tw_sender_counters ctr;
+};
+
+/* ---- completion ---- */
+
+static bool all_decided(const tw_sender *s)
+{
+	tw_stats_counters c;
+	tw_stats_get(s->stats, &c);
+	return c.in_flight == 0;
+}
+
+static void check_done(tw_sender *s)
+{
+	if (s->running || s->done || !all_decided(s))
+		return;
+	s->done = true;
+	tw_timer_stop(s->loop, &s->loss_timer);
+	if (s->p.on_done)
+		s->p.on_done(s->p.arg);
+}
+
+/* ---- loss timeouts ---- */
+
+static void arm_loss_timer(tw_sender *s)
+{
+	int64_t d = tw_stats_next_deadline(s->stats);
+	if (d == INT64_MAX)
+		tw_timer_stop(s->loop, &s->loss_timer);
+	else
+		tw_timer_at(s->loop, &s->loss_timer, d);
+}
+
+static void on_loss_timer(void *arg)
+{
+	tw_sender *s = arg;
+	uint64_t n = tw_stats_expire(s->stats, tw_loop_mono(s->loop));
+	if (n && s->p.on_lost)
+		s->p.on_lost(s->p.arg, n);
+	arm_loss_timer(s);
+	check_done(s);
+}
+
+/* ---- sending ---- */
+
+static int send_one(tw_sender *s)
+{
+	uint8_t pkt[RX_BUF + 256];
+	if (!s->p.zero_padding)
+		tw_prng_fill(&s->prng, s->pad, s->p.padding);
+	int n = tw_sender_build(&s->p.fmt, s->p.crypto, s->seq, s->pad, s->p.padding, pkt, sizeof(pkt));
+	if (n < 0)
+		return n;
+	/* T1 as late as possible: just before sendto. */
+	int64_t now = tw_loop_real(s->loop);
+	tw_ts t1 = tw_ts_from_unix_ns(now);
+	if (!s->sent)
+		s->ctr.first_send_real_ns = now;
+	s->ctr.last_send_real_ns = now;
+	tw_sender_stamp(&s->p.fmt, s->p.crypto, pkt, (size_t)n, t1, *s->p.errest);
+	if (tw_net_send(s->fd, pkt, (size_t)n, &s->p.reflector) < 0)
+		s->ctr.send_errors++; /* still sent as far as sequencing goes: it will be lost */
+	tw_stats_on_sent(s->stats, s->seq, t1, tw_loop_mono(s->loop));
+	s->seq++;
+	s->sent++;
+	return 0;
+}
+
+static int64_t next_gap(tw_sender *s)
+{
+	return s->p.poisson ? tw_prng_exponential(&s->prng, s->p.interval_ns) : s->p.interval_ns;
+}
+
+static void on_send_timer(void *arg)
+{
+	tw_sender *s = arg;
+	int64_t now = tw_loop_mono(s->loop);
+	if (s->p.on_send_lag)
+		s->p.on_send_lag(s->p.arg, now - s->next_send);
+	if (send_one(s) < 0 || (s->p.count && s->sent >= s->p.count)) {
+		tw_sender_finish(s);
+		return;
+	}
+	if (!tw_timer_armed(&s->loss_timer))
+		arm_loss_timer(s);
+	/* Planned times advance from the plan, not from now, so the rate does
+	 * not drift; after a long stall (beyond the loss timeout) start over. */
+	s->next_send += next_gap(s);
+	if (now - s->next_send > s->p.loss_timeout_ns)
+		s->next_send = now;
+	tw_timer_at(s->loop, &s->send_timer, s->next_send);
+}
+
+/* ---- receiving ---- */
+
+static void handle_reply(tw_sender *s, const uint8_t *buf, size_t len, const tw_rx_meta *m)
+{
+	tw_sockaddr from = m->from;
+	tw_sa_unmap(&from);
+	if (!tw_sa_equal(&from, &s->p.reflector)) {
+		s->ctr.wrong_source++;
+		return;
+	}
+	tw_reflector_fields rf;
+	if (tw_reflector_parse(&s->p.fmt, s->p.crypto, buf, len, &rf) < 0) {
+		s->ctr.invalid++;
+		return;
+	}
+	s->ctr.ts_source = m->ts_source;
+	uint8_t ttl = (uint8_t)(m->ttl >= 0 && m->ttl <= 255 ? m->ttl : 255);
+	tw_stats_result r;
+	if (tw_stats_on_reply(s->stats, &rf, tw_ts_from_unix_ns(m->rx_real_ns), ttl, tw_loop_mono(s->loop), &r) < 0)
+		return;
+	if (s->p.on_result)
+		s->p.on_result(s->p.arg, &r);
+}
+
+static void on_readable(void *arg, uint32_t events)
+{
+	tw_sender *s = arg;
+	uint8_t buf[RX_BUF];
+	(void)events;
+	for (int i = 0; i < RX_BATCH; i++) {
+		tw_rx_meta m;
+		long n = tw_net_recv(s->fd, buf, sizeof(buf), &m, tw_loop_clock(s->loop));
+		if (n == -EAGAIN)
+			break;
+		if (n < 0) {
+			s->ctr.invalid++;
+			continue;
+		}
+		if (s->started)
+			handle_reply(s, buf, (size_t)n, &m);
+	}
+	if (s->started) {
+		arm_loss_timer(s);
+		check_done(s);
+	}
+}
+
+/* ---- lifecycle ---- */
+
+tw_sender *tw_sender_open(tw_loop *loop, const tw_sockaddr *local, int dscp, const char *ifname, int *err)
+{
+	tw_sender *s = calloc(1, sizeof(*s));
+	if (!s) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	s->loop = loop;
+	tw_io_init(&s->io);
+	tw_timer_init(&s->send_timer, on_send_timer, s);
+	tw_timer_init(&s->loss_timer, on_loss_timer, s);
+	tw_prng_seed(&s->prng, 0);
+	tw_udp_opts o = { .tos = (dscp & 0x3f) << 2, .ttl = 255, .recv_meta = true, .ifname = ifname };
+	s->fd = tw_net_udp_open(local, &o);
+	*err = s->fd < 0 ? s->fd : tw_io_add(loop, &s->io, s->fd, EPOLLIN, on_readable, s);
+	if (*err < 0) {
+		if (s->fd >= 0)
+			close(s->fd);
+		free(s);
+		return NULL;
+	}
+	tw_net_local_addr(s->fd, &s->local);
+	return s;
+}
+
+void tw_sender_free(tw_sender *s)
+{
+	if (!s)
+		return;
+	tw_timer_stop(s->loop, &s->send_timer);
+	tw_timer_stop(s->loop, &s->loss_timer);
+	tw_io_del(s->loop, &s->io);
+	close(s->fd);
+	tw_stats_free(s->stats);
+	tw_test_crypto_free(s->p.crypto);
+	free(s->pad);
+	free(s);
+}
+
+uint16_t tw_sender_port(const tw_sender *s)
+{
+	return tw_sa_port(&s->local);
+}
+
+const tw_sockaddr *tw_sender_local(const tw_sender *s)
+{
+	return &s->local;
+}
+
+/* Enough ring slots for every packet that can be in flight at once. */
+static uint32_t ring_capacity(const tw_sender_params *p)
+{
+	int64_t per_timeout = p->loss_timeout_ns / (p->interval_ns > 0 ? p->interval_ns : 1);
+	int64_t cap = (p->poisson ? 2 * per_timeout : per_timeout) + RING_MARGIN;
+	if (p->count && (int64_t)p->count < cap)
+		cap = (int64_t)p->count + 1;
+	return cap > TW_STATS_MAX_CAPACITY ? TW_STATS_MAX_CAPACITY : (uint32_t)cap;
+}
+
+int tw_sender_start(tw_sender *s, const tw_sender_params *p)
+{
+	if (s->started || p->interval_ns <= 0 || p->loss_timeout_ns <= 0 || !p->errest)
+		return -EINVAL;
+	s->p = *p;
+	s->stats = tw_stats_new(ring_capacity(p), p->loss_timeout_ns);
+	s->pad = calloc(p->padding ? p->padding : 1, 1);
+	if (!s->stats || !s->pad)
+		return -ENOMEM;
+	s->started = true;
+	s->running = true;
+	s->next_send = tw_loop_mono(s->loop) + (p->start_delay_ns > 0 ? p->start_delay_ns : 0);
+	return tw_timer_at(s->loop, &s->send_timer, s->next_send);
+}
+
+void tw_sender_finish(tw_sender *s)
+{
+	if (!s->started || !s->running)
+		return;
+	s->running = false;
+	tw_timer_stop(s->loop, &s->send_timer);
+	arm_loss_timer(s);
+	check_done(s);
+}
+
+bool tw_sender_running(const tw_sender *s)
+{
+	return s->running;
+}
+
+const tw_stats *tw_sender_stats(const tw_sender *s)
+{
+	return s->stats;
+}
+
+const tw_sender_counters *tw_sender_counters_get(const tw_sender *s)
+{
+	return &s->ctr;
+}
