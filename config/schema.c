@@ -252,19 +252,31 @@ static void print_section(FILE *f, const char *prefix, const tw_section *sec)
 		const tw_key *k = &sec->keys[i];
 		if (k->kind == TW_K_SECTION || k->kind == TW_K_SECTION_LIST)
 			continue;
-		fprintf(f, "%s%-28s %-22s %-16s %s\n", prefix, k->name, tw_value_type_name(k),
-			k->def ? k->def : (k->flags & TW_KEY_REQUIRED) ? "(required)" : "-",
-			k->help);
+		char key[64], type[96];
+		snprintf(key, sizeof(key), "%s%s", prefix, k->name);
+		if (k->names) {
+			size_t w = 0;
+			for (int j = 0; k->names[j] && w < sizeof(type); j++)
+				w += (size_t)snprintf(type + w, sizeof(type) - w, "%s%s", j ? "|" : "",
+						      k->names[j]);
+		} else if (k->unit && strcmp(k->unit, tw_value_type_name(k)) != 0) {
+			snprintf(type, sizeof(type), "%s [%s]", tw_value_type_name(k), k->unit);
+		} else {
+			snprintf(type, sizeof(type), "%s", tw_value_type_name(k));
+		}
+		const char *def = k->def ? k->def : (k->flags & TW_KEY_REQUIRED) ? "(required)" : "-";
+		fprintf(f, "%-36s %-22s %-16s %s\n", key, type, def, k->help);
 	}
 }
 
 void tw_config_schema_print(FILE *f)
 {
-	fprintf(f, "%-28s %-22s %-16s %s\n", "KEY", "TYPE", "DEFAULT", "DESCRIPTION");
+	fprintf(f, "%-36s %-22s %-16s %s\n", "KEY", "TYPE", "DEFAULT", "DESCRIPTION");
 	print_section(f, "reflector.", &tw_schema_reflector);
 	print_section(f, "targets[].", &tw_schema_target);
 	print_section(f, "target_groups[].", &tw_schema_group);
-	fprintf(f, "target_groups[].targets  list of targets\n");
+	fprintf(f, "%-36s %-22s %-16s %s\n", "target_groups[].targets", "list of targets", "-",
+		"the group's targets; they inherit its settings");
 	fprintf(f, "\nTarget settings, allowed in defaults, target_groups[] and targets[]:\n");
 	print_section(f, "", &tw_schema_settings);
 }

@@ -101,9 +101,15 @@ static void store_uint(void *dst, size_t size, uint64_t v)
 
 static int scalar_uint(tw_ld *ld, const tw_key *k, const char *s, void *dst, char *why, size_t cap)
 {
-	(void)ld, (void)why, (void)cap;
+	(void)ld;
 	if (!all_digits(s) || strlen(s) > 19)
 		return -EINVAL;
+	if (s[0] == '0' && s[1]) {
+		/* YAML 1.1 readers take 046 as octal: refuse the ambiguity. */
+		snprintf(why, cap, "an integer from %" PRId64 " to %" PRId64 " without leading zeros",
+			 k->min, k->max);
+		return -EINVAL;
+	}
 	uint64_t v = strtoull(s, NULL, 10);
 	if (v < (uint64_t)k->min || v > (uint64_t)k->max)
 		return -EINVAL;

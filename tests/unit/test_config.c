@@ -80,6 +80,10 @@ static const bad_case bad_cases[] = {
 	{ "out of range: target port 0",
 	  "targets:\n  - {name: a, host: b, port: 0}\n",
 	  "agent.yml:2:30: targets[0].port: found \"0\", expected an integer from 1 to 65535" },
+	{ "leading zero (YAML 1.1 octal)",
+	  "defaults: {dscp: 046}\n",
+	  "agent.yml:1:18: defaults.dscp: found \"046\", expected an integer from 0 to 63 without "
+	  "leading zeros" },
 	{ "out of range: padding",
 	  "defaults: {padding: 65001}\n",
 	  "agent.yml:1:21: defaults.padding: found \"65001\", expected an integer from 0 to 65000" },
