@@ -718,6 +718,119 @@ static void test_wrong_secret(void **state)
 	}
 }
 
+/* ---- ISC conversations for the fuzz seeds ----
+ * The captures hold no Start-N/Stop-N, so the seeds come from a
+ * conversation of the two machines set up the way the fuzz harnesses are:
+ * the authenticated capture's greeting and session keys, and SIDs
+ * 7f000001 00000000 00000000 <index + 1>. */
+
+typedef struct recorder {
+	tw_srv *srv;
+	tw_cli *cli;
+	uint8_t cs[512], sc[512];
+	size_t ncs, nsc;
+	uint8_t out[256];
+} recorder;
+
+static tw_srv_event rec_to_srv(recorder *r, int n)
+{
+	tw_srv_event ev;
+	assert_true(n > 0 && r->ncs + (size_t)n <= sizeof(r->cs));
+	memcpy(r->cs + r->ncs, r->out, (size_t)n);
+	r->ncs += (size_t)n;
+	assert_int_equal(tw_srv_feed(r->srv, r->out, (size_t)n, &ev), (size_t)n);
+	assert_int_not_equal(ev.type, TW_SRV_EV_ERROR);
+	return ev;
+}
+
+static tw_cli_event rec_to_cli(recorder *r, int n)
+{
+	tw_cli_event ev;
+	assert_true(n > 0 && r->nsc + (size_t)n <= sizeof(r->sc));
+	memcpy(r->sc + r->nsc, r->out, (size_t)n);
+	r->nsc += (size_t)n;
+	assert_int_equal(tw_cli_feed(r->cli, r->out, (size_t)n, &ev), (size_t)n);
+	assert_int_not_equal(ev.type, TW_CLI_EV_ERROR);
+	return ev;
+}
+
+static void isc_handshake(recorder *r, uint32_t mode)
+{
+	const capture *k = &CAPS[4];
+	tw_greeting g = { .modes = 0x1f, .count = 2048 };
+	hex(k->challenge, g.challenge, 16);
+	hex(k->salt, g.salt, 16);
+	assert_int_equal(rec_to_cli(r, tw_srv_greeting(r->srv, &g, r->out, sizeof(r->out))).type,
+			 TW_CLI_EV_GREETING);
+	tw_cli_random rnd;
+	hex(k->aes_key, rnd.aes_key, 16);
+	hex(k->hmac_key, rnd.hmac_key, 32);
+	hex(k->client_iv, rnd.client_iv, 16);
+	int n = tw_cli_setup(r->cli, mode, "testuser", SECRET, SECRET_LEN, &rnd, 0, r->out, sizeof(r->out));
+	assert_int_equal(rec_to_srv(r, n).type, TW_SRV_EV_SETUP);
+	assert_int_equal(tw_srv_authenticate(r->srv, SECRET, SECRET_LEN), 0);
+	uint8_t iv[16];
+	hex(k->server_iv, iv, 16);
+	n = tw_srv_server_start(r->srv, 0, iv, 0xeeadbbbb00000000ULL, r->out, sizeof(r->out));
+	assert_int_equal(rec_to_cli(r, n).type, TW_CLI_EV_SERVER_START);
+}
+
+static void isc_session(recorder *r, uint8_t sid[16])
+{
+	tw_request req = { .ipvn = 4, .sender_port = 9056, .receiver_port = 9056, .padding = 64,
+			   .timeout = 0x0000000200000000ULL };
+	assert_int_equal(rec_to_srv(r, tw_cli_request(r->cli, &req, r->out, sizeof(r->out))).type,
+			 TW_SRV_EV_REQUEST);
+	tw_accept_session a = { .port = 18816 };
+	memset(sid, 0, 16);
+	sid[0] = 0x7f;
+	sid[3] = 1;
+	sid[15] = 1;
+	memcpy(a.sid, sid, 16);
+	assert_int_equal(rec_to_cli(r, tw_srv_accept(r->srv, &a, r->out, sizeof(r->out))).type, TW_CLI_EV_ACCEPT);
+}
+
+static void isc_seed(uint32_t mode, uint8_t cli_profile, const char *name)
+{
+	recorder r = { .srv = tw_srv_new(4), .cli = tw_cli_new(4) };
+	uint8_t sid[16];
+	isc_handshake(&r, mode);
+	isc_session(&r, sid);
+	size_t msg_cs = r.ncs, msg_sc = r.nsc;
+	tw_srv_event sev = rec_to_srv(&r, tw_cli_start_n(r.cli, 1, sid, r.out, sizeof(r.out)));
+	assert_int_equal(sev.type, TW_SRV_EV_START_N);
+	assert_int_equal(sev.u.sids.accept, 0);
+	int n = tw_srv_sids_ack(r.srv, TW_CMD_START_N_ACK, 0, 1, sid, r.out, sizeof(r.out));
+	assert_int_equal(rec_to_cli(&r, n).type, TW_CLI_EV_N_ACK);
+	assert_int_equal(tw_cli_sessions_running(r.cli), 1);
+	assert_int_equal(tw_srv_sessions_running(r.srv), 1);
+	assert_int_equal(rec_to_srv(&r, tw_cli_stop_n(r.cli, 1, sid, r.out, sizeof(r.out))).type, TW_SRV_EV_STOP_N);
+	n = tw_srv_sids_ack(r.srv, TW_CMD_STOP_N_ACK, 0, 1, sid, r.out, sizeof(r.out));
+	assert_int_equal(rec_to_cli(&r, n).type, TW_CLI_EV_N_ACK);
+	assert_int_equal(tw_cli_sessions_running(r.cli), 0);
+	assert_int_equal(tw_srv_get_state(r.srv), TW_SRV_IDLE);
+
+	char file[64];
+	snprintf(file, sizeof(file), "isc-%s.bin", name);
+	corpus_write("ctrl_server", file, 0x10, r.cs, r.ncs);
+	corpus_write("ctrl_client", file, (uint8_t)(cli_profile | 0x10), r.sc, r.nsc);
+	if (mode & TW_MODE_OPEN) { /* plaintext Start-N/Stop-N and their acks */
+		corpus_write("control_msgs", "isc-start-n.bin", 0xff, r.cs + msg_cs, 48);
+		corpus_write("control_msgs", "isc-stop-n.bin", 0xff, r.cs + msg_cs + 48, 48);
+		corpus_write("control_msgs", "isc-start-n-ack.bin", 0xff, r.sc + msg_sc, 48);
+		corpus_write("control_msgs", "isc-stop-n-ack.bin", 0xff, r.sc + msg_sc + 48, 48);
+	}
+	tw_srv_free(r.srv);
+	tw_cli_free(r.cli);
+}
+
+static void test_isc_seeds(void **state)
+{
+	(void)state;
+	isc_seed(TW_MODE_OPEN | TW_MODE_ISC, 0, "open");
+	isc_seed(TW_MODE_AUTH | TW_MODE_ISC, 1, "auth");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -730,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_mixed),
 		cmocka_unit_test(test_bytewise),
 		cmocka_unit_test(test_wrong_secret),
+		cmocka_unit_test(test_isc_seeds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
