@@ -91,12 +91,16 @@ size_t tw_cli_feed(tw_cli *c, const uint8_t *in, size_t len, tw_cli_event *ev);
  * plus optional feature bits, all offered by the server (else -EINVAL).
  * Keyed modes: keyid (at most 80 octets, not NUL-terminated on the wire)
  * and secret are required; the greeting's Count must be a power of two,
- * >= 1024 and <= max_count (else -E2BIG / -EINVAL). rnd may be NULL in
- * open mode. mode 0 declines (the state becomes CLOSED). */
+ * >= 1024 and <= max_count (else -E2BIG / -EINVAL; max_count 0 means
+ * TW_KDF_MAX_COUNT_DEFAULT). rnd may be NULL in open mode. mode 0 declines:
+ * a Set-Up-Response with Mode 0 is written and the state becomes CLOSED.
+ * (A greeting with Modes 0 already ends in an ERROR event, -ECONNREFUSED.) */
 int tw_cli_setup(tw_cli *c, uint32_t mode, const char *keyid, const uint8_t *secret, size_t secret_len,
 		 const tw_cli_random *rnd, uint32_t max_count, uint8_t *out, size_t cap);
 
-/* IDLE -> WAIT_ACCEPT. The HMAC field of req is computed here; SID zero. */
+/* IDLE -> WAIT_ACCEPT (ISC: also from TESTING). The HMAC field of req is
+ * computed here; SID zero. -ENOBUFS once max_sessions were accepted;
+ * -EPROTO while Start-N/Stop-N acks are outstanding. */
 int tw_cli_request(tw_cli *c, const tw_request *req, uint8_t *out, size_t cap);
 
 /* IDLE -> WAIT_START_ACK: starts every accepted session. */
@@ -105,7 +109,9 @@ int tw_cli_start(tw_cli *c, uint8_t *out, size_t cap);
 /* TESTING -> IDLE. Number of Sessions = sessions started and not stopped. */
 int tw_cli_stop(tw_cli *c, uint8_t accept, uint8_t *out, size_t cap);
 
-/* ISC (mode bit 16 negotiated): start or stop the n sessions given. */
+/* ISC (mode bit 16 negotiated): start or stop the n sessions given.
+ * -EINVAL for a SID that is unknown, listed twice or already awaiting an
+ * ack, for starting a running or stopping a stopped session. */
 int tw_cli_start_n(tw_cli *c, uint32_t n, const uint8_t *sids, uint8_t *out, size_t cap);
 int tw_cli_stop_n(tw_cli *c, uint32_t n, const uint8_t *sids, uint8_t *out, size_t cap);
 

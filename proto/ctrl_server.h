@@ -82,7 +82,9 @@ typedef struct tw_srv_event {
 			bool count_ok;
 		} stop;
 		/* START_N / STOP_N: sids point into the machine's buffer and stay
-		 * valid until the next tw_srv_feed(). */
+		 * valid until the next tw_srv_feed(). sids.accept is the machine's
+		 * verdict: 0 when every SID names a session accepted on this
+		 * connection, else 1 (ack those with a non-zero Accept). */
 		tw_sids_msg sids;
 		/* ERROR: reason is a static string for logs and metrics labels;
 		 * reply/reply_len hold bytes to send before closing (an
@@ -99,7 +101,7 @@ typedef struct tw_srv_event {
 /* A new machine for one accepted connection. max_sessions bounds the
  * sessions one connection may request (further requests are answered with
  * Accept 4 by the caller; the machine refuses to record more). Returns NULL
- * on allocation failure. */
+ * on allocation failure or when max_sessions exceeds 2^18. */
 tw_srv *tw_srv_new(uint32_t max_sessions);
 void tw_srv_free(tw_srv *s); /* NULL-safe; wipes key material */
 
@@ -125,12 +127,16 @@ size_t tw_srv_feed(tw_srv *s, const uint8_t *in, size_t len, tw_srv_event *ev);
 uint8_t tw_srv_authenticate(tw_srv *s, const uint8_t *secret, size_t secret_len);
 
 /* SETUP_RECEIVED -> IDLE (accept 0) or CLOSED. server_iv is ignored (zeros
- * sent) in open mode. */
+ * sent) in open mode. Accept 0 is refused (-EPROTO) when the SETUP verdict
+ * was non-zero or, in keyed modes, tw_srv_authenticate did not return 0;
+ * -EINVAL for a NULL server_iv in keyed modes. */
 int tw_srv_server_start(tw_srv *s, uint8_t accept, const uint8_t server_iv[TW_IV_LEN], tw_ts start_time,
 			uint8_t *out, size_t cap);
 
 /* REQUEST_RECEIVED -> IDLE. With accept 0 the SID is recorded as a session
- * of this connection. The HMAC field of m is computed here. */
+ * of this connection (-ENOBUFS when max_sessions are recorded: answer
+ * Accept 4 instead; -EEXIST for a SID already recorded). A refusal is sent
+ * with Port 0. The HMAC field of m is computed here. */
 int tw_srv_accept(tw_srv *s, const tw_accept_session *m, uint8_t *out, size_t cap);
 
 /* START_RECEIVED -> TESTING (accept 0) or CLOSED. */
@@ -138,7 +144,8 @@ int tw_srv_start_ack(tw_srv *s, uint8_t accept, uint8_t *out, size_t cap);
 
 /* ISC: answer a START_N/STOP_N event (cmd TW_CMD_START_N_ACK or
  * TW_CMD_STOP_N_ACK) for the n SIDs given; may be called several times per
- * event to split SIDs by Accept value. */
+ * event to split SIDs by Accept value. Accept 0 starts/stops those sessions
+ * and requires every SID to be one of this connection (else -EINVAL). */
 int tw_srv_sids_ack(tw_srv *s, uint8_t cmd, uint8_t accept, uint32_t n, const uint8_t *sids, uint8_t *out,
 		    size_t cap);
 
