@@ -562,10 +562,10 @@ int tw_sids_decode(const uint8_t *buf, size_t len, tw_sids_msg *m)
 
 long tw_sids_msg_len(const uint8_t first_block[TW_BLOCK_LEN], uint32_t max_n)
 {
-	if (!sids_cmd_valid(first_block[0]))
-		return -EBADMSG;
 	tw_rd r = tw_rd_make(first_block, TW_BLOCK_LEN);
-	tw_rd_skip(&r, SN_OFF_N);
+	if (!sids_cmd_valid(tw_rd_u8(&r)))
+		return -EBADMSG;
+	tw_rd_skip(&r, SN_OFF_N - 1);
 	uint32_t n = tw_rd_u32(&r);
 	if (!tw_rd_ok(&r) || n == 0 || n > max_n)
 		return -EMSGSIZE;
@@ -575,7 +575,8 @@ long tw_sids_msg_len(const uint8_t first_block[TW_BLOCK_LEN], uint32_t max_n)
 
 long tw_client_msg_len(const uint8_t first_block[TW_BLOCK_LEN], uint32_t max_n)
 {
-	switch (first_block[0]) {
+	tw_rd r = tw_rd_make(first_block, TW_BLOCK_LEN);
+	switch (tw_rd_u8(&r)) {
 	case TW_CMD_START:
 		return TW_START_LEN;
 	case TW_CMD_STOP:

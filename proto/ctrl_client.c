@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire.h"
+
 enum {
 	SESS_STARTED = 1,    /* started once (Start-Sessions starts only new ones) */
 	SESS_RUNNING = 2,    /* started and not yet stopped */
@@ -150,6 +152,13 @@ static bool mac_ok(tw_cli *c, const uint8_t *msg, size_t len)
 		return true;
 	tw_ctrl_mac_add_rx(c->crypto, msg, len - TW_HMAC_LEN);
 	return tw_ctrl_mac_verify_rx(c->crypto, msg + len - TW_HMAC_LEN);
+}
+
+/* The command (or type) octet of a buffered message. */
+static uint8_t first_octet(const uint8_t *buf)
+{
+	tw_rd r = tw_rd_make(buf, 1);
+	return tw_rd_u8(&r);
 }
 
 /* ---- session table ---- */
@@ -292,10 +301,14 @@ static size_t feed_server_start(tw_cli *c, const uint8_t *in, size_t len, tw_cli
 	if (!rx_message(c, in, len, &used, ev))
 		return used;
 	tw_server_start *m = &ev->u.server_start;
-	uint8_t accept = c->buf[TW_BLOCK_LEN - 1];
-	int rc = accept == TW_ACCEPT_OK && is_keyed(c->mode) ? server_start_crypto(c) : 0;
-	if (rc == 0)
-		rc = tw_server_start_decode(c->buf, c->have, m);
+	/* decode the clear part first: Accept says whether the last block is
+	 * encrypted; decode again once it is decrypted */
+	int rc = tw_server_start_decode(c->buf, c->have, m);
+	if (rc == 0 && m->accept == TW_ACCEPT_OK && is_keyed(c->mode)) {
+		rc = server_start_crypto(c);
+		if (rc == 0)
+			rc = tw_server_start_decode(c->buf, c->have, m);
+	}
 	rx_reset(c, TW_BLOCK_LEN);
 	if (rc < 0) {
 		fail(c, ev, rc, "bad server-start");
@@ -398,7 +411,7 @@ static void n_ack_finish(tw_cli *c, tw_cli_event *ev)
 
 static int n_ack_begin(tw_cli *c, tw_cli_event *ev)
 {
-	uint8_t cmd = c->buf[0];
+	uint8_t cmd = first_octet(c->buf);
 	long n = tw_sids_msg_len(c->buf, c->max_sessions);
 	if ((cmd != TW_CMD_START_N_ACK && cmd != TW_CMD_STOP_N_ACK) || n < 0) {
 		fail(c, ev, n < 0 ? (int)n : -EBADMSG, "unexpected message from server");

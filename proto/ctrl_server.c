@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire.h"
+
 enum {
 	SESS_STARTED = 1, /* started once (Start-Sessions starts only new ones) */
 	SESS_RUNNING = 2, /* started and not yet stopped */
@@ -145,6 +147,13 @@ static bool mac_ok(tw_srv *s, const uint8_t *msg, size_t len)
 		return true;
 	tw_ctrl_mac_add_rx(s->crypto, msg, len - TW_HMAC_LEN);
 	return tw_ctrl_mac_verify_rx(s->crypto, msg + len - TW_HMAC_LEN);
+}
+
+/* The command (or type) octet of a buffered message. */
+static uint8_t first_octet(const uint8_t *buf)
+{
+	tw_rd r = tw_rd_make(buf, 1);
+	return tw_rd_u8(&r);
 }
 
 /* ---- session table ---- */
@@ -411,7 +420,7 @@ static void fail_unknown(tw_srv *s, tw_srv_event *ev)
 /* First block in (and decrypted): learn the command and its length. */
 static int cmd_begin(tw_srv *s, tw_srv_event *ev)
 {
-	uint8_t cmd = s->buf[0];
+	uint8_t cmd = first_octet(s->buf);
 	if (!cmd_known(cmd)) {
 		fail_unknown(s, ev);
 		return -1;
@@ -492,7 +501,7 @@ static void cmd_finish(tw_srv *s, tw_srv_event *ev)
 		fail(s, ev, -EBADMSG, "bad HMAC");
 		return;
 	}
-	switch (s->buf[0]) {
+	switch (first_octet(s->buf)) {
 	case TW_CMD_REQUEST:
 		on_request(s, len, ev);
 		break;
