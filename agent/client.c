@@ -167,7 +167,10 @@ static void dispatch(tw_client *c, const tw_cli_event *ev)
 			c->p.cbs.started(c->p.cbs.arg, c);
 		break;
 	case TW_CLI_EV_ERROR:
-		fail(c, TW_CLIENT_FAIL_PROTOCOL, ev->u.error.reason ? ev->u.error.reason : "protocol error");
+		if (ev->u.error.code == -ECONNREFUSED)
+			fail(c, TW_CLIENT_FAIL_REFUSED, "server refuses to talk (Greeting Modes 0)");
+		else
+			fail(c, TW_CLIENT_FAIL_PROTOCOL, ev->u.error.reason ? ev->u.error.reason : "protocol error");
 		break;
 	case TW_CLI_EV_N_ACK:
 	case TW_CLI_EV_NONE:

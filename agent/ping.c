@@ -129,9 +129,10 @@ static void on_ready(void *arg, tw_client *c)
 		stop_with(p, TW_PING_NETWORK, "cannot send Request-TW-Session");
 }
 
-static void on_result(void *arg, const tw_stats_result *r)
+static void on_result(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf)
 {
 	ping *p = arg;
+	(void)rf;
 	if (r->cls != TW_STATS_NEW)
 		return;
 	tw_qsketch_add(p->q[Q_RTT], r->rtt_ns);

@@ -107,9 +107,10 @@ static void on_send_timer(void *arg)
 {
 	tw_sender *s = arg;
 	int64_t now = tw_loop_mono(s->loop);
-	if (s->p.on_send_lag)
-		s->p.on_send_lag(s->p.arg, now - s->next_send);
-	if (send_one(s) < 0 || (s->p.count && s->sent >= s->p.count)) {
+	int rc = send_one(s);
+	if (rc == 0 && s->p.on_sent)
+		s->p.on_sent(s->p.arg, now - s->next_send);
+	if (rc < 0 || (s->p.count && s->sent >= s->p.count)) {
 		tw_sender_finish(s);
 		return;
 	}
@@ -144,7 +145,7 @@ static void handle_reply(tw_sender *s, const uint8_t *buf, size_t len, const tw_
 	if (tw_stats_on_reply(s->stats, &rf, tw_ts_from_unix_ns(m->rx_real_ns), ttl, tw_loop_mono(s->loop), &r) < 0)
 		return;
 	if (s->p.on_result)
-		s->p.on_result(s->p.arg, &r);
+		s->p.on_result(s->p.arg, &r, &rf);
 }
 
 static void on_readable(void *arg, uint32_t events)

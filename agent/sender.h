@@ -33,12 +33,13 @@ typedef struct tw_sender_params {
 	int64_t loss_timeout_ns;  /* a packet unanswered this long is lost */
 	int64_t start_delay_ns;   /* first packet after this delay */
 	const uint16_t *errest;   /* our current Error Estimate word */
-	/* A reply was classified (every class; samples only for TW_STATS_NEW). */
-	void (*on_result)(void *arg, const tw_stats_result *r);
+	/* A reply was classified (every class; samples only for TW_STATS_NEW);
+	 * rf is the decoded reply. */
+	void (*on_result)(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf);
 	/* n packets were declared lost. */
 	void (*on_lost)(void *arg, uint64_t n);
-	/* Scheduling delay of a packet: actual minus planned send time. */
-	void (*on_send_lag)(void *arg, int64_t lag_ns);
+	/* A packet was sent; lag_ns = actual minus planned send time. */
+	void (*on_sent)(void *arg, int64_t lag_ns);
 	/* Every packet has been sent and decided (count reached or finish()). */
 	void (*on_done)(void *arg);
 	void *arg;

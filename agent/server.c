@@ -385,7 +385,8 @@ static sess *find_sid(conn *c, const uint8_t *sid)
 static void on_sids(conn *c, const tw_srv_event *ev, bool start)
 {
 	const tw_sids_msg *m = &ev->u.sids;
-	for (uint32_t i = 0; i < m->n; i++) {
+	/* The machine already checked every SID belongs to this connection. */
+	for (uint32_t i = 0; i < m->n && m->accept == TW_ACCEPT_OK; i++) {
 		sess *x = find_sid(c, m->sids + (size_t)i * TW_SID_LEN);
 		if (x && start)
 			tw_refl_session_start(x->rs);
@@ -393,8 +394,8 @@ static void on_sids(conn *c, const tw_srv_event *ev, bool start)
 			tw_refl_session_stop(x->rs);
 	}
 	uint8_t out[TW_SIDS_BASE_LEN + 16 * 64];
-	int n = tw_srv_sids_ack(c->fsm, start ? TW_CMD_START_N_ACK : TW_CMD_STOP_N_ACK, TW_ACCEPT_OK, m->n, m->sids,
-				out, sizeof(out));
+	int n = tw_srv_sids_ack(c->fsm, start ? TW_CMD_START_N_ACK : TW_CMD_STOP_N_ACK, m->accept, m->n, m->sids, out,
+				sizeof(out));
 	send_msg(c, out, n);
 }
 
