@@ -367,8 +367,8 @@ static int reflect_number(int c, const char *arg, reflect_opts *r)
 		return 0;
 	case OPT_MAX_CONN:
 	case OPT_MAX_SESS:
-		if (tw_arg_u64("reflect", c == OPT_MAX_CONN ? "--max-connections" : "--max-sessions", arg, 1, 65535,
-			       &v) < 0)
+		if (tw_arg_u64("reflect", c == OPT_MAX_CONN ? "--max-connections" : "--max-sessions", arg, 1,
+			       c == OPT_MAX_CONN ? 65535 : TW_SERVER_MAX_SESSIONS, &v) < 0)
 			return -EINVAL;
 		*(c == OPT_MAX_CONN ? &r->sp.max_connections : &r->sp.max_sessions) = (uint32_t)v;
 		return 0;

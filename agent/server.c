@@ -15,7 +15,7 @@
 #include "rng.h"
 #include "wire.h"
 
-#define OUT_CAP 4096         /* control replies are tiny; more means a stuck peer */
+#define OUT_CAP 8192 /* control replies are small (Start-N-Ack <= 32 + 16 * 256); more means a stuck peer */
 #define READ_CHUNK 2048
 #define ERREST_REFRESH_NS 1000000000LL
 
@@ -393,7 +393,7 @@ static void on_sids(conn *c, const tw_srv_event *ev, bool start)
 		else if (x)
 			tw_refl_session_stop(x->rs);
 	}
-	uint8_t out[TW_SIDS_BASE_LEN + 16 * 64];
+	uint8_t out[TW_SIDS_BASE_LEN + TW_SID_LEN * TW_SERVER_MAX_SESSIONS];
 	int n = tw_srv_sids_ack(c->fsm, start ? TW_CMD_START_N_ACK : TW_CMD_STOP_N_ACK, m->accept, m->n, m->sids, out,
 				sizeof(out));
 	send_msg(c, out, n);
@@ -666,6 +666,8 @@ tw_server *tw_server_new(tw_loop *loop, const tw_server_params *p, char *err, si
 	}
 	s->loop = loop;
 	s->p = *p;
+	if (s->p.max_sessions > TW_SERVER_MAX_SESSIONS)
+		s->p.max_sessions = TW_SERVER_MAX_SESSIONS;
 	s->p.listen = NULL; /* not kept: the bound addresses live in listeners */
 	s->start_time = tw_ts_from_unix_ns(tw_loop_real(loop));
 	tw_timer_init(&s->errest_timer, refresh_errest, s);

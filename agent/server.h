@@ -19,6 +19,9 @@
 #include "net.h"
 #include "reflector.h"
 
+/* Upper bound of tw_server_params.max_sessions (keeps every reply small). */
+#define TW_SERVER_MAX_SESSIONS 256
+
 typedef enum tw_server_reject {
 	TW_REJECT_NOT_ALLOWED = 0, /* client address outside the allow list */
 	TW_REJECT_CONN_LIMIT,      /* max control connections reached */
@@ -48,7 +51,7 @@ typedef struct tw_server_params {
 	size_t nlisten;
 	uint32_t modes;            /* security modes offered (TW_MODE_* bits 0-3) */
 	uint32_t max_connections;
-	uint32_t max_sessions;     /* per control connection */
+	uint32_t max_sessions;     /* per control connection, <= TW_SERVER_MAX_SESSIONS */
 	uint64_t servwait_ns;      /* idle control connection limit (0 = none) */
 	uint64_t refwait_ns;       /* idle started session limit (0 = none) */
 	uint32_t kdf_count;        /* PBKDF2 Count offered in the Greeting */

@@ -98,7 +98,7 @@ static const tw_key reflector_keys[] = {
 		.min = 1, .max = 65535, .def = "64", .unit = "connections",
 		.help = "concurrent TWAMP-Control connections" },
 	{ .name = "max_sessions_per_connection", .kind = TW_K_UINT,
-		REFLECTOR(max_sessions_per_connection), .min = 1, .max = 65535, .def = "16",
+		REFLECTOR(max_sessions_per_connection), .min = 1, .max = 256, .def = "16",
 		.unit = "sessions", .help = "test sessions one control connection may request" },
 	{ .name = "servwait", .kind = TW_K_DURATION, REFLECTOR(servwait_ns), .min = NS_S,
 		.max = 24 * NS_H, .def = "900s", .unit = "duration",
