@@ -1,0 +1,1623 @@
+/* test_server.c - tw_server + Session-Reflector against a scripted
+ * Control-Client in the same process: raw non-blocking sockets carry
+ * hand-built messages (proto/control.h) while the test pumps the loop in
+ * bounded steps. Keyed modes and the "well-behaved concurrent client" run
+ * the real tw_client + tw_sender on the same loop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "clock.h"
+#include "control.h"
+#include "errest.h"
+#include "log.h"
+#include "loop.h"
+#include "net.h"
+#include "sender.h"
+#include "server.h"
+#include "testpkt.h"
+
+#define MS 1000000LL
+#define STEP_NS (2 * MS)       /* one bounded loop iteration */
+#define WAIT_NS (3000 * MS)    /* generous upper bound for "should happen" */
+#define QUIET_NS (150 * MS)    /* how long "nothing arrives" is watched */
+#define SENDER_ERREST 0x1234u  /* distinctive, multiplier 0x34 */
+#define SECRET "twamp-interop-secret"
+#define IDENTITY "testuser"
+
+/* ------------------------------------------------------------------ */
+/* fixture: one loop, one server                                        */
+
+typedef struct fx {
+	tw_loop *loop;
+	tw_server *srv;
+	tw_sockaddr addr; /* the bound listener */
+	int family;
+	const char *host;
+} fx;
+
+static int64_t real_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static tw_server_params default_params(void)
+{
+	return (tw_server_params){
+		.modes = TW_MODE_OPEN,
+		.max_connections = 16,
+		.max_sessions = 8,
+		.kdf_count = 1024,
+	};
+}
+
+static void fx_start(fx *f, const char *host, const tw_server_params *params)
+{
+	tw_log_setup(TW_LOG_ERROR, TW_LOG_LOGFMT);
+	memset(f, 0, sizeof(*f));
+	f->host = host;
+	f->loop = tw_loop_new(NULL);
+	assert_non_null(f->loop);
+	tw_sockaddr listen;
+	assert_int_equal(tw_sa_from_numeric(host, 0, &listen), 0);
+	f->family = tw_sa_family(&listen);
+	tw_server_params p = *params;
+	p.listen = &listen;
+	p.nlisten = 1;
+	char err[256] = "";
+	f->srv = tw_server_new(f->loop, &p, err, sizeof(err));
+	if (!f->srv)
+		fail_msg("tw_server_new: %s", err);
+	assert_int_equal(tw_server_listen_addr(f->srv, 0, &f->addr), 0);
+	assert_int_not_equal(tw_sa_port(&f->addr), 0);
+}
+
+static void fx_stop(fx *f)
+{
+	/* Let deferred frees (closed connections, ended sessions) run. */
+	for (int i = 0; i < 3; i++)
+		tw_loop_run_once(f->loop, 0);
+	tw_server_free(f->srv);
+	tw_loop_free(f->loop);
+}
+
+static const tw_server_stats *stats(const fx *f)
+{
+	return tw_server_stats_get(f->srv);
+}
+
+/* Runs the loop in bounded steps until cond(arg) holds or max_ns passes. */
+static bool pump_until(fx *f, bool (*cond)(void *), void *arg, int64_t max_ns)
+{
+	int64_t end = mono_ns() + max_ns;
+	while (!cond(arg)) {
+		if (mono_ns() >= end)
+			return false;
+		assert_true(tw_loop_run_once(f->loop, STEP_NS) >= 0);
+	}
+	return true;
+}
+
+static bool never(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+static void pump_for(fx *f, int64_t ns)
+{
+	pump_until(f, never, NULL, ns);
+}
+
+/* ------------------------------------------------------------------ */
+/* the scripted Control-Client: raw TCP                                 */
+
+static int peer_connect(fx *f)
+{
+	int fd = socket(f->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	int rc = connect(fd, (const struct sockaddr *)&f->addr.ss, f->addr.len);
+	assert_true(rc == 0 || errno == EINPROGRESS);
+	return fd;
+}
+
+static void peer_send(int fd, const void *buf, size_t len)
+{
+	ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+	assert_int_equal(n, (ssize_t)len);
+}
+
+typedef struct tcp_rx {
+	int fd;
+	uint8_t *buf;
+	size_t want, have;
+	bool eof;  /* orderly close or reset seen */
+	bool discard;
+} tcp_rx;
+
+static bool tcp_rx_cond(void *arg)
+{
+	tcp_rx *r = arg;
+	uint8_t sink[4096];
+	for (int i = 0; i < 64 && (r->discard || r->have < r->want); i++) {
+		uint8_t *dst = r->discard ? sink : r->buf + r->have;
+		size_t cap = r->discard ? sizeof(sink) : r->want - r->have;
+		ssize_t n = recv(r->fd, dst, cap, MSG_DONTWAIT);
+		if (n > 0) {
+			if (!r->discard)
+				r->have += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false;
+		r->eof = true; /* 0 = FIN; ECONNRESET etc. also mean "closed" */
+		return true;
+	}
+	return !r->discard && r->have >= r->want;
+}
+
+/* Reads exactly len octets (fails the test otherwise). */
+static void peer_read(fx *f, int fd, uint8_t *buf, size_t len)
+{
+	tcp_rx r = { .fd = fd, .buf = buf, .want = len };
+	bool ok = pump_until(f, tcp_rx_cond, &r, WAIT_NS);
+	if (!ok || r.have != len)
+		fail_msg("expected %zu octets from the server, got %zu%s", len, r.have, r.eof ? " then close" : "");
+}
+
+/* True when the server closed the connection within the bound (any data
+ * still arriving is discarded). */
+static bool peer_closed(fx *f, int fd)
+{
+	tcp_rx r = { .fd = fd, .discard = true };
+	return pump_until(f, tcp_rx_cond, &r, WAIT_NS) && r.eof;
+}
+
+/* True when nothing at all arrives and the connection stays open. */
+static bool peer_silent_open(fx *f, int fd)
+{
+	uint8_t b;
+	tcp_rx r = { .fd = fd, .buf = &b, .want = 1 };
+	return !pump_until(f, tcp_rx_cond, &r, QUIET_NS) && r.have == 0 && !r.eof;
+}
+
+static void peer_greeting(fx *f, int fd, tw_greeting *g, uint8_t raw[TW_GREETING_LEN])
+{
+	uint8_t buf[TW_GREETING_LEN];
+	peer_read(f, fd, buf, sizeof(buf));
+	assert_int_equal(tw_greeting_decode(buf, sizeof(buf), g), 0);
+	if (raw)
+		memcpy(raw, buf, sizeof(buf));
+}
+
+static void peer_setup(int fd, uint32_t mode)
+{
+	tw_setup s = { .mode = mode };
+	uint8_t buf[TW_SETUP_LEN];
+	assert_int_equal(tw_setup_encode(&s, buf, sizeof(buf)), TW_SETUP_LEN);
+	peer_send(fd, buf, sizeof(buf));
+}
+
+static void peer_server_start(fx *f, int fd, tw_server_start *m, uint8_t raw[TW_SERVER_START_LEN])
+{
+	uint8_t buf[TW_SERVER_START_LEN];
+	peer_read(f, fd, buf, sizeof(buf));
+	assert_int_equal(tw_server_start_decode(buf, sizeof(buf), m), 0);
+	if (raw)
+		memcpy(raw, buf, sizeof(buf));
+}
+
+/* Connects and completes the unauthenticated set-up. */
+static int peer_open(fx *f)
+{
+	int fd = peer_connect(f);
+	tw_greeting g;
+	peer_greeting(f, fd, &g, NULL);
+	assert_true(g.modes & TW_MODE_OPEN);
+	peer_setup(fd, TW_MODE_OPEN);
+	tw_server_start ss;
+	peer_server_start(f, fd, &ss, NULL);
+	assert_int_equal(ss.accept, TW_ACCEPT_OK);
+	return fd;
+}
+
+static void peer_accept(fx *f, int fd, tw_accept_session *a)
+{
+	uint8_t buf[TW_ACCEPT_LEN];
+	peer_read(f, fd, buf, sizeof(buf));
+	assert_int_equal(tw_accept_decode(buf, sizeof(buf), a), 0);
+}
+
+static tw_accept_session peer_request(fx *f, int fd, const tw_request *r)
+{
+	uint8_t buf[TW_REQUEST_LEN];
+	assert_int_equal(tw_request_encode(r, buf, sizeof(buf)), TW_REQUEST_LEN);
+	peer_send(fd, buf, sizeof(buf));
+	tw_accept_session a;
+	peer_accept(f, fd, &a);
+	return a;
+}
+
+static void peer_send_start(int fd)
+{
+	uint8_t buf[TW_START_LEN], mac[TW_HMAC_LEN] = { 0 };
+	assert_int_equal(tw_start_encode(mac, buf, sizeof(buf)), TW_START_LEN);
+	peer_send(fd, buf, sizeof(buf));
+}
+
+static void peer_start(fx *f, int fd)
+{
+	peer_send_start(fd);
+	uint8_t buf[TW_START_ACK_LEN];
+	peer_read(f, fd, buf, sizeof(buf));
+	tw_start_ack ack;
+	assert_int_equal(tw_start_ack_decode(buf, sizeof(buf), &ack), 0);
+	assert_int_equal(ack.accept, TW_ACCEPT_OK);
+}
+
+static void peer_stop(int fd, uint32_t nsessions)
+{
+	tw_stop s = { .nsessions = nsessions };
+	uint8_t buf[TW_STOP_LEN];
+	assert_int_equal(tw_stop_encode(&s, buf, sizeof(buf)), TW_STOP_LEN);
+	peer_send(fd, buf, sizeof(buf));
+}
+
+/* ------------------------------------------------------------------ */
+/* the scripted Session-Sender: raw UDP                                 */
+
+typedef struct udp_peer {
+	int fd;
+	tw_sockaddr local;
+} udp_peer;
+
+static udp_peer udp_open(fx *f)
+{
+	udp_peer u;
+	tw_sockaddr any;
+	assert_int_equal(tw_sa_from_numeric(f->host, 0, &any), 0);
+	tw_udp_opts o = { .tos = -1, .ttl = 255, .recv_meta = true };
+	u.fd = tw_net_udp_open(&any, &o);
+	assert_true(u.fd >= 0);
+	assert_int_equal(tw_net_local_addr(u.fd, &u.local), 0);
+	return u;
+}
+
+/* A well-formed request from u to the server's address (IPVN from the
+ * family, real addresses, Timeout 300 ms, padding 27). */
+static tw_request make_request(const fx *f, const udp_peer *u, uint16_t receiver_port)
+{
+	tw_request r;
+	memset(&r, 0, sizeof(r));
+	tw_sa_to_wire(&u->local, &r.ipvn, r.sender_addr);
+	tw_sa_to_wire(&f->addr, &r.ipvn, r.receiver_addr);
+	r.sender_port = tw_sa_port(&u->local);
+	r.receiver_port = receiver_port;
+	r.padding = 27;
+	r.timeout = tw_ts_interval_from_ns(300 * MS);
+	return r;
+}
+
+static tw_sockaddr session_addr(const fx *f, uint16_t port)
+{
+	tw_sockaddr a = f->addr;
+	tw_sa_set_port(&a, port);
+	return a;
+}
+
+static const tw_test_fmt open_fmt = { .sec = TW_TEST_OPEN };
+
+/* Sends an unauthenticated sender packet with padlen octets of padding
+ * (the octets pad[0..padlen-1]). Returns its length; *pkt_out keeps a copy. */
+static size_t send_test(const udp_peer *u, const tw_sockaddr *dst, uint32_t seq, const uint8_t *pad, size_t padlen,
+			tw_ts *t1, uint8_t *pkt_out)
+{
+	uint8_t pkt[2048];
+	int n = tw_sender_build(&open_fmt, NULL, seq, pad, padlen, pkt, sizeof(pkt));
+	assert_true(n > 0);
+	*t1 = tw_ts_from_unix_ns(real_ns());
+	assert_int_equal(tw_sender_stamp(&open_fmt, NULL, pkt, (size_t)n, *t1, SENDER_ERREST), 0);
+	assert_int_equal(tw_net_send(u->fd, pkt, (size_t)n, dst), 0);
+	if (pkt_out)
+		memcpy(pkt_out, pkt, (size_t)n);
+	return (size_t)n;
+}
+
+static void send_raw(const udp_peer *u, const tw_sockaddr *dst, const uint8_t *buf, size_t len)
+{
+	assert_int_equal(tw_net_send(u->fd, buf, len, dst), 0);
+}
+
+typedef struct udp_rx {
+	int fd;
+	uint8_t *buf;
+	size_t cap;
+	long n;
+	tw_rx_meta m;
+} udp_rx;
+
+static bool udp_rx_cond(void *arg)
+{
+	udp_rx *r = arg;
+	long n = tw_net_recv(r->fd, r->buf, r->cap, &r->m, NULL);
+	if (n == -EAGAIN)
+		return false;
+	if (n < 0)
+		return false; /* e.g. a queued ICMP error: not a reply */
+	r->n = n;
+	return true;
+}
+
+/* Waits for one reply on u; returns its length or -1 when none came. */
+static long udp_reply(fx *f, const udp_peer *u, uint8_t *buf, size_t cap, tw_rx_meta *m, int64_t max_ns)
+{
+	udp_rx r = { .fd = u->fd, .buf = buf, .cap = cap, .n = -1 };
+	if (!pump_until(f, udp_rx_cond, &r, max_ns))
+		return -1;
+	if (m)
+		*m = r.m;
+	return r.n;
+}
+
+static bool no_reply(fx *f, const udp_peer *u)
+{
+	uint8_t buf[2048];
+	return udp_reply(f, u, buf, sizeof(buf), NULL, QUIET_NS) < 0;
+}
+
+/* Sends one packet and requires a reply; returns the reply length. */
+static long ping_once(fx *f, const udp_peer *u, const tw_sockaddr *dst, uint32_t seq, uint8_t *reply, size_t cap,
+		      tw_rx_meta *m)
+{
+	tw_ts t1;
+	send_test(u, dst, seq, NULL, 27, &t1, NULL);
+	long n = udp_reply(f, u, reply, cap, m, WAIT_NS);
+	if (n < 0)
+		fail_msg("no reflected packet for sender seq %u", seq);
+	return n;
+}
+
+/* A started session on an open connection: request (receiver port 0), start. */
+typedef struct raw_sess {
+	int ctl;
+	udp_peer u;
+	tw_accept_session acc;
+	tw_sockaddr dst;
+} raw_sess;
+
+static raw_sess raw_session(fx *f, uint64_t timeout_ns, bool start)
+{
+	raw_sess s;
+	s.ctl = peer_open(f);
+	s.u = udp_open(f);
+	tw_request r = make_request(f, &s.u, 0);
+	r.timeout = tw_ts_interval_from_ns(timeout_ns);
+	s.acc = peer_request(f, s.ctl, &r);
+	assert_int_equal(s.acc.accept, TW_ACCEPT_OK);
+	assert_int_not_equal(s.acc.port, 0);
+	s.dst = session_addr(f, s.acc.port);
+	if (start)
+		peer_start(f, s.ctl);
+	return s;
+}
+
+static void raw_close(raw_sess *s)
+{
+	close(s->ctl);
+	close(s->u.fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* the well-behaved client: real tw_client + tw_sender on the same loop */
+
+typedef struct good {
+	fx *f;
+	tw_client *c;
+	tw_sender *snd;
+	tw_accept_session acc;
+	uint16_t errest;
+	uint64_t count;
+	int64_t interval_ns;
+	bool ready, accepted, started, done, failed;
+	tw_client_fail why;
+	tw_stats_counters ctr;
+} good;
+
+static void g_ready(void *arg, tw_client *c)
+{
+	good *g = arg;
+	g->ready = true;
+	tw_sockaddr local = *tw_client_local(c);
+	tw_sa_set_port(&local, 0);
+	int err;
+	g->snd = tw_sender_open(g->f->loop, &local, 0, NULL, &err);
+	assert_non_null(g->snd);
+	tw_request r;
+	memset(&r, 0, sizeof(r));
+	tw_sa_to_wire(tw_sender_local(g->snd), &r.ipvn, r.sender_addr);
+	tw_sa_to_wire(tw_client_peer(c), &r.ipvn, r.receiver_addr);
+	r.sender_port = tw_sender_port(g->snd);
+	r.receiver_port = r.sender_port; /* busy on this host, like twping */
+	tw_test_fmt fmt = { .sec = TW_TEST_OPEN };
+	uint32_t sec = tw_mode_security(tw_client_mode(c));
+	fmt.sec = sec == TW_MODE_AUTH ? TW_TEST_AUTH : sec == TW_MODE_ENC ? TW_TEST_ENC : TW_TEST_OPEN;
+	r.padding = (uint32_t)tw_test_symmetric_padding(&fmt);
+	r.timeout = tw_ts_interval_from_ns(1000 * MS);
+	assert_int_equal(tw_client_request(c, &r), 0);
+}
+
+static void g_done(void *arg)
+{
+	good *g = arg;
+	g->done = true;
+	tw_stats_get(tw_sender_stats(g->snd), &g->ctr);
+	tw_client_stop(g->c, TW_ACCEPT_OK);
+}
+
+static void g_accepted(void *arg, tw_client *c, const tw_accept_session *a)
+{
+	good *g = arg;
+	g->accepted = true;
+	g->acc = *a;
+	if (a->accept == TW_ACCEPT_OK)
+		assert_int_equal(tw_client_start(c), 0);
+}
+
+static void g_started(void *arg, tw_client *c)
+{
+	good *g = arg;
+	g->started = true;
+	uint32_t sec = tw_mode_security(tw_client_mode(c));
+	tw_sender_params sp = {
+		.fmt = { .sec = sec == TW_MODE_AUTH ? TW_TEST_AUTH : sec == TW_MODE_ENC ? TW_TEST_ENC : TW_TEST_OPEN },
+		.crypto = tw_client_test_crypto(c, g->acc.sid),
+		.reflector = *tw_client_peer(c),
+		.interval_ns = g->interval_ns,
+		.count = g->count,
+		.loss_timeout_ns = 1000 * MS,
+		.errest = &g->errest,
+		.on_done = g_done,
+		.arg = g,
+	};
+	sp.padding = (uint32_t)tw_test_symmetric_padding(&sp.fmt);
+	tw_sa_set_port(&sp.reflector, g->acc.port);
+	assert_int_equal(tw_sender_start(g->snd, &sp), 0);
+}
+
+static void g_failed(void *arg, tw_client *c, tw_client_fail why, const char *detail)
+{
+	good *g = arg;
+	(void)c;
+	(void)detail;
+	if (g->done)
+		return; /* the server may close after Stop-Sessions */
+	g->failed = true;
+	g->why = why;
+}
+
+static void good_begin(fx *f, good *g, uint32_t modes, const char *identity, const char *secret, uint64_t count,
+		       int64_t interval_ns)
+{
+	memset(g, 0, sizeof(*g));
+	g->f = f;
+	g->count = count;
+	g->interval_ns = interval_ns;
+	g->errest = tw_clock_errest_word(&(tw_sync_state){ .synced = false, .error_ns = 1000000 });
+	tw_client_params cp = {
+		.server = f->addr,
+		.modes = modes,
+		.identity = identity,
+		.secret = (const uint8_t *)secret,
+		.secret_len = secret ? strlen(secret) : 0,
+		.max_kdf_count = 32768,
+		.timeout_ns = 5000 * MS,
+		.cbs = { g_ready, g_accepted, g_started, g_failed, g },
+	};
+	int err;
+	g->c = tw_client_new(f->loop, &cp, &err);
+	assert_non_null(g->c);
+}
+
+static bool good_finished(void *arg)
+{
+	good *g = arg;
+	return g->done || g->failed;
+}
+
+static void good_end(fx *f, good *g)
+{
+	pump_for(f, 5 * MS); /* let Stop-Sessions leave */
+	tw_sender_free(g->snd);
+	tw_client_free(g->c);
+}
+
+/* Runs the session to its end and checks every packet came back. */
+static void good_expect_complete(fx *f, good *g)
+{
+	assert_true(pump_until(f, good_finished, g, 20000 * MS));
+	if (g->failed)
+		fail_msg("the well-behaved client failed: %s", tw_client_fail_name(g->why));
+	assert_true(g->done);
+	assert_int_equal(g->ctr.sent, g->count);
+	assert_int_equal(g->ctr.received, g->count);
+	assert_int_equal(g->ctr.lost, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Greeting and set-up                                                  */
+
+static void check_handshake(const char *host)
+{
+	fx f;
+	tw_server_params p = default_params();
+	p.kdf_count = 4096;
+	fx_start(&f, host, &p);
+	int fd = peer_connect(&f);
+	uint8_t raw[TW_GREETING_LEN], zero[16] = { 0 };
+	tw_greeting g;
+	peer_greeting(&f, fd, &g, raw);
+	assert_memory_equal(raw, zero, 12);       /* Unused */
+	assert_int_equal(g.modes, TW_MODE_OPEN);  /* exactly what was configured */
+	assert_int_equal(g.count, 4096);
+	assert_memory_equal(raw + 52, zero, 12);  /* MBZ */
+	peer_setup(fd, TW_MODE_OPEN);
+	uint8_t ss_raw[TW_SERVER_START_LEN];
+	tw_server_start ss;
+	int64_t before = real_ns();
+	peer_server_start(&f, fd, &ss, ss_raw);
+	assert_int_equal(ss.accept, TW_ACCEPT_OK);
+	assert_memory_equal(ss_raw, zero, 15);    /* MBZ */
+	assert_memory_equal(ss_raw + 40, zero, 8);
+	assert_int_not_equal(ss.start_time, 0);
+	/* the server's start time: not in the future, not long ago */
+	int64_t st = tw_ts_to_unix_ns(ss.start_time);
+	assert_true(st <= before + 10 * MS);
+	assert_true(st > before - 60000 * MS);
+	assert_true(peer_silent_open(&f, fd));
+	assert_int_equal(stats(&f)->connections, 1);
+	assert_int_equal(stats(&f)->active_connections, 1);
+	close(fd);
+	fx_stop(&f);
+}
+
+static void test_handshake_v4(void **state)
+{
+	(void)state;
+	check_handshake("127.0.0.1");
+}
+
+static void test_handshake_v6(void **state)
+{
+	(void)state;
+	check_handshake("::1");
+}
+
+static void test_greeting_offers_configured_modes(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	p.modes = TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED;
+	fx_start(&f, "127.0.0.1", &p);
+	int fd = peer_connect(&f);
+	tw_greeting g;
+	peer_greeting(&f, fd, &g, NULL);
+	assert_int_equal(g.modes, TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED);
+	assert_int_equal(g.count, 1024);
+	close(fd);
+	fx_stop(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Request-TW-Session refusals                                          */
+
+static void test_request_refusals_answered(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	int fd = peer_open(&f);
+	udp_peer u = udp_open(&f);
+	for (int i = 0; i < 6; i++) {
+		tw_request r = make_request(&f, &u, 0);
+		switch (i) {
+		case 0: r.conf_sender = 1; break;
+		case 1: r.conf_receiver = 1; break;
+		case 2: r.slots = 3; break;
+		case 3: r.packets = 100; break;
+		case 4: r.type_p = 0x40000000u; break;  /* PHB ID form */
+		default: r.type_p = 0x2E000001u; break; /* bits outside 0x3F000000 */
+		}
+		tw_accept_session a = peer_request(&f, fd, &r);
+		assert_int_equal(a.accept, TW_ACCEPT_NOT_SUPPORTED);
+		assert_int_equal(a.port, 0);
+	}
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_REQUEST], 6);
+	assert_int_equal(stats(&f)->sessions_accepted, 0);
+	/* the connection is still usable */
+	tw_request r = make_request(&f, &u, 0);
+	r.type_p = tw_type_p_from_dscp(46);
+	tw_accept_session a = peer_request(&f, fd, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_OK);
+	assert_int_not_equal(a.port, 0);
+	peer_start(&f, fd);
+	tw_sockaddr dst = session_addr(&f, a.port);
+	uint8_t rep[256];
+	assert_int_equal(ping_once(&f, &u, &dst, 0, rep, sizeof(rep), NULL), 41);
+	assert_int_equal(stats(&f)->sessions_accepted, 1);
+	close(fd);
+	close(u.fd);
+	fx_stop(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* addresses, DSCP, TTL                                                 */
+
+static void check_zero_addresses(const char *host)
+{
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, host, &p);
+	int fd = peer_open(&f);
+	udp_peer u = udp_open(&f);
+	tw_request r = make_request(&f, &u, 0);
+	memset(r.sender_addr, 0, sizeof(r.sender_addr));
+	memset(r.receiver_addr, 0, sizeof(r.receiver_addr));
+	tw_accept_session a = peer_request(&f, fd, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_OK);
+	peer_start(&f, fd);
+	tw_sockaddr dst = session_addr(&f, a.port);
+	uint8_t rep[256];
+	tw_rx_meta m;
+	assert_int_equal(ping_once(&f, &u, &dst, 7, rep, sizeof(rep), &m), 41);
+	/* from the control connection's server address, at the granted port */
+	tw_sa_unmap(&m.from);
+	assert_true(tw_sa_equal(&m.from, &dst));
+	tw_reflector_fields rf;
+	assert_int_equal(tw_reflector_parse(&open_fmt, NULL, rep, 41, &rf), 0);
+	assert_int_equal(rf.sender_seq, 7);
+	close(fd);
+	close(u.fd);
+	fx_stop(&f);
+}
+
+static void test_zero_addresses_v4(void **state)
+{
+	(void)state;
+	check_zero_addresses("127.0.0.1");
+}
+
+static void test_zero_addresses_v6(void **state)
+{
+	(void)state;
+	check_zero_addresses("::1");
+}
+
+static void check_dscp(const char *host, unsigned dscp)
+{
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, host, &p);
+	int fd = peer_open(&f);
+	udp_peer u = udp_open(&f);
+	tw_request r = make_request(&f, &u, 0);
+	r.type_p = tw_type_p_from_dscp(dscp);
+	assert_int_equal(r.type_p, dscp << 24);
+	tw_accept_session a = peer_request(&f, fd, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_OK);
+	peer_start(&f, fd);
+	tw_sockaddr dst = session_addr(&f, a.port);
+	uint8_t rep[256];
+	tw_rx_meta m;
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_int_equal(ping_once(&f, &u, &dst, i, rep, sizeof(rep), &m), 41);
+		assert_int_equal(m.tos, (int)(dscp << 2)); /* DS byte, ECN Not-ECT */
+		assert_int_equal(m.ttl, 255);              /* loopback keeps it */
+		assert_int_equal(rep[40], 255);            /* Sender TTL */
+	}
+	close(fd);
+	close(u.fd);
+	fx_stop(&f);
+}
+
+static void test_dscp_ef_v4(void **state)
+{
+	(void)state;
+	check_dscp("127.0.0.1", 46);
+}
+
+static void test_dscp_af41_v4(void **state)
+{
+	(void)state;
+	check_dscp("127.0.0.1", 34);
+}
+
+static void test_dscp_ef_v6(void **state)
+{
+	(void)state;
+	check_dscp("::1", 46);
+}
+
+static void test_dscp_af41_v6(void **state)
+{
+	(void)state;
+	check_dscp("::1", 34);
+}
+
+static void test_dscp_zero_v4(void **state)
+{
+	(void)state;
+	check_dscp("127.0.0.1", 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* receiver ports                                                       */
+
+/* A UDP port that is free right now on the fixture's address. */
+static uint16_t free_udp_port(fx *f)
+{
+	udp_peer u = udp_open(f);
+	uint16_t port = tw_sa_port(&u.local);
+	close(u.fd);
+	return port;
+}
+
+static void test_requested_port_free_and_busy(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	int fd = peer_open(&f);
+	udp_peer u = udp_open(&f);
+	/* free: granted as asked */
+	uint16_t want = free_udp_port(&f);
+	tw_request r = make_request(&f, &u, want);
+	tw_accept_session a = peer_request(&f, fd, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_OK);
+	assert_int_equal(a.port, want);
+	/* busy (our own sender socket, as twping asks): another one, Accept 0 */
+	udp_peer u2 = udp_open(&f);
+	r = make_request(&f, &u2, tw_sa_port(&u2.local));
+	tw_accept_session b = peer_request(&f, fd, &r);
+	assert_int_equal(b.accept, TW_ACCEPT_OK);
+	assert_int_not_equal(b.port, 0);
+	assert_int_not_equal(b.port, tw_sa_port(&u2.local));
+	assert_int_not_equal(b.port, a.port);
+	peer_start(&f, fd);
+	uint8_t rep[256];
+	tw_sockaddr d1 = session_addr(&f, a.port), d2 = session_addr(&f, b.port);
+	assert_int_equal(ping_once(&f, &u, &d1, 0, rep, sizeof(rep), NULL), 41);
+	assert_int_equal(ping_once(&f, &u2, &d2, 0, rep, sizeof(rep), NULL), 41);
+	close(fd);
+	close(u.fd);
+	close(u2.fd);
+	fx_stop(&f);
+}
+
+/* Finds n consecutive free UDP ports (bounded search). */
+static uint16_t free_range(fx *f, int n)
+{
+	for (int attempt = 0; attempt < 50; attempt++) {
+		uint16_t base = free_udp_port(f);
+		if (base > 65535 - n)
+			continue;
+		bool ok = true;
+		for (int i = 0; i < n && ok; i++) {
+			tw_sockaddr a;
+			assert_int_equal(tw_sa_from_numeric(f->host, (uint16_t)(base + i), &a), 0);
+			int fd = tw_net_udp_open(&a, NULL);
+			ok = fd >= 0;
+			if (fd >= 0)
+				close(fd);
+		}
+		if (ok)
+			return base;
+	}
+	fail_msg("no free port range");
+	return 0;
+}
+
+static void test_port_range_alternate(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p); /* only to probe ports */
+	uint16_t lo = free_range(&f, 8);
+	fx_stop(&f);
+	p.port_min = lo;
+	p.port_max = (uint16_t)(lo + 7);
+	fx_start(&f, "127.0.0.1", &p);
+	int fd = peer_open(&f);
+	/* the sender holds the range's first port and asks for it */
+	tw_sockaddr a0;
+	assert_int_equal(tw_sa_from_numeric("127.0.0.1", lo, &a0), 0);
+	tw_udp_opts o = { .tos = -1, .ttl = 255, .recv_meta = true };
+	udp_peer u = { .fd = tw_net_udp_open(&a0, &o) };
+	assert_true(u.fd >= 0);
+	assert_int_equal(tw_net_local_addr(u.fd, &u.local), 0);
+	tw_request r = make_request(&f, &u, lo);
+	tw_accept_session a = peer_request(&f, fd, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_OK);
+	assert_true(a.port > lo && a.port <= lo + 7);
+	/* a free requested port outside the range is still granted as asked */
+	udp_peer u2 = udp_open(&f);
+	uint16_t want = free_udp_port(&f);
+	r = make_request(&f, &u2, want);
+	tw_accept_session b = peer_request(&f, fd, &r);
+	assert_int_equal(b.accept, TW_ACCEPT_OK);
+	if (want < lo || want > lo + 7)
+		assert_int_equal(b.port, want);
+	peer_start(&f, fd);
+	uint8_t rep[256];
+	tw_sockaddr d = session_addr(&f, a.port);
+	assert_int_equal(ping_once(&f, &u, &d, 0, rep, sizeof(rep), NULL), 41);
+	close(fd);
+	close(u.fd);
+	close(u2.fd);
+	fx_stop(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* reflected packets                                                    */
+
+static void check_reply(const uint8_t *req, size_t req_len, tw_ts t1, const uint8_t *rep, long rep_len,
+			uint32_t want_seq, int64_t before_ns, int64_t after_ns)
+{
+	size_t want_len = req_len > 41 ? req_len : 41;
+	assert_int_equal(rep_len, (long)want_len);
+	tw_reflector_fields rf;
+	assert_int_equal(tw_reflector_parse(&open_fmt, NULL, rep, (size_t)rep_len, &rf), 0);
+	assert_int_equal(rf.seq, want_seq);
+	assert_int_equal(rf.sender_seq, (uint32_t)req[0] << 24 | (uint32_t)req[1] << 16 | req[2] << 8 | req[3]);
+	assert_true(rf.sender_ts == t1);
+	assert_int_equal(rf.sender_errest, SENDER_ERREST);
+	assert_int_equal(rf.sender_ttl, 255);
+	assert_true(tw_errest_valid(rf.errest)); /* multiplier never 0 */
+	tw_sync_state st = tw_clock_sync_state();
+	assert_int_equal((rf.errest & TW_ERREST_S) != 0, st.synced);
+	assert_int_equal(rf.errest & TW_ERREST_Z, 0);
+	/* T2 <= T3, both close to the real clock */
+	assert_true(tw_ts_diff_ns(rf.ts, rf.rx_ts) >= 0);
+	int64_t t2 = tw_ts_to_unix_ns(rf.rx_ts), t3 = tw_ts_to_unix_ns(rf.ts);
+	assert_true(t2 >= before_ns - 10 * MS && t2 <= after_ns + 10 * MS);
+	assert_true(t3 >= before_ns - 10 * MS && t3 <= after_ns + 10 * MS);
+	/* MBZ octets */
+	assert_int_equal(rep[14] | rep[15] | rep[38] | rep[39], 0);
+	/* padding = the first (len - 41) octets of the sender's padding */
+	if (want_len > 41)
+		assert_memory_equal(rep + 41, req + 14, want_len - 41);
+}
+
+static void test_reflector_packets(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	int fd = peer_open(&f);
+	udp_peer u[2] = { udp_open(&f), udp_open(&f) };
+	tw_sockaddr dst[2];
+	for (int s = 0; s < 2; s++) {
+		tw_request r = make_request(&f, &u[s], 0);
+		tw_accept_session a = peer_request(&f, fd, &r);
+		assert_int_equal(a.accept, TW_ACCEPT_OK);
+		dst[s] = session_addr(&f, a.port);
+	}
+	peer_start(&f, fd);
+	static const size_t pads[] = { 0, 27, 64, 100, 1 };
+	uint8_t pad[128];
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = (uint8_t)(0xA0 ^ i * 7);
+	for (uint32_t k = 0; k < 5; k++) {
+		for (int s = 0; s < 2; s++) {
+			uint8_t req[256], rep[256];
+			tw_ts t1;
+			int64_t before = real_ns();
+			/* the sender numbers from 1000 to tell its counter from ours */
+			size_t len = send_test(&u[s], &dst[s], 1000 + k * 3, pad, pads[k], &t1, req);
+			long n = udp_reply(&f, &u[s], rep, sizeof(rep), NULL, WAIT_NS);
+			int64_t after = real_ns();
+			assert_int_equal(len, 14 + pads[k]);
+			check_reply(req, len, t1, rep, n, k, before, after);
+		}
+	}
+	assert_int_equal(stats(&f)->refl.reflected, 10);
+	assert_int_equal(stats(&f)->refl.received, 10);
+	assert_true(stats(&f)->refl.processing_count == 10);
+	close(fd);
+	close(u[0].fd);
+	close(u[1].fd);
+	fx_stop(&f);
+}
+
+static void test_reflector_v6_packets(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "::1", &p);
+	raw_sess s = raw_session(&f, 300 * MS, true);
+	uint8_t pad[64];
+	memset(pad, 0x5a, sizeof(pad));
+	for (uint32_t k = 0; k < 3; k++) {
+		uint8_t req[256], rep[256];
+		tw_ts t1;
+		tw_rx_meta m;
+		int64_t before = real_ns();
+		size_t len = send_test(&s.u, &s.dst, k, pad, k == 2 ? 64 : 0, &t1, req);
+		long n = udp_reply(&f, &s.u, rep, sizeof(rep), &m, WAIT_NS);
+		check_reply(req, len, t1, rep, n, k, before, real_ns());
+		assert_int_equal(m.ttl, 255);
+	}
+	raw_close(&s);
+	fx_stop(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* drops                                                                */
+
+static void test_drop_before_start_and_wrong_source(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	raw_sess s = raw_session(&f, 300 * MS, false);
+	tw_ts t1;
+	send_test(&s.u, &s.dst, 0, NULL, 27, &t1, NULL);
+	send_test(&s.u, &s.dst, 1, NULL, 27, &t1, NULL);
+	assert_true(no_reply(&f, &s.u));
+	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_NOT_STARTED], 2);
+	peer_start(&f, s.ctl);
+	/* another source port of the same host */
+	udp_peer other = udp_open(&f);
+	send_test(&other, &s.dst, 0, NULL, 27, &t1, NULL);
+	assert_true(no_reply(&f, &other));
+	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SOURCE], 1);
+	/* the registered sender is answered; our counter starts at 0 */
+	uint8_t rep[256];
+	assert_int_equal(ping_once(&f, &s.u, &s.dst, 2, rep, sizeof(rep), NULL), 41);
+	tw_reflector_fields rf;
+	assert_int_equal(tw_reflector_parse(&open_fmt, NULL, rep, 41, &rf), 0);
+	assert_int_equal(rf.seq, 0);
+	assert_int_equal(rf.sender_seq, 2);
+	assert_int_equal(stats(&f)->refl.reflected, 1);
+	close(other.fd);
+	raw_close(&s);
+	fx_stop(&f);
+}
+
+static void test_garbage_udp_dropped(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	raw_sess s = raw_session(&f, 300 * MS, true);
+	uint8_t junk[10000];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 131 + 17);
+	for (size_t len = 0; len < 14; len++)
+		send_raw(&s.u, &s.dst, junk, len); /* shorter than the sender header */
+	send_raw(&s.u, &s.dst, junk, sizeof(junk)); /* beyond the receive buffer */
+	assert_true(no_reply(&f, &s.u));
+	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SHORT], 14);
+	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_TRUNCATED], 1);
+	assert_int_equal(stats(&f)->refl.reflected, 0);
+	/* 14+ octets of anything is a packet in open mode: still reflected */
+	send_raw(&s.u, &s.dst, junk, 14);
+	uint8_t rep[256];
+	assert_int_equal(udp_reply(&f, &s.u, rep, sizeof(rep), NULL, WAIT_NS), 41);
+	uint8_t reply[256];
+	assert_int_equal(ping_once(&f, &s.u, &s.dst, 9, reply, sizeof(reply), NULL), 41);
+	raw_close(&s);
+	fx_stop(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Stop-Sessions and the Timeout                                        */
+
+static bool no_sessions(void *arg)
+{
+	fx *f = arg;
+	return stats(f)->refl.sessions == 0;
+}
+
+static void test_stop_keeps_reflecting_for_timeout(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	raw_sess s = raw_session(&f, 300 * MS, true);
+	uint8_t rep[256];
+	assert_int_equal(ping_once(&f, &s.u, &s.dst, 0, rep, sizeof(rep), NULL), 41);
+	int64_t stopped = mono_ns();
+	peer_stop(s.ctl, 1);
+	/* within the Timeout: still reflected */
+	pump_for(&f, 50 * MS);
+	assert_int_equal(ping_once(&f, &s.u, &s.dst, 1, rep, sizeof(rep), NULL), 41);
+	assert_true(peer_silent_open(&f, s.ctl)); /* right count: stays open */
+	/* after the Timeout: the session ends and nothing is reflected */
+	assert_true(pump_until(&f, no_sessions, &f, WAIT_NS));
+	assert_true(mono_ns() - stopped >= 300 * MS - 5 * MS);
+	tw_ts t1;
+	send_test(&s.u, &s.dst, 2, NULL, 27, &t1, NULL);
+	assert_true(no_reply(&f, &s.u));
+	assert_int_equal(stats(&f)->refl.reflected, 2);
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 0);
+	/* the connection may set up a new session after Stop */
+	tw_request r = make_request(&f, &s.u, 0);
+	tw_accept_session a = peer_request(&f, s.ctl, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_OK);
+	raw_close(&s);
+	fx_stop(&f);
+}
+
+static void test_stop_before_timeout_boundary(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	raw_sess s = raw_session(&f, 300 * MS, true);
+	peer_stop(s.ctl, 1);
+	pump_for(&f, 400 * MS);
+	tw_ts t1;
+	send_test(&s.u, &s.dst, 0, NULL, 27, &t1, NULL);
+	assert_true(no_reply(&f, &s.u));
+	assert_int_equal(stats(&f)->refl.reflected, 0);
+	raw_close(&s);
+	fx_stop(&f);
+}
+
+static void test_stop_wrong_count_closes(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	raw_sess s = raw_session(&f, 500 * MS, true);
+	peer_stop(s.ctl, 2);
+	assert_true(peer_closed(&f, s.ctl));
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 1);
+	/* the started session still drains its Timeout */
+	uint8_t rep[256];
+	assert_int_equal(ping_once(&f, &s.u, &s.dst, 0, rep, sizeof(rep), NULL), 41);
+	assert_true(pump_until(&f, no_sessions, &f, WAIT_NS));
+	raw_close(&s);
+	fx_stop(&f);
+}
+
+static void test_close_after_stop_still_reflects(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	raw_sess s = raw_session(&f, 500 * MS, true);
+	peer_stop(s.ctl, 1);
+	close(s.ctl); /* twping closes right after Stop-Sessions */
+	s.ctl = -1;
+	pump_for(&f, 30 * MS);
+	assert_int_equal(stats(&f)->active_connections, 0);
+	uint8_t rep[256];
+	assert_int_equal(ping_once(&f, &s.u, &s.dst, 5, rep, sizeof(rep), NULL), 41);
+	assert_true(pump_until(&f, no_sessions, &f, WAIT_NS));
+	close(s.u.fd);
+	fx_stop(&f);
+}
+
+static void test_close_without_stop_drains(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	raw_sess s = raw_session(&f, 400 * MS, true);
+	close(s.ctl);
+	pump_for(&f, 30 * MS);
+	uint8_t rep[256];
+	assert_int_equal(ping_once(&f, &s.u, &s.dst, 0, rep, sizeof(rep), NULL), 41);
+	assert_true(pump_until(&f, no_sessions, &f, WAIT_NS));
+	/* an accepted but never started session ends with its connection */
+	raw_sess t = raw_session(&f, 400 * MS, false);
+	assert_int_equal(stats(&f)->refl.sessions, 1);
+	close(t.ctl);
+	assert_true(pump_until(&f, no_sessions, &f, 200 * MS));
+	close(s.u.fd);
+	close(t.u.fd);
+	fx_stop(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* unknown commands and wrong states                                    */
+
+static void test_unknown_commands(void **state)
+{
+	(void)state;
+	static const uint8_t cmds[] = { 0, 1, 4, 6, 8, 10, 11, 200 };
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	for (size_t i = 0; i < sizeof(cmds); i++) {
+		int fd = peer_open(&f);
+		uint8_t msg[32] = { cmds[i] };
+		peer_send(fd, msg, sizeof(msg));
+		tw_accept_session a;
+		peer_accept(&f, fd, &a);
+		assert_int_equal(a.accept, TW_ACCEPT_NOT_SUPPORTED);
+		assert_int_equal(a.port, 0);
+		assert_true(peer_closed(&f, fd));
+		close(fd);
+	}
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], sizeof(cmds));
+	fx_stop(&f);
+}
+
+static void test_wrong_state_closes(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	/* Stop-Sessions in IDLE */
+	int fd = peer_open(&f);
+	peer_stop(fd, 0);
+	assert_true(peer_closed(&f, fd));
+	close(fd);
+	/* Start-Sessions twice */
+	raw_sess s = raw_session(&f, 300 * MS, true);
+	peer_send_start(s.ctl);
+	assert_true(peer_closed(&f, s.ctl));
+	raw_close(&s);
+	/* Request-TW-Session while TESTING */
+	s = raw_session(&f, 300 * MS, true);
+	tw_request r = make_request(&f, &s.u, 0);
+	uint8_t buf[TW_REQUEST_LEN];
+	assert_int_equal(tw_request_encode(&r, buf, sizeof(buf)), TW_REQUEST_LEN);
+	peer_send(s.ctl, buf, sizeof(buf));
+	assert_true(peer_closed(&f, s.ctl));
+	raw_close(&s);
+	/* Set-Up-Response again after Server-Start: a 164-octet "command" 0 */
+	fd = peer_open(&f);
+	peer_setup(fd, TW_MODE_OPEN);
+	assert_true(peer_closed(&f, fd));
+	close(fd);
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 4);
+	assert_int_equal(stats(&f)->active_connections, 0);
+	fx_stop(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* bad input while a well-behaved client runs                            */
+
+static bool conn_closed_by_servwait(void *arg)
+{
+	fx *f = arg;
+	return stats(f)->rejections[TW_REJECT_TIMEOUT] >= 1;
+}
+
+static void bad_setup_modes(fx *f)
+{
+	/* Mode 0: the client declines; the server just closes */
+	int fd = peer_connect(f);
+	tw_greeting g;
+	peer_greeting(f, fd, &g, NULL);
+	peer_setup(fd, 0);
+	assert_true(peer_closed(f, fd));
+	close(fd);
+	/* modes the server did not offer, or not exactly one security bit */
+	static const uint32_t bad[] = { TW_MODE_AUTH, TW_MODE_OPEN | TW_MODE_AUTH, TW_MODE_OPEN | TW_MODE_ISC,
+					0xFFFFFFFFu };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fd = peer_connect(f);
+		peer_greeting(f, fd, &g, NULL);
+		peer_setup(fd, bad[i]);
+		tw_server_start ss;
+		peer_server_start(f, fd, &ss, NULL);
+		assert_int_not_equal(ss.accept, TW_ACCEPT_OK);
+		assert_int_equal(ss.start_time, 0);
+		assert_true(peer_closed(f, fd));
+		close(fd);
+	}
+	assert_int_equal(stats(f)->rejections[TW_REJECT_MODE], 4);
+}
+
+static void bad_truncated(fx *f)
+{
+	uint8_t buf[TW_REQUEST_LEN];
+	/* half a Set-Up-Response, then close */
+	int fd = peer_connect(f);
+	tw_greeting g;
+	peer_greeting(f, fd, &g, NULL);
+	memset(buf, 0, sizeof(buf));
+	buf[3] = 1;
+	peer_send(fd, buf, 100);
+	assert_true(peer_silent_open(f, fd));
+	close(fd);
+	/* half a Request-TW-Session, then close */
+	fd = peer_open(f);
+	udp_peer u = udp_open(f);
+	tw_request r = make_request(f, &u, 0);
+	assert_int_equal(tw_request_encode(&r, buf, sizeof(buf)), TW_REQUEST_LEN);
+	peer_send(fd, buf, 50);
+	assert_true(peer_silent_open(f, fd));
+	close(fd);
+	close(u.fd);
+	/* half a Start-Sessions */
+	fd = peer_open(f);
+	uint8_t start[TW_START_LEN] = { TW_CMD_START };
+	peer_send(fd, start, 20);
+	assert_true(peer_silent_open(f, fd));
+	close(fd);
+}
+
+static void bad_garbage_stream(fx *f)
+{
+	static uint8_t junk[16384];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 37 + 11);
+	/* garbage instead of a Set-Up-Response */
+	int fd = peer_connect(f);
+	tw_greeting g;
+	peer_greeting(f, fd, &g, NULL);
+	(void)!send(fd, junk, sizeof(junk), MSG_NOSIGNAL);
+	assert_true(peer_closed(f, fd));
+	close(fd);
+	/* an oversized stream of 0xff commands after a good set-up */
+	memset(junk, 0xff, sizeof(junk));
+	fd = peer_open(f);
+	(void)!send(fd, junk, sizeof(junk), MSG_NOSIGNAL);
+	assert_true(peer_closed(f, fd));
+	close(fd);
+	/* garbage before the greeting was even read */
+	fd = peer_connect(f);
+	(void)!send(fd, junk, 4096, MSG_NOSIGNAL);
+	assert_true(peer_closed(f, fd));
+	close(fd);
+}
+
+static void test_bad_input_while_good_client_runs(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	p.servwait_ns = 400 * MS;
+	fx_start(&f, "127.0.0.1", &p);
+	good g;
+	good_begin(&f, &g, TW_MODE_OPEN, NULL, NULL, 400, 2 * MS);
+	/* a client that connects and never sends */
+	int idle = peer_connect(&f);
+	tw_greeting gr;
+	peer_greeting(&f, idle, &gr, NULL);
+	bad_setup_modes(&f);
+	bad_truncated(&f);
+	bad_garbage_stream(&f);
+	/* garbage UDP at the good session's port from a stranger */
+	assert_true(g.started);
+	udp_peer stranger = udp_open(&f);
+	tw_sockaddr gdst = session_addr(&f, g.acc.port);
+	uint8_t junk[64] = { 1, 2, 3 };
+	for (int i = 0; i < 20; i++)
+		send_raw(&stranger, &gdst, junk, (size_t)i * 3);
+	assert_true(no_reply(&f, &stranger));
+	assert_true(stats(&f)->refl.dropped[TW_REFL_DROP_SOURCE] >= 20);
+	/* SERVWAIT ends the idle client */
+	assert_true(pump_until(&f, conn_closed_by_servwait, &f, WAIT_NS));
+	assert_true(peer_closed(&f, idle));
+	close(idle);
+	close(stranger.fd);
+	good_expect_complete(&f, &g);
+	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SHORT], 0);
+	good_end(&f, &g);
+	fx_stop(&f);
+}
+
+static void test_servwait_suspended_while_testing(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	p.servwait_ns = 200 * MS;
+	fx_start(&f, "127.0.0.1", &p);
+	raw_sess s = raw_session(&f, 300 * MS, true);
+	pump_for(&f, 400 * MS); /* longer than SERVWAIT, but testing */
+	assert_true(peer_silent_open(&f, s.ctl));
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_TIMEOUT], 0);
+	peer_stop(s.ctl, 1);
+	/* monitoring resumes after Stop-Sessions */
+	assert_true(peer_closed(&f, s.ctl));
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_TIMEOUT], 1);
+	raw_close(&s);
+	fx_stop(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* limits                                                               */
+
+static bool one_active(void *arg)
+{
+	fx *f = arg;
+	return stats(f)->active_connections == 1;
+}
+
+static void test_connection_limit(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	p.max_connections = 2;
+	fx_start(&f, "127.0.0.1", &p);
+	tw_greeting g;
+	int a = peer_connect(&f), b = peer_connect(&f);
+	peer_greeting(&f, a, &g, NULL);
+	assert_int_equal(g.modes, TW_MODE_OPEN);
+	peer_greeting(&f, b, &g, NULL);
+	assert_int_equal(g.modes, TW_MODE_OPEN);
+	int c = peer_connect(&f);
+	peer_greeting(&f, c, &g, NULL);
+	assert_int_equal(g.modes, 0); /* "will not talk" */
+	assert_true(peer_closed(&f, c));
+	close(c);
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_CONN_LIMIT], 1);
+	assert_int_equal(stats(&f)->active_connections, 2);
+	/* a freed slot is usable again */
+	close(a);
+	assert_true(pump_until(&f, one_active, &f, WAIT_NS));
+	int d = peer_open(&f);
+	close(d);
+	close(b);
+	fx_stop(&f);
+}
+
+static void test_session_limit(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	p.max_sessions = 1;
+	fx_start(&f, "127.0.0.1", &p);
+	int fd = peer_open(&f);
+	udp_peer u = udp_open(&f);
+	tw_request r = make_request(&f, &u, 0);
+	assert_int_equal(peer_request(&f, fd, &r).accept, TW_ACCEPT_OK);
+	tw_accept_session a = peer_request(&f, fd, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_PERMANENT);
+	assert_int_equal(a.port, 0);
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_SESSION_LIMIT], 1);
+	/* the accepted one still works */
+	peer_start(&f, fd);
+	close(fd);
+	close(u.fd);
+	fx_stop(&f);
+}
+
+typedef struct allow_rec {
+	int calls;
+	tw_sockaddr seen;
+	bool verdict;
+} allow_rec;
+
+static bool allow_cb(void *arg, const tw_sockaddr *peer)
+{
+	allow_rec *a = arg;
+	a->calls++;
+	a->seen = *peer;
+	return a->verdict;
+}
+
+static void test_allow_refuses(void **state)
+{
+	(void)state;
+	fx f;
+	allow_rec rec = { .verdict = false };
+	tw_server_params p = default_params();
+	p.allow = allow_cb;
+	p.allow_arg = &rec;
+	fx_start(&f, "127.0.0.1", &p);
+	int fd = peer_connect(&f);
+	tw_greeting g;
+	peer_greeting(&f, fd, &g, NULL);
+	assert_int_equal(g.modes, 0);
+	assert_true(peer_closed(&f, fd));
+	close(fd);
+	assert_int_equal(rec.calls, 1);
+	char buf[64];
+	assert_string_equal(tw_sa_format_host(&rec.seen, buf, sizeof(buf)), "127.0.0.1");
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_NOT_ALLOWED], 1);
+	assert_int_equal(stats(&f)->active_connections, 0);
+	rec.verdict = true;
+	fd = peer_open(&f);
+	close(fd);
+	fx_stop(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* keyed modes through the real client                                  */
+
+static const uint8_t *secret_cb(void *arg, const char *identity, size_t *len)
+{
+	(void)arg;
+	if (strcmp(identity, IDENTITY) != 0)
+		return NULL;
+	*len = strlen(SECRET);
+	return (const uint8_t *)SECRET;
+}
+
+static void run_keyed(uint32_t mode, const char *host)
+{
+	fx f;
+	tw_server_params p = default_params();
+	p.modes = TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED;
+	p.secret = secret_cb;
+	fx_start(&f, host, &p);
+	good g;
+	good_begin(&f, &g, mode, IDENTITY, SECRET, 50, 1 * MS);
+	good_expect_complete(&f, &g);
+	assert_int_equal(tw_mode_security(tw_client_mode(g.c)), mode);
+	assert_int_equal(stats(&f)->refl.reflected, 50);
+	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_AUTH], 0);
+	good_end(&f, &g);
+	fx_stop(&f);
+}
+
+static void test_keyed_authenticated(void **state)
+{
+	(void)state;
+	run_keyed(TW_MODE_AUTH, "127.0.0.1");
+}
+
+static void test_keyed_encrypted(void **state)
+{
+	(void)state;
+	run_keyed(TW_MODE_ENC, "127.0.0.1");
+}
+
+static void test_keyed_mixed(void **state)
+{
+	(void)state;
+	run_keyed(TW_MODE_MIXED, "127.0.0.1");
+}
+
+static void test_keyed_encrypted_v6(void **state)
+{
+	(void)state;
+	run_keyed(TW_MODE_ENC, "::1");
+}
+
+static void test_open_client_session(void **state)
+{
+	(void)state;
+	run_keyed(TW_MODE_OPEN, "127.0.0.1");
+}
+
+static void check_keyed_refused(uint32_t mode, const char *identity, const char *secret, tw_server_reject why)
+{
+	fx f;
+	tw_server_params p = default_params();
+	p.modes = TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED;
+	p.secret = secret_cb;
+	fx_start(&f, "127.0.0.1", &p);
+	good g;
+	good_begin(&f, &g, mode, identity, secret, 5, 1 * MS);
+	assert_true(pump_until(&f, good_finished, &g, WAIT_NS));
+	assert_true(g.failed);
+	assert_false(g.ready);
+	assert_int_equal(g.why, TW_CLIENT_FAIL_AUTH);
+	assert_int_equal(stats(&f)->rejections[why], 1);
+	assert_int_equal(stats(&f)->sessions_accepted, 0);
+	good_end(&f, &g);
+	fx_stop(&f);
+}
+
+static void test_keyed_wrong_secret(void **state)
+{
+	(void)state;
+	check_keyed_refused(TW_MODE_AUTH, IDENTITY, "not-the-secret", TW_REJECT_BAD_SECRET);
+	check_keyed_refused(TW_MODE_ENC, IDENTITY, "not-the-secret", TW_REJECT_BAD_SECRET);
+	check_keyed_refused(TW_MODE_MIXED, IDENTITY, "not-the-secret", TW_REJECT_BAD_SECRET);
+}
+
+static void test_keyed_unknown_identity(void **state)
+{
+	(void)state;
+	check_keyed_refused(TW_MODE_AUTH, "nobody", SECRET, TW_REJECT_UNKNOWN_IDENTITY);
+	check_keyed_refused(TW_MODE_ENC, "nobody", SECRET, TW_REJECT_UNKNOWN_IDENTITY);
+}
+
+/* The wrong secret answered with Server-Start Accept != 0 on the wire. */
+static void test_keyed_refusal_on_wire(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	p.modes = TW_MODE_AUTH;
+	p.secret = secret_cb;
+	fx_start(&f, "127.0.0.1", &p);
+	int fd = peer_connect(&f);
+	tw_greeting g;
+	peer_greeting(&f, fd, &g, NULL);
+	assert_int_equal(g.modes, TW_MODE_AUTH);
+	tw_setup s = { .mode = TW_MODE_AUTH };
+	memcpy(s.keyid, IDENTITY, strlen(IDENTITY));
+	memset(s.token, 0x42, sizeof(s.token)); /* not encrypted with the key */
+	uint8_t buf[TW_SETUP_LEN];
+	assert_int_equal(tw_setup_encode(&s, buf, sizeof(buf)), TW_SETUP_LEN);
+	peer_send(fd, buf, sizeof(buf));
+	tw_server_start ss;
+	peer_server_start(&f, fd, &ss, NULL);
+	assert_int_not_equal(ss.accept, TW_ACCEPT_OK);
+	assert_int_equal(ss.start_time, 0);
+	assert_true(peer_closed(&f, fd));
+	close(fd);
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_BAD_SECRET], 1);
+	fx_stop(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake_v4),
+		cmocka_unit_test(test_handshake_v6),
+		cmocka_unit_test(test_greeting_offers_configured_modes),
+		cmocka_unit_test(test_request_refusals_answered),
+		cmocka_unit_test(test_zero_addresses_v4),
+		cmocka_unit_test(test_zero_addresses_v6),
+		cmocka_unit_test(test_dscp_ef_v4),
+		cmocka_unit_test(test_dscp_af41_v4),
+		cmocka_unit_test(test_dscp_ef_v6),
+		cmocka_unit_test(test_dscp_af41_v6),
+		cmocka_unit_test(test_dscp_zero_v4),
+		cmocka_unit_test(test_requested_port_free_and_busy),
+		cmocka_unit_test(test_port_range_alternate),
+		cmocka_unit_test(test_reflector_packets),
+		cmocka_unit_test(test_reflector_v6_packets),
+		cmocka_unit_test(test_drop_before_start_and_wrong_source),
+		cmocka_unit_test(test_garbage_udp_dropped),
+		cmocka_unit_test(test_stop_keeps_reflecting_for_timeout),
+		cmocka_unit_test(test_stop_before_timeout_boundary),
+		cmocka_unit_test(test_stop_wrong_count_closes),
+		cmocka_unit_test(test_close_after_stop_still_reflects),
+		cmocka_unit_test(test_close_without_stop_drains),
+		cmocka_unit_test(test_unknown_commands),
+		cmocka_unit_test(test_wrong_state_closes),
+		cmocka_unit_test(test_bad_input_while_good_client_runs),
+		cmocka_unit_test(test_servwait_suspended_while_testing),
+		cmocka_unit_test(test_connection_limit),
+		cmocka_unit_test(test_session_limit),
+		cmocka_unit_test(test_allow_refuses),
+		cmocka_unit_test(test_open_client_session),
+		cmocka_unit_test(test_keyed_authenticated),
+		cmocka_unit_test(test_keyed_encrypted),
+		cmocka_unit_test(test_keyed_mixed),
+		cmocka_unit_test(test_keyed_encrypted_v6),
+		cmocka_unit_test(test_keyed_wrong_secret),
+		cmocka_unit_test(test_keyed_unknown_identity),
+		cmocka_unit_test(test_keyed_refusal_on_wire),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
