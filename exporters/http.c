@@ -209,6 +209,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	tw_http *h = cls;
 	char msg[LOG_MAX];
+	if (!h->opt.log)
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	size_t n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))

@@ -439,9 +439,19 @@ static bool has_label(const tw_series *s, const char *pat, size_t n)
 	return false;
 }
 
-static size_t remove_in_family(tw_family *f, const char *pat, size_t n)
+static bool has_label_name(const tw_family *f, const char *label)
+{
+	for (size_t i = 0; i < f->nlabels; i++)
+		if (strcmp(f->label_names[i], label) == 0)
+			return true;
+	return false;
+}
+
+static size_t remove_in_family(tw_family *f, const char *label, const char *pat, size_t n)
 {
 	size_t removed = 0;
+	if (!has_label_name(f, label))
+		return 0;
 	tw_series *s = f->head;
 	while (s) {
 		tw_series *next = s->next;
@@ -466,7 +476,7 @@ size_t tw_registry_remove_matching(tw_registry *r, const char *label, const char
 	tw_buf_puts(&pat, "\"");
 	size_t removed = 0;
 	for (tw_family *f = r->families; f && !pat.err; f = f->next)
-		removed += remove_in_family(f, pat.data, pat.len);
+		removed += remove_in_family(f, label, pat.data, pat.len);
 	tw_buf_fini(&pat);
 	return removed;
 }

@@ -35,8 +35,8 @@ static char *metrics_text(size_t lines, size_t *len)
 	char *t = malloc(lines * 96);
 	size_t n = 0;
 	for (size_t i = 0; i < lines; i++)
-		n += (size_t)sprintf(t + n, "twamp_rtt_seconds_bucket{target=\"pop-%zu\",le=\"0.001\"} %zu\n",
-			i / 19, i * 7);
+		n += (size_t)snprintf(t + n, lines * 96 - n,
+			"twamp_rtt_seconds_bucket{target=\"pop-%zu\",le=\"0.001\"} %zu\n", i / 19, i * 7);
 	*len = n;
 	return t;
 }

@@ -117,7 +117,7 @@ static void parse_response(char *raw, size_t len, struct resp *r)
 	char *sep = memmem(raw, len, "\r\n\r\n", 4);
 	if (len < 12 || !sep)
 		return;
-	r->status = atoi(raw + 9);
+	r->status = (int)strtol(raw + 9, NULL, 10);
 	size_t hl = (size_t)(sep - raw);
 	snprintf(r->headers, sizeof(r->headers), "%.*s", (int)hl, raw);
 	r->body = sep + 4;
