@@ -251,22 +251,51 @@ static uint64_t hash_bytes(const char *p, size_t n)
 	return h;
 }
 
-/* Renders f's labels with values into the registry's scratch buffer. */
-static int render_labels(tw_family *f, const char *const *values)
+static bool has_label_name(const tw_family *f, const char *label);
+
+/* True when the extra label names are valid, unique and distinct from the
+ * family's (and not "le" on a histogram). */
+static bool extra_valid(const tw_family *f, const tw_label *extra, size_t nextra)
+{
+	for (size_t i = 0; i < nextra; i++) {
+		const char *n = extra[i].name;
+		if (!n || !extra[i].value || !tw_promfmt_valid_label_name(n) || strncmp(n, "__", 2) == 0 ||
+		    has_label_name(f, n) || (f->type == TW_METRIC_HISTOGRAM && strcmp(n, "le") == 0))
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(extra[j].name, n) == 0)
+				return false;
+	}
+	return true;
+}
+
+static void put_label(tw_buf *b, bool first, const char *name, const char *value)
+{
+	if (!first)
+		tw_buf_puts(b, ",");
+	tw_buf_puts(b, name);
+	tw_buf_puts(b, "=\"");
+	tw_promfmt_label_value(b, value);
+	tw_buf_puts(b, "\"");
+}
+
+/* Renders f's labels with values, then the extra labels, into the
+ * registry's scratch buffer. */
+static int render_labels(tw_family *f, const char *const *values, const tw_label *extra, size_t nextra)
 {
 	tw_buf *b = &f->reg->scratch;
 	tw_buf_clear(b);
-	if (f->nlabels && !values)
+	if ((f->nlabels && !values) || (nextra && !extra_valid(f, extra, nextra)))
 		return -EINVAL;
 	for (size_t i = 0; i < f->nlabels; i++) {
 		if (!tw_promfmt_valid_utf8(values[i]))
 			return -EINVAL;
-		if (i)
-			tw_buf_puts(b, ",");
-		tw_buf_puts(b, f->label_names[i]);
-		tw_buf_puts(b, "=\"");
-		tw_promfmt_label_value(b, values[i]);
-		tw_buf_puts(b, "\"");
+		put_label(b, i == 0, f->label_names[i], values[i]);
+	}
+	for (size_t i = 0; i < nextra; i++) {
+		if (!tw_promfmt_valid_utf8(extra[i].value))
+			return -EINVAL;
+		put_label(b, f->nlabels == 0 && i == 0, extra[i].name, extra[i].value);
 	}
 	tw_buf_append(b, "", 1); /* NUL, not counted below */
 	return b->err;
@@ -336,11 +365,11 @@ static tw_series *series_new(tw_family *f, const char *labels, size_t len, uint6
 }
 
 static int get_series(tw_family *f, tw_metric_type type, const char *const *values,
-	tw_series **out)
+	const tw_label *extra, size_t nextra, tw_series **out)
 {
 	if (!f || f->type != type)
 		return -EINVAL;
-	int rc = render_labels(f, values);
+	int rc = render_labels(f, values, extra, nextra);
 	if (rc < 0)
 		return rc;
 	const char *labels = f->reg->scratch.data;
@@ -358,31 +387,49 @@ static int get_series(tw_family *f, tw_metric_type type, const char *const *valu
 	return 0;
 }
 
-int tw_registry_counter(tw_family *f, const char *const *values, tw_counter **out)
+int tw_registry_counter_x(tw_family *f, const char *const *values, const tw_label *extra, size_t nextra,
+	tw_counter **out)
 {
 	tw_series *s;
-	int rc = get_series(f, TW_METRIC_COUNTER, values, &s);
+	int rc = get_series(f, TW_METRIC_COUNTER, values, extra, nextra, &s);
 	if (rc == 0)
 		*out = &s->v.c;
 	return rc;
 }
 
-int tw_registry_gauge(tw_family *f, const char *const *values, tw_gauge **out)
+int tw_registry_gauge_x(tw_family *f, const char *const *values, const tw_label *extra, size_t nextra,
+	tw_gauge **out)
 {
 	tw_series *s;
-	int rc = get_series(f, TW_METRIC_GAUGE, values, &s);
+	int rc = get_series(f, TW_METRIC_GAUGE, values, extra, nextra, &s);
 	if (rc == 0)
 		*out = &s->v.g;
 	return rc;
 }
 
-int tw_registry_hist(tw_family *f, const char *const *values, tw_hist **out)
+int tw_registry_hist_x(tw_family *f, const char *const *values, const tw_label *extra, size_t nextra,
+	tw_hist **out)
 {
 	tw_series *s;
-	int rc = get_series(f, TW_METRIC_HISTOGRAM, values, &s);
+	int rc = get_series(f, TW_METRIC_HISTOGRAM, values, extra, nextra, &s);
 	if (rc == 0)
 		*out = tw_series_hist(s);
 	return rc;
+}
+
+int tw_registry_counter(tw_family *f, const char *const *values, tw_counter **out)
+{
+	return tw_registry_counter_x(f, values, NULL, 0, out);
+}
+
+int tw_registry_gauge(tw_family *f, const char *const *values, tw_gauge **out)
+{
+	return tw_registry_gauge_x(f, values, NULL, 0, out);
+}
+
+int tw_registry_hist(tw_family *f, const char *const *values, tw_hist **out)
+{
+	return tw_registry_hist_x(f, values, NULL, 0, out);
 }
 
 /* ---- removal ---- */

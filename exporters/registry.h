@@ -116,6 +116,25 @@ int tw_registry_counter(tw_family *f, const char *const *values, tw_counter **ou
 int tw_registry_gauge(tw_family *f, const char *const *values, tw_gauge **out);
 int tw_registry_hist(tw_family *f, const char *const *values, tw_hist **out);
 
+/* A label outside the family's fixed label names, e.g. a user label from
+ * the configuration that only some series carry. */
+typedef struct tw_label {
+	const char *name;
+	const char *value;
+} tw_label;
+
+/* As above, with nextra extra labels rendered after the family's own: per-
+ * series constant labels. Their names must be valid, unique, not start with
+ * "__", not be one of the family's label names nor "le" on a histogram;
+ * callers pass them in a stable order (e.g. sorted by name) since the order
+ * is part of the series identity. -EINVAL otherwise. */
+int tw_registry_counter_x(tw_family *f, const char *const *values, const tw_label *extra, size_t nextra,
+	tw_counter **out);
+int tw_registry_gauge_x(tw_family *f, const char *const *values, const tw_label *extra, size_t nextra,
+	tw_gauge **out);
+int tw_registry_hist_x(tw_family *f, const char *const *values, const tw_label *extra, size_t nextra,
+	tw_hist **out);
+
 /* Removes the series behind a handle from its family at once (NULL-safe).
  * The handle, and any copy of it, is invalid afterwards. */
 void tw_registry_remove_counter(tw_counter *c);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
+#include "prom.h"
 #include "registry.h"
 
 static const char *const l1[] = { "target" };
@@ -186,6 +188,48 @@ static void test_collector_list(void **state)
 	tw_registry_free(r);
 }
 
+/* Per-series extra labels: rendered after the family's, part of the
+ * identity, validated, and removable by a family label. */
+static void test_extra_labels(void **state)
+{
+	(void)state;
+	tw_registry *r = tw_registry_new();
+	static const char *const names[] = { "target" };
+	tw_family *f;
+	tw_family_spec spec = { .type = TW_METRIC_COUNTER, .name = "x_total", .help = "x", .labels = names, .nlabels = 1 };
+	assert_int_equal(tw_registry_add(r, &spec, &f), 0);
+	const char *a[] = { "a" }, *b[] = { "b" };
+	tw_label site[] = { { "site", "lab\"1" }, { "tier", "gold" } };
+	tw_counter *c1, *c2, *c3, *c4;
+	assert_int_equal(tw_registry_counter_x(f, a, site, 2, &c1), 0);
+	assert_int_equal(tw_registry_counter_x(f, a, site, 2, &c2), 0);
+	assert_ptr_equal(c1, c2);
+	assert_int_equal(tw_registry_counter_x(f, a, site, 1, &c3), 0);
+	assert_ptr_not_equal(c1, c3);
+	assert_int_equal(tw_registry_counter_x(f, b, NULL, 0, &c4), 0);
+	tw_counter_add(c1, 7);
+	tw_buf out;
+	tw_buf_init(&out, 0);
+	assert_int_equal(tw_prom_render(r, &out), 0);
+	tw_buf_append(&out, "", 1);
+	assert_non_null(strstr(out.data, "x_total{target=\"a\",site=\"lab\\\"1\",tier=\"gold\"} 7\n"));
+	assert_non_null(strstr(out.data, "x_total{target=\"a\",site=\"lab\\\"1\"} 0\n"));
+	assert_non_null(strstr(out.data, "x_total{target=\"b\"} 0\n"));
+	tw_buf_fini(&out);
+	/* invalid extras: clash with a family label, reserved, duplicate, bad name */
+	tw_label clash[] = { { "target", "x" } }, reserved[] = { { "__x", "y" } },
+		 dup[] = { { "s", "1" }, { "s", "2" } }, bad[] = { { "1s", "y" } }, nullv[] = { { "s", NULL } };
+	assert_int_equal(tw_registry_counter_x(f, a, clash, 1, &c2), -EINVAL);
+	assert_int_equal(tw_registry_counter_x(f, a, reserved, 1, &c2), -EINVAL);
+	assert_int_equal(tw_registry_counter_x(f, a, dup, 2, &c2), -EINVAL);
+	assert_int_equal(tw_registry_counter_x(f, a, bad, 1, &c2), -EINVAL);
+	assert_int_equal(tw_registry_counter_x(f, a, nullv, 1, &c2), -EINVAL);
+	/* removal by the family label takes the extra-labelled series too */
+	assert_int_equal(tw_registry_remove_matching(r, "target", "a"), 2);
+	assert_int_equal(tw_registry_series_count(f), 1);
+	tw_registry_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_many_series_and_removal),
 		cmocka_unit_test(test_remove_matching_escaped),
 		cmocka_unit_test(test_collector_list),
+		cmocka_unit_test(test_extra_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
