@@ -77,8 +77,9 @@ static char *put_sum_count(char *o, const tw_family *f, const tw_series *s, cons
 static int render_hist(tw_buf *b, const tw_family *f, tw_series *s)
 {
 	const tw_hist *h = tw_series_hist(s);
-	size_t nb = f->bounds.n + 1;
-	size_t line = f->name_len + s->labels_len + f->le_max + LINE_SLACK;
+	const tw_hist_layout *l = s->layout;
+	size_t nb = l->bounds.n + 1;
+	size_t line = f->name_len + s->labels_len + l->le_max + LINE_SLACK;
 	int rc = tw_buf_reserve(b, (nb + 2) * line);
 	if (rc < 0)
 		return rc;
@@ -88,7 +89,7 @@ static int render_hist(tw_buf *b, const tw_family *f, tw_series *s)
 		char num[TW_PROMFMT_NUM_MAX];
 		cum += h->bucket[i];
 		size_t n = tw_promfmt_u64(num, i + 1 < nb ? cum : h->count);
-		o = put_head(o, f, "_bucket", 7, s, f->le[i], f->le_len[i]);
+		o = put_head(o, f, "_bucket", 7, s, l->le[i], l->le_len[i]);
 		o = put_value(o, num, n);
 	}
 	o = put_sum_count(o, f, s, h);

@@ -40,8 +40,13 @@ static void family_free(tw_family *f)
 	free(f->label_names);
 	free(f->name);
 	free(f->header);
-	free(f->le);
-	free(f->le_len);
+	while (f->layouts) {
+		tw_hist_layout *next = f->layouts->next;
+		free(f->layouts->le);
+		free(f->layouts->le_len);
+		free(f->layouts);
+		f->layouts = next;
+	}
 	free(f->table);
 	free(f);
 }
@@ -155,28 +160,55 @@ static int build_header(tw_family *f, const char *help)
 	return 0;
 }
 
-static int build_le(tw_family *f)
+static int build_le(tw_family *f, tw_hist_layout *l)
 {
-	size_t n = f->bounds.n + 1;
-	f->le = calloc(n, sizeof(*f->le));
-	f->le_len = calloc(n, sizeof(*f->le_len));
-	if (!f->le || !f->le_len)
+	size_t n = l->bounds.n + 1;
+	l->le = calloc(n, sizeof(*l->le));
+	l->le_len = calloc(n, sizeof(*l->le_len));
+	if (!l->le || !l->le_len)
 		return -ENOMEM;
-	f->reg->memory += n * (sizeof(*f->le) + sizeof(*f->le_len));
+	f->reg->memory += n * (sizeof(*l->le) + sizeof(*l->le_len));
 	for (size_t i = 0; i < n; i++) {
 		char num[TW_PROMFMT_NUM_MAX];
-		double v = i < f->bounds.n ? (double)f->bounds.le[i] : (double)INFINITY;
-		if (i < f->bounds.n && f->unit == TW_HIST_NS_AS_SECONDS)
+		double v = i < l->bounds.n ? (double)l->bounds.le[i] : (double)INFINITY;
+		if (i < l->bounds.n && f->unit == TW_HIST_NS_AS_SECONDS)
 			v /= 1e9;
 		size_t len = tw_promfmt_le(num, v);
-		memcpy(f->le[i], "le=\"", 4);
-		memcpy(f->le[i] + 4, num, len);
-		memcpy(f->le[i] + 4 + len, "\"", 2);
-		f->le_len[i] = len + 5;
-		if (f->le_len[i] > f->le_max)
-			f->le_max = f->le_len[i];
+		memcpy(l->le[i], "le=\"", 4);
+		memcpy(l->le[i] + 4, num, len);
+		memcpy(l->le[i] + 4 + len, "\"", 2);
+		l->le_len[i] = len + 5;
+		if (l->le_len[i] > l->le_max)
+			l->le_max = l->le_len[i];
 	}
 	return 0;
+}
+
+static bool bounds_equal(const tw_hist_bounds *a, const tw_hist_bounds *b)
+{
+	return a->n == b->n && memcmp(a->le, b->le, a->n * sizeof(a->le[0])) == 0;
+}
+
+/* The family's layout for bounds (NULL = the default), created on first
+ * use. Returns NULL on invalid bounds or ENOMEM. */
+static tw_hist_layout *get_layout(tw_family *f, const tw_hist_bounds *bounds)
+{
+	tw_hist_layout **pp = &f->layouts;
+	for (; *pp; pp = &(*pp)->next)
+		if (!bounds || bounds_equal(&(*pp)->bounds, bounds))
+			return *pp;
+	tw_hist_layout *l = calloc(1, sizeof(*l));
+	if (!l || tw_hist_bounds_init(&l->bounds, bounds->le, bounds->n) < 0 || build_le(f, l) < 0) {
+		if (l) {
+			free(l->le);
+			free(l->le_len);
+		}
+		free(l);
+		return NULL;
+	}
+	f->reg->memory += sizeof(*l);
+	*pp = l;
+	return l;
 }
 
 static int copy_labels(tw_family *f, const tw_family_spec *spec)
@@ -205,9 +237,8 @@ static int family_build(tw_family *f, const tw_family_spec *spec)
 	if (rc == 0)
 		rc = copy_labels(f, spec);
 	if (rc == 0 && f->type == TW_METRIC_HISTOGRAM) {
-		f->bounds = *spec->bounds;
 		f->unit = spec->unit;
-		rc = build_le(f);
+		rc = get_layout(f, spec->bounds) ? 0 : -ENOMEM;
 	}
 	return rc;
 }
@@ -345,10 +376,10 @@ static void link_series(tw_family *f, tw_series *s)
 	f->reg->memory += s->alloc;
 }
 
-static tw_series *series_new(tw_family *f, const char *labels, size_t len, uint64_t h)
+static tw_series *series_new(tw_family *f, const tw_hist_layout *layout, const char *labels, size_t len,
+	uint64_t h)
 {
-	size_t body = f->type == TW_METRIC_HISTOGRAM
-		? TW_SERIES_HIST_OFFSET + tw_hist_size(&f->bounds) : sizeof(tw_series);
+	size_t body = layout ? TW_SERIES_HIST_OFFSET + tw_hist_size(&layout->bounds) : sizeof(tw_series);
 	tw_series *s = calloc(1, body + len + 1);
 	if (!s)
 		return NULL;
@@ -359,16 +390,23 @@ static tw_series *series_new(tw_family *f, const char *labels, size_t len, uint6
 	memcpy(text, labels, len + 1);
 	s->labels = text;
 	s->labels_len = len;
-	if (f->type == TW_METRIC_HISTOGRAM)
-		tw_hist_init(tw_series_hist(s), &f->bounds);
+	s->layout = layout;
+	if (layout)
+		tw_hist_init(tw_series_hist(s), &layout->bounds);
 	return s;
 }
 
+/* Finds or creates a series. For histograms, bounds (NULL = the family's
+ * default) picks the layout; an existing series with another layout is
+ * -EEXIST (remove it first to change its buckets). */
 static int get_series(tw_family *f, tw_metric_type type, const char *const *values,
-	const tw_label *extra, size_t nextra, tw_series **out)
+	const tw_label *extra, size_t nextra, const tw_hist_bounds *bounds, tw_series **out)
 {
 	if (!f || f->type != type)
 		return -EINVAL;
+	const tw_hist_layout *layout = NULL;
+	if (type == TW_METRIC_HISTOGRAM && !(layout = get_layout(f, bounds)))
+		return bounds ? -EINVAL : -ENOMEM;
 	int rc = render_labels(f, values, extra, nextra);
 	if (rc < 0)
 		return rc;
@@ -376,10 +414,12 @@ static int get_series(tw_family *f, tw_metric_type type, const char *const *valu
 	size_t len = f->reg->scratch.len - 1;
 	uint64_t h = hash_bytes(labels, len);
 	tw_series *s = find_series(f, labels, len, h);
+	if (s && s->layout != layout)
+		return -EEXIST;
 	if (!s) {
 		if (f->nseries >= f->table_size && (rc = table_grow(f)) < 0)
 			return rc;
-		if (!(s = series_new(f, labels, len, h)))
+		if (!(s = series_new(f, layout, labels, len, h)))
 			return -ENOMEM;
 		link_series(f, s);
 	}
@@ -391,7 +431,7 @@ int tw_registry_counter_x(tw_family *f, const char *const *values, const tw_labe
 	tw_counter **out)
 {
 	tw_series *s;
-	int rc = get_series(f, TW_METRIC_COUNTER, values, extra, nextra, &s);
+	int rc = get_series(f, TW_METRIC_COUNTER, values, extra, nextra, NULL, &s);
 	if (rc == 0)
 		*out = &s->v.c;
 	return rc;
@@ -401,17 +441,17 @@ int tw_registry_gauge_x(tw_family *f, const char *const *values, const tw_label 
 	tw_gauge **out)
 {
 	tw_series *s;
-	int rc = get_series(f, TW_METRIC_GAUGE, values, extra, nextra, &s);
+	int rc = get_series(f, TW_METRIC_GAUGE, values, extra, nextra, NULL, &s);
 	if (rc == 0)
 		*out = &s->v.g;
 	return rc;
 }
 
 int tw_registry_hist_x(tw_family *f, const char *const *values, const tw_label *extra, size_t nextra,
-	tw_hist **out)
+	const tw_hist_bounds *bounds, tw_hist **out)
 {
 	tw_series *s;
-	int rc = get_series(f, TW_METRIC_HISTOGRAM, values, extra, nextra, &s);
+	int rc = get_series(f, TW_METRIC_HISTOGRAM, values, extra, nextra, bounds, &s);
 	if (rc == 0)
 		*out = tw_series_hist(s);
 	return rc;
@@ -429,7 +469,7 @@ int tw_registry_gauge(tw_family *f, const char *const *values, tw_gauge **out)
 
 int tw_registry_hist(tw_family *f, const char *const *values, tw_hist **out)
 {
-	return tw_registry_hist_x(f, values, NULL, 0, out);
+	return tw_registry_hist_x(f, values, NULL, 0, NULL, out);
 }
 
 /* ---- removal ---- */

@@ -132,8 +132,11 @@ int tw_registry_counter_x(tw_family *f, const char *const *values, const tw_labe
 	tw_counter **out);
 int tw_registry_gauge_x(tw_family *f, const char *const *values, const tw_label *extra, size_t nextra,
 	tw_gauge **out);
+/* bounds selects the series' bucket layout (NULL = the family's); a family
+ * may mix layouts, e.g. per-target buckets from the configuration. Asking
+ * for an existing series with other bounds is -EEXIST (remove it first). */
 int tw_registry_hist_x(tw_family *f, const char *const *values, const tw_label *extra, size_t nextra,
-	tw_hist **out);
+	const tw_hist_bounds *bounds, tw_hist **out);
 
 /* Removes the series behind a handle from its family at once (NULL-safe).
  * The handle, and any copy of it, is invalid afterwards. */

@@ -14,8 +14,20 @@
 
 #define TW_LE_TEXT_MAX 40 /* le="<number>" plus NUL */
 
+/* One bucket layout of a histogram family: its bounds and their rendered
+ * le="..." texts. A family has its default layout first, then one per
+ * distinct bounds a series asked for. */
+typedef struct tw_hist_layout {
+	struct tw_hist_layout *next;
+	tw_hist_bounds bounds;
+	char (*le)[TW_LE_TEXT_MAX];    /* bounds.n + 1 texts, the last "+Inf" */
+	size_t *le_len;
+	size_t le_max;                 /* longest le text */
+} tw_hist_layout;
+
 typedef struct tw_series {
 	struct tw_family *fam;
+	const tw_hist_layout *layout;  /* histograms only */
 	struct tw_series *prev, *next; /* family order (creation order) */
 	struct tw_series *hnext;       /* hash chain */
 	uint64_t hash;
@@ -46,11 +58,8 @@ struct tw_family {
 	size_t header_len;
 	char **label_names;
 	size_t nlabels;
-	tw_hist_bounds bounds;
 	tw_hist_unit unit;
-	char (*le)[TW_LE_TEXT_MAX];    /* bounds.n + 1 texts, the last "+Inf" */
-	size_t *le_len;
-	size_t le_max;                 /* longest le text */
+	tw_hist_layout *layouts;       /* histograms: default layout first */
 	tw_series *head, *tail;
 	size_t nseries;
 	tw_series **table;             /* hash buckets, power-of-two size */

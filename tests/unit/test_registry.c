@@ -230,6 +230,47 @@ static void test_extra_labels(void **state)
 	tw_registry_free(r);
 }
 
+/* Histograms of one family may use different bucket layouts. */
+static void test_per_series_bounds(void **state)
+{
+	(void)state;
+	tw_registry *r = tw_registry_new();
+	static const char *const names[] = { "target" };
+	tw_hist_bounds def, mine;
+	static const int64_t le_def[] = { 1000000, 2000000 }, le_mine[] = { 500, 1000, 2000 };
+	assert_int_equal(tw_hist_bounds_init(&def, le_def, 2), 0);
+	assert_int_equal(tw_hist_bounds_init(&mine, le_mine, 3), 0);
+	tw_family *f;
+	tw_family_spec spec = { .type = TW_METRIC_HISTOGRAM, .name = "d_seconds", .help = "d", .labels = names,
+				.nlabels = 1, .bounds = &def };
+	assert_int_equal(tw_registry_add(r, &spec, &f), 0);
+	const char *a[] = { "a" }, *b[] = { "b" };
+	tw_hist *ha, *hb, *again;
+	assert_int_equal(tw_registry_hist_x(f, a, NULL, 0, NULL, &ha), 0);
+	assert_int_equal(tw_registry_hist_x(f, b, NULL, 0, &mine, &hb), 0);
+	assert_int_equal(tw_registry_hist_x(f, b, NULL, 0, &mine, &again), 0);
+	assert_ptr_equal(hb, again);
+	assert_int_equal(tw_registry_hist_x(f, b, NULL, 0, &def, &again), -EEXIST);
+	tw_hist_observe(hb, 700);
+	tw_buf out;
+	tw_buf_init(&out, 0);
+	assert_int_equal(tw_prom_render(r, &out), 0);
+	tw_buf_append(&out, "", 1);
+	assert_non_null(strstr(out.data, "d_seconds_bucket{target=\"a\",le=\"0.002\"} 0\n"));
+	assert_non_null(strstr(out.data, "d_seconds_bucket{target=\"b\",le=\"5e-07\"} 0\n"
+					 "d_seconds_bucket{target=\"b\",le=\"1e-06\"} 1\n"
+					 "d_seconds_bucket{target=\"b\",le=\"2e-06\"} 1\n"
+					 "d_seconds_bucket{target=\"b\",le=\"+Inf\"} 1\n"));
+	tw_buf_fini(&out);
+	/* changing buckets: remove, then create with the new layout */
+	tw_registry_remove_hist(hb);
+	assert_int_equal(tw_registry_hist_x(f, b, NULL, 0, &def, &hb), 0);
+	tw_hist_bounds bad = { .n = 2, .le = { 5, 5 } };
+	const char *c[] = { "c" };
+	assert_int_equal(tw_registry_hist_x(f, c, NULL, 0, &bad, &hb), -EINVAL);
+	tw_registry_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_remove_matching_escaped),
 		cmocka_unit_test(test_collector_list),
 		cmocka_unit_test(test_extra_labels),
+		cmocka_unit_test(test_per_series_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
