@@ -132,13 +132,24 @@ static void pump_for(fx *f, int64_t ns)
 /* ------------------------------------------------------------------ */
 /* the scripted Control-Client: raw TCP                                 */
 
-static int peer_connect(fx *f)
+/* Connects from src (NULL: any source address). */
+static int peer_connect_from(fx *f, const char *src)
 {
 	int fd = socket(f->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
+	if (src) {
+		tw_sockaddr a;
+		assert_int_equal(tw_sa_from_numeric(src, 0, &a), 0);
+		assert_int_equal(bind(fd, (const struct sockaddr *)&a.ss, a.len), 0);
+	}
 	int rc = connect(fd, (const struct sockaddr *)&f->addr.ss, f->addr.len);
 	assert_true(rc == 0 || errno == EINPROGRESS);
 	return fd;
+}
+
+static int peer_connect(fx *f)
+{
+	return peer_connect_from(f, NULL);
 }
 
 static void peer_send(int fd, const void *buf, size_t len)
@@ -227,10 +238,10 @@ static void peer_server_start(fx *f, int fd, tw_server_start *m, uint8_t raw[TW_
 		memcpy(raw, buf, sizeof(buf));
 }
 
-/* Connects and completes the unauthenticated set-up. */
-static int peer_open(fx *f)
+/* Connects from src and completes the unauthenticated set-up. */
+static int peer_open_from(fx *f, const char *src)
 {
-	int fd = peer_connect(f);
+	int fd = peer_connect_from(f, src);
 	tw_greeting g;
 	peer_greeting(f, fd, &g, NULL);
 	assert_true(g.modes & TW_MODE_OPEN);
@@ -239,6 +250,11 @@ static int peer_open(fx *f)
 	peer_server_start(f, fd, &ss, NULL);
 	assert_int_equal(ss.accept, TW_ACCEPT_OK);
 	return fd;
+}
+
+static int peer_open(fx *f)
+{
+	return peer_open_from(f, NULL);
 }
 
 static void peer_accept(fx *f, int fd, tw_accept_session *a)
@@ -291,16 +307,21 @@ typedef struct udp_peer {
 	tw_sockaddr local;
 } udp_peer;
 
-static udp_peer udp_open(fx *f)
+static udp_peer udp_open_at(const char *host)
 {
 	udp_peer u;
 	tw_sockaddr any;
-	assert_int_equal(tw_sa_from_numeric(f->host, 0, &any), 0);
+	assert_int_equal(tw_sa_from_numeric(host, 0, &any), 0);
 	tw_udp_opts o = { .tos = -1, .ttl = 255, .recv_meta = true };
 	u.fd = tw_net_udp_open(&any, &o);
 	assert_true(u.fd >= 0);
 	assert_int_equal(tw_net_local_addr(u.fd, &u.local), 0);
 	return u;
+}
+
+static udp_peer udp_open(fx *f)
+{
+	return udp_open_at(f->host);
 }
 
 /* A well-formed request from u to the server's address (IPVN from the
@@ -674,13 +695,15 @@ static void test_request_refusals_answered(void **state)
 /* ------------------------------------------------------------------ */
 /* addresses, DSCP, TTL                                                 */
 
-static void check_zero_addresses(const char *host)
+/* The client sits on src, another address than the server's, so "the
+ * control connection's client address" and "its server address" differ. */
+static void check_zero_addresses(const char *host, const char *src)
 {
 	fx f;
 	tw_server_params p = default_params();
 	fx_start(&f, host, &p);
-	int fd = peer_open(&f);
-	udp_peer u = udp_open(&f);
+	int fd = peer_open_from(&f, src);
+	udp_peer u = udp_open_at(src);
 	tw_request r = make_request(&f, &u, 0);
 	memset(r.sender_addr, 0, sizeof(r.sender_addr));
 	memset(r.receiver_addr, 0, sizeof(r.receiver_addr));
@@ -705,13 +728,13 @@ static void check_zero_addresses(const char *host)
 static void test_zero_addresses_v4(void **state)
 {
 	(void)state;
-	check_zero_addresses("127.0.0.1");
+	check_zero_addresses("127.0.0.1", "127.0.0.2");
 }
 
 static void test_zero_addresses_v6(void **state)
 {
 	(void)state;
-	check_zero_addresses("::1");
+	check_zero_addresses("::1", "::1");
 }
 
 static void check_dscp(const char *host, unsigned dscp)
