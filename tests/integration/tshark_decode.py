@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Wireshark's TWAMP dissectors decode our own traffic without complaint.
+
+Captures `ping` <-> `reflect` sessions on loopback (IPv4 and IPv6; 14-,
+41- and 78-octet sender packets; DSCP EF), then decodes the file with
+`tshark -d tcp.port==P,twamp.control -d udp.port==A-B,twamp.test` and
+asserts: every control message is recognised by name, every UDP packet
+decodes as TWAMP-Test, nothing is malformed and no expert warning/error is
+raised by a TWAMP dissector. A deliberately truncated 5-octet "test
+packet" on a port of its own proves the malformed check is live.
+
+Exit 77 (ctest SKIP_RETURN_CODE) only when tshark is not installed or the
+capture is not permitted.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import twamplib as t
+
+SKIP = 77
+CONTROL_LABELS = ["Server Greeting", "Setup Response", "Server Start, (OK)", "Request Session",
+                  "Accept Session, (OK)", "Start Sessions", "Start Sessions ACK, (OK)", "Stop Session"]
+
+
+def free_udp_range(n):
+    """n consecutive ports free for UDP on both loopbacks (bounded search)."""
+    for _ in range(100):
+        base = t.free_port(socket.AF_INET, socket.SOCK_DGRAM)
+        if base + n > 65535:
+            continue
+        try:
+            for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+                for p in range(base, base + n):
+                    with socket.socket(fam, socket.SOCK_DGRAM) as s:
+                        s.bind((host, p))
+            return base
+        except OSError:
+            continue
+    raise AssertionError("no free UDP port range")
+
+
+def start_capture(pcap, bpf):
+    """Starts tshark; returns the Proc once it captures, or None if capture
+    is not permitted here."""
+    cap = t.Proc(["tshark", "-i", "lo", "-f", bpf, "-w", pcap], name="tshark")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        out = cap.output()
+        if "Capturing on" in out:
+            time.sleep(0.5)  # the message precedes the first read a little
+            return cap
+        if not cap.alive():
+            low = out.lower()
+            if "permission" in low or "operation not permitted" in low or "no interfaces" in low:
+                sys.stderr.write("capture not permitted:\n%s\n" % out)
+                return None
+            raise AssertionError("tshark exited before capturing:\n%s" % out)
+        time.sleep(0.05)
+    raise AssertionError("tshark did not start capturing:\n%s" % cap.output())
+
+
+def decode(pcap, ctl_port, lo, hi, canary, extra):
+    args = ["tshark", "-r", pcap, "-d", "tcp.port==%d,twamp.control" % ctl_port,
+            "-d", "udp.port==%d-%d,twamp.test" % (lo, hi), "-d", "udp.port==%d,twamp.test" % canary] + extra
+    cp = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    if cp.returncode != 0:
+        raise AssertionError("tshark -r failed:\n%s" % t.describe(cp))
+    return cp.stdout
+
+
+FIELDS = ["frame.number", "frame.protocols", "udp.srcport", "udp.dstport", "udp.length", "ip.dsfield.dscp",
+          "ipv6.tclass", "twamp.test.sender_ttl", "twamp.test.error_estimate.multiplier",
+          "twamp.control.type-p", "_ws.col.Info"]
+
+
+def rows(text):
+    out = []
+    for line in text.splitlines():
+        cols = line.split("\t")
+        cols += [""] * (len(FIELDS) - len(cols))
+        out.append(dict(zip(FIELDS, cols)))
+    return out
+
+
+def main():
+    a = t.parse_args()
+    if shutil.which("tshark") is None:
+        print("tshark is not installed: skipped")
+        return SKIP
+    port = t.free_port(socket.AF_INET)
+    while True:  # the control port must be free on ::1 too
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+                s.bind(("::1", port))
+            break
+        except OSError:
+            port = t.free_port(socket.AF_INET)
+    lo = free_udp_range(16)
+    hi = lo + 15
+    canary = t.free_port(socket.AF_INET, socket.SOCK_DGRAM)
+    tmp = tempfile.mkdtemp(prefix="tw-tshark-")
+    pcap = os.path.join(tmp, "twamp.pcapng")
+    os.chmod(tmp, 0o777)  # dumpcap may drop privileges before writing
+
+    refl = t.Proc([a.agent, "reflect", "--listen", "127.0.0.1:%d" % port, "--listen", "[::1]:%d" % port,
+                   "--test-ports", "%d-%d" % (lo, hi)], name="reflect")
+    t.wait_tcp("127.0.0.1", port, proc=refl)
+    t.wait_tcp("::1", port, proc=refl)
+    cap = start_capture(pcap, "tcp port %d or udp portrange %d-%d or udp port %d" % (port, lo, hi, canary))
+    if cap is None:
+        refl.stop()
+        return SKIP
+
+    sessions = [
+        ("127.0.0.1:%d" % port, []),                    # 41-octet sender packets
+        ("127.0.0.1:%d" % port, ["-s", "0"]),           # 14-octet sender packets
+        ("[::1]:%d" % port, ["-s", "0", "-D", "EF"]),
+        ("[::1]:%d" % port, ["-s", "64"]),
+    ]
+    count = 5
+    for target, extra in sessions:
+        cp = t.run([a.agent, "ping", "-c", str(count), "-i", "0.01"] + extra + [target], timeout=60)
+        t.check(cp.returncode == 0, "ping %s %s failed" % (extra, target), t.describe(cp), refl)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(b"\x00\x01\x02\x03\x04", ("127.0.0.1", canary))
+    time.sleep(0.5)
+    cap.signal(signal.SIGINT)
+    try:
+        cap.wait(15)
+    except subprocess.TimeoutExpired:
+        cap.stop()
+    refl.stop()
+    t.check(os.path.exists(pcap) and os.path.getsize(pcap) > 0, "no capture file", cap)
+
+    # 1. nothing malformed but the canary; no TWAMP expert warnings/errors
+    bad = rows(decode(pcap, port, lo, hi, canary, ["-Y", "_ws.malformed", "-T", "fields"]
+                      + sum((["-e", f] for f in FIELDS), [])))
+    bad_ports = sorted({r["udp.dstport"] for r in bad})
+    t.check(bad_ports == [str(canary)], "malformed frames other than the canary: %s" % bad, cap)
+    warn = decode(pcap, port, lo, hi, canary, ["-q", "-z", "expert,warn,!(udp.port==%d)" % canary])
+    for line in warn.splitlines():
+        t.check("TWAMP" not in line.upper() and "Malformed" not in line,
+                "expert warning from a TWAMP dissector: %s" % line, warn)
+    canary_warn = decode(pcap, port, lo, hi, canary, ["-q", "-z", "expert,warn,udp.port==%d" % canary])
+    t.check("Malformed" in canary_warn, "the expert check misses a malformed packet", canary_warn)
+
+    # 2. every control message recognised, once per session
+    all_rows = [r for r in rows(decode(pcap, port, lo, hi, canary, ["-T", "fields"]
+                                       + sum((["-e", f] for f in FIELDS), [])))
+                if r["udp.dstport"] != str(canary)]
+    infos = [r["_ws.col.Info"] for r in all_rows if "twamp.control" in r["frame.protocols"]]
+    for label in CONTROL_LABELS:
+        n = sum(1 for i in infos if i == label or i.startswith(label + ","))
+        if label == "Start Sessions":
+            n = sum(1 for i in infos if i == "Start Sessions")
+        t.check(n == len(sessions), "control message %r seen %d times, want %d; got %s"
+                % (label, n, len(sessions), infos), cap)
+    typep = [r["twamp.control.type-p"] for r in all_rows if r["twamp.control.type-p"]]
+    t.check("0x2e000000" in typep, "no Request with Type-P 0x2e000000 (EF): %s" % typep)
+
+    # 3. every test packet decodes as TWAMP-Test; reflector fields sane
+    udp = [r for r in all_rows if r["udp.length"]]
+    t.check(len(udp) == 2 * count * len(sessions), "%d UDP frames, want %d" % (len(udp), 2 * count * len(sessions)))
+    for r in udp:
+        t.check(r["frame.protocols"].endswith("udp:twamp.test"), "not decoded as TWAMP-Test: %s" % r)
+    replies = [r for r in udp if lo <= int(r["udp.srcport"]) <= hi]
+    t.check(len(replies) == count * len(sessions), "%d reflector packets" % len(replies))
+    lengths = sorted({int(r["udp.length"]) - 8 for r in udp})
+    t.check(lengths == [14, 41, 78], "payload sizes %s, want 14/41/78" % lengths)
+    for r in replies:
+        t.check(r["twamp.test.sender_ttl"] == "255", "Sender TTL %s" % r)
+        t.check(r["twamp.test.error_estimate.multiplier"] not in ("", "0"), "multiplier 0: %s" % r)
+    ef = [r for r in udp if r["ipv6.tclass"] == "0x000000b8"]
+    t.check(len(ef) == 2 * count, "%d IPv6 packets with Traffic Class 0xb8 (EF), want %d both ways"
+            % (len(ef), 2 * count), [r["ipv6.tclass"] for r in udp])
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("ok: %d control messages, %d test packets decoded" % (len(infos), len(udp)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
