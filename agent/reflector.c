@@ -151,20 +151,29 @@ static void finish(tw_refl_session *s)
 		s->p.on_done(s->p.arg, s);
 }
 
+/* When the session ends unless a packet comes: the post-stop deadline or
+ * REFWAIT after the last packet, whichever is first. REFWAIT also bounds a
+ * stopping session, or a peer's huge Timeout would hold the socket. */
+static int64_t end_time(const tw_refl_session *s)
+{
+	int64_t end = s->state == REFL_STOPPING ? s->stop_deadline : INT64_MAX;
+	if (s->p.refwait_ns && s->was_started) {
+		int64_t idle_until = s->last_rx_mono + (int64_t)s->p.refwait_ns;
+		if (idle_until < end)
+			end = idle_until;
+	}
+	return end;
+}
+
 static void on_timer(void *arg)
 {
 	tw_refl_session *s = arg;
-	int64_t now = tw_loop_mono(s->loop);
-	if (s->state == REFL_STOPPING) {
+	int64_t end = end_time(s);
+	if (tw_loop_mono(s->loop) >= end) {
 		finish(s);
 		return;
 	}
-	int64_t idle_until = s->last_rx_mono + (int64_t)s->p.refwait_ns;
-	if (now >= idle_until) {
-		finish(s); /* REFWAIT: the sender went silent */
-		return;
-	}
-	tw_timer_at(s->loop, &s->timer, idle_until);
+	tw_timer_at(s->loop, &s->timer, end);
 }
 
 static int try_bind(tw_refl_session *s, uint16_t port)
@@ -274,5 +283,5 @@ void tw_refl_session_stop(tw_refl_session *s)
 	int64_t grace = s->was_started ? (int64_t)s->p.timeout_ns : 0;
 	s->state = REFL_STOPPING;
 	s->stop_deadline = tw_loop_mono(s->loop) + grace;
-	tw_timer_at(s->loop, &s->timer, s->stop_deadline);
+	tw_timer_at(s->loop, &s->timer, end_time(s));
 }
