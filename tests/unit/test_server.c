@@ -1176,6 +1176,54 @@ static void test_close_without_stop_drains(void **state)
 	fx_stop(&f);
 }
 
+/* REFWAIT bounds a draining session too: a huge Timeout must not keep
+ * a silent session (and its socket) alive after Stop or a closed
+ * connection, while packets that keep coming are still reflected. */
+static void test_refwait_bounds_post_stop_timeout(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	p.refwait_ns = 300 * MS;
+	fx_start(&f, "127.0.0.1", &p);
+	raw_sess s = raw_session(&f, 3600000 * MS, true); /* Timeout 1 h */
+	uint8_t rep[256];
+	peer_stop(s.ctl, 1);
+	for (uint32_t i = 0; i < 4; i++) { /* activity keeps it alive past REFWAIT */
+		pump_for(&f, 150 * MS);
+		assert_int_equal(ping_once(&f, &s.u, &s.dst, i, rep, sizeof(rep), NULL), 41);
+	}
+	int64_t quiet_from = mono_ns();
+	assert_true(pump_until(&f, no_sessions, &f, 2000 * MS));
+	int64_t lived = mono_ns() - quiet_from;
+	assert_true(lived >= 250 * MS && lived < 1000 * MS);
+	/* the same when the connection closes without Stop-Sessions */
+	raw_sess t = raw_session(&f, 3600000 * MS, true);
+	close(t.ctl);
+	assert_true(pump_until(&f, no_sessions, &f, 2000 * MS));
+	raw_close(&s);
+	close(t.u.fd);
+	fx_stop(&f);
+}
+
+static void test_refwait_ends_silent_running_session(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	p.refwait_ns = 200 * MS;
+	fx_start(&f, "127.0.0.1", &p);
+	raw_sess s = raw_session(&f, 300 * MS, true);
+	uint8_t rep[256];
+	assert_int_equal(ping_once(&f, &s.u, &s.dst, 0, rep, sizeof(rep), NULL), 41);
+	assert_true(pump_until(&f, no_sessions, &f, 2000 * MS));
+	tw_ts t1;
+	send_test(&s.u, &s.dst, 1, NULL, 27, &t1, NULL);
+	assert_true(no_reply(&f, &s.u));
+	raw_close(&s);
+	fx_stop(&f);
+}
+
 /* ------------------------------------------------------------------ */
 /* unknown commands and wrong states                                    */
 
@@ -1626,6 +1674,8 @@ int main(void)
 		cmocka_unit_test(test_stop_wrong_count_closes),
 		cmocka_unit_test(test_close_after_stop_still_reflects),
 		cmocka_unit_test(test_close_without_stop_drains),
+		cmocka_unit_test(test_refwait_bounds_post_stop_timeout),
+		cmocka_unit_test(test_refwait_ends_silent_running_session),
 		cmocka_unit_test(test_unknown_commands),
 		cmocka_unit_test(test_wrong_state_closes),
 		cmocka_unit_test(test_bad_input_while_good_client_runs),
