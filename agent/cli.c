@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "agent.h"
 #include "args.h"
 #include "clock.h"
 #include "control.h"
@@ -33,9 +34,11 @@ static void print_version(void)
 
 static void print_usage(FILE *out)
 {
-	fputs("usage: twamp-agent [--help] [--version] <command> [options]\n"
+	fputs("usage: twamp-agent [--help] [--version] [<command>] [options]\n"
 	      "\n"
 	      "commands:\n"
+	      "  run       (default) the agent: measure the configured targets continuously,\n"
+	      "            reflect for peers, serve Prometheus metrics\n"
 	      "  reflect   run the TWAMP server and session reflector only\n"
 	      "  ping      run one TWAMP session against HOST[:PORT] and print a summary\n"
 	      "\n"
@@ -513,14 +516,131 @@ static int cmd_reflect(int argc, char **argv)
 	return rc;
 }
 
+
+/* ---- run ---- */
+
+static const char run_help[] =
+	"usage: twamp-agent [run] [options]\n"
+	"\n"
+	"Runs the agent: one continuous TWAMP session per configured target, the\n"
+	"TWAMP server/reflector for peers, and the HTTP exporter. Without\n"
+	"--config.file it runs the embedded default: a reflector on 127.0.0.1:18620\n"
+	"and [::1]:18620 and a target measuring it every 100ms.\n"
+	"\n"
+	"  --config.file FILE            YAML configuration (see config/examples/)\n"
+	"  --config.check                validate the configuration and its key files,\n"
+	"                                print a summary, exit 0 (valid) or 1\n"
+	"  --web.listen-address ADDR     HTTP listen address, repeatable (default :9862;\n"
+	"                                IPv6 in brackets, [::1]:9862)\n"
+	"  --web.telemetry-path PATH     metrics path (default /metrics)\n"
+	"  --dns.refresh-interval T      re-resolve target names this often (default 5m)\n"
+	"  --log.level LEVEL             debug, info, warn, error (default info)\n"
+	"  --log.format FORMAT           logfmt or json (default logfmt)\n"
+	"\n"
+	"Endpoints: / (status), /metrics, /-/healthy, /-/ready, POST /-/reload.\n"
+	"SIGHUP reloads the configuration; an invalid one is rejected and the\n"
+	"running one kept. Exit status: 0 after SIGTERM/SIGINT, 1 when start-up\n"
+	"failed, 2 for a bad command line.\n";
+
+enum {
+	OPT_CONFIG_FILE = 512,
+	OPT_CONFIG_CHECK,
+	OPT_WEB_LISTEN,
+	OPT_WEB_PATH,
+	OPT_DNS_REFRESH,
+};
+
+static const struct option run_options[] = {
+	{ "config.file", required_argument, 0, OPT_CONFIG_FILE },
+	{ "config.check", no_argument, 0, OPT_CONFIG_CHECK },
+	{ "web.listen-address", required_argument, 0, OPT_WEB_LISTEN },
+	{ "web.telemetry-path", required_argument, 0, OPT_WEB_PATH },
+	{ "dns.refresh-interval", required_argument, 0, OPT_DNS_REFRESH },
+	{ "log.level", required_argument, 0, OPT_LOG_LEVEL },
+	{ "log.format", required_argument, 0, OPT_LOG_FORMAT },
+	{ "help", no_argument, 0, 'h' },
+	{ 0, 0, 0, 0 },
+};
+
+typedef struct run_opts {
+	tw_agent_opts a;
+	bool check;
+	tw_log_level level;
+	tw_log_format format;
+} run_opts;
+
+static int run_option(int c, const char *arg, run_opts *r)
+{
+	switch (c) {
+	case OPT_CONFIG_FILE:
+		r->a.config_file = arg;
+		return 0;
+	case OPT_CONFIG_CHECK:
+		r->check = true;
+		return 0;
+	case OPT_WEB_LISTEN:
+		if (r->a.nweb >= TW_AGENT_MAX_WEB) {
+			fprintf(stderr, "twamp-agent run: more than %d --web.listen-address\n", TW_AGENT_MAX_WEB);
+			return -EINVAL;
+		}
+		r->a.web_listen[r->a.nweb++] = arg;
+		return 0;
+	case OPT_WEB_PATH:
+		if (arg[0] == '/' && !strchr(arg, '?'))
+			return (r->a.telemetry_path = arg), 0;
+		fprintf(stderr, "twamp-agent run: --web.telemetry-path '%s': expected a path starting with /\n", arg);
+		return -EINVAL;
+	case OPT_DNS_REFRESH:
+		return tw_arg_duration("run", "--dns.refresh-interval", arg, 1000000000, &r->a.dns_refresh_ns);
+	case OPT_LOG_LEVEL:
+		if (tw_log_parse_level(arg, &r->level) == 0)
+			return 0;
+		fprintf(stderr, "twamp-agent run: --log.level '%s': expected debug, info, warn or error\n", arg);
+		return -EINVAL;
+	case OPT_LOG_FORMAT:
+		if (tw_log_parse_format(arg, &r->format) == 0)
+			return 0;
+		fprintf(stderr, "twamp-agent run: --log.format '%s': expected logfmt or json\n", arg);
+		return -EINVAL;
+	}
+	return -EINVAL;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static run_opts r;
+	memset(&r, 0, sizeof(r));
+	r.level = TW_LOG_INFO;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", run_options, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(run_help, stdout);
+			return 0;
+		}
+		if (c == '?' || c == ':') {
+			char what[96];
+			snprintf(what, sizeof(what), c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
+				 argv[optind - 1]);
+			return usage_error("run", what);
+		}
+		if (run_option(c, optarg, &r) < 0)
+			return 2;
+	}
+	if (optind < argc)
+		return usage_error("run", "unexpected argument");
+	if (r.check)
+		return tw_agent_check_config(r.a.config_file);
+	tw_log_setup(r.level, r.format);
+	return tw_agent_run(&r.a);
+}
+
 /* ---- dispatch ---- */
 
 int tw_cli_main(int argc, char **argv)
 {
-	if (argc < 2) {
-		print_usage(stderr);
-		return 2;
-	}
+	if (argc < 2)
+		return cmd_run(argc, argv); /* the main job on the embedded default */
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--version") == 0) {
 		print_version();
@@ -534,6 +654,10 @@ int tw_cli_main(int argc, char **argv)
 		return cmd_ping(argc - 1, argv + 1);
 	if (strcmp(cmd, "reflect") == 0)
 		return cmd_reflect(argc - 1, argv + 1);
-	fprintf(stderr, "twamp-agent: unknown command '%s' (expected reflect or ping; see --help)\n", cmd);
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (cmd[0] == '-') /* global flags without a command: run */
+		return cmd_run(argc, argv);
+	fprintf(stderr, "twamp-agent: unknown command '%s' (expected run, reflect or ping; see --help)\n", cmd);
 	return 2;
 }

@@ -25,6 +25,8 @@ struct tw_client {
 	bool failed;
 	tw_cli *fsm;
 	tw_sockaddr local, peer;
+	uint8_t *secret; /* our copy: the caller's key store may be replaced */
+	char identity[TW_KEYID_LEN + 1];
 	uint8_t out[OUT_CAP];
 	size_t out_len;
 };
@@ -231,6 +233,30 @@ static void on_io(void *arg, uint32_t events)
 
 /* ---- public ---- */
 
+static int copy_credentials(tw_client *c)
+{
+	if (c->p.identity) {
+		snprintf(c->identity, sizeof(c->identity), "%s", c->p.identity);
+		c->p.identity = c->identity;
+	}
+	if (!c->p.secret || !c->p.secret_len)
+		return 0;
+	c->secret = malloc(c->p.secret_len);
+	if (!c->secret)
+		return -ENOMEM;
+	memcpy(c->secret, c->p.secret, c->p.secret_len);
+	c->p.secret = c->secret;
+	return 0;
+}
+
+static void wipe_credentials(tw_client *c)
+{
+	if (c->secret) {
+		tw_wipe(c->secret, c->p.secret_len);
+		free(c->secret);
+	}
+}
+
 tw_client *tw_client_new(tw_loop *loop, const tw_client_params *p, int *err)
 {
 	tw_client *c = calloc(1, sizeof(*c));
@@ -241,6 +267,11 @@ tw_client *tw_client_new(tw_loop *loop, const tw_client_params *p, int *err)
 	c->loop = loop;
 	c->p = *p;
 	c->peer = p->server;
+	if (copy_credentials(c) < 0) {
+		*err = -ENOMEM;
+		free(c);
+		return NULL;
+	}
 	tw_io_init(&c->io);
 	tw_timer_init(&c->timer, on_timeout, c);
 	c->fsm = tw_cli_new(16);
@@ -250,6 +281,7 @@ tw_client *tw_client_new(tw_loop *loop, const tw_client_params *p, int *err)
 		if (c->fd >= 0)
 			close(c->fd);
 		tw_cli_free(c->fsm);
+		wipe_credentials(c);
 		free(c);
 		return NULL;
 	}
@@ -266,6 +298,7 @@ void tw_client_free(tw_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	tw_cli_free(c->fsm);
+	wipe_credentials(c);
 	free(c);
 }
 

@@ -51,8 +51,8 @@ typedef struct tw_client_params {
 	const tw_sockaddr *local; /* source address, or NULL */
 	const char *ifname;       /* SO_BINDTODEVICE, or NULL */
 	uint32_t modes;           /* acceptable security modes (bits 0-3) */
-	const char *identity;     /* keyed modes: KeyID */
-	const uint8_t *secret;    /* keyed modes: passphrase (not copied) */
+	const char *identity;     /* keyed modes: KeyID (copied) */
+	const uint8_t *secret;    /* keyed modes: passphrase (copied, wiped on free) */
 	size_t secret_len;
 	uint32_t max_kdf_count;   /* refuse a greeting Count above this */
 	int64_t timeout_ns;       /* connect and per-reply timeout */

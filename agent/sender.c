@@ -257,6 +257,16 @@ void tw_sender_finish(tw_sender *s)
 	check_done(s);
 }
 
+void tw_sender_retarget(tw_sender *s, void (*on_result)(void *, const tw_stats_result *, const tw_reflector_fields *),
+			void (*on_lost)(void *, uint64_t), void (*on_done)(void *), void *arg)
+{
+	s->p.on_result = on_result;
+	s->p.on_lost = on_lost;
+	s->p.on_done = on_done;
+	s->p.on_sent = NULL;
+	s->p.arg = arg;
+}
+
 bool tw_sender_running(const tw_sender *s)
 {
 	return s->running;

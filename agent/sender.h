@@ -68,6 +68,10 @@ const tw_sockaddr *tw_sender_local(const tw_sender *s);
 int tw_sender_start(tw_sender *s, const tw_sender_params *p);
 /* Stops sending; on_done follows once the packets in flight are decided. */
 void tw_sender_finish(tw_sender *s);
+/* Replaces the result, loss and done callbacks (and drops on_sent), e.g. to
+ * hand a finishing sender to whoever accounts for its last packets. */
+void tw_sender_retarget(tw_sender *s, void (*on_result)(void *, const tw_stats_result *, const tw_reflector_fields *),
+			void (*on_lost)(void *, uint64_t), void (*on_done)(void *), void *arg);
 bool tw_sender_running(const tw_sender *s);
 
 const tw_stats *tw_sender_stats(const tw_sender *s);

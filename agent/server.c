@@ -51,13 +51,14 @@ typedef struct listener {
 	tw_server *srv;
 	int fd;
 	tw_io io;
-	tw_sockaddr addr;
+	tw_sockaddr want; /* as configured (port may be 0) */
+	tw_sockaddr addr; /* as bound */
 } listener;
 
 struct tw_server {
 	tw_loop *loop;
 	tw_server_params p;
-	listener *listeners;
+	listener **listeners;
 	size_t nlisteners;
 	conn *conns;
 	sess *sessions;
@@ -631,30 +632,101 @@ static void refresh_errest(void *arg)
 	tw_timer_in(s->loop, &s->errest_timer, ERREST_REFRESH_NS);
 }
 
-static int open_listeners(tw_server *s, const tw_sockaddr *addrs, size_t n, char *err, size_t errcap)
+static listener *listener_open(tw_server *s, const tw_sockaddr *want, char *err, size_t errcap)
 {
-	s->listeners = calloc(n ? n : 1, sizeof(*s->listeners));
-	if (!s->listeners)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		listener *l = &s->listeners[i];
-		char a[64];
-		l->srv = s;
-		tw_io_init(&l->io);
-		l->fd = tw_net_tcp_listen(&addrs[i], 128);
-		if (l->fd < 0) {
-			snprintf(err, errcap, "cannot listen on %s: %s", tw_sa_format(&addrs[i], a, sizeof(a)),
-				 strerror(-l->fd));
-			return l->fd;
-		}
-		s->nlisteners++;
-		tw_net_local_addr(l->fd, &l->addr);
-		int rc = tw_io_add(s->loop, &l->io, l->fd, EPOLLIN, on_listener, l);
-		if (rc < 0)
-			return rc;
-		tw_info("TWAMP server listening", "address=%s", tw_sa_format(&l->addr, a, sizeof(a)));
+	char a[64];
+	listener *l = calloc(1, sizeof(*l));
+	int fd = l ? tw_net_tcp_listen(want, 128) : -ENOMEM;
+	if (fd < 0) {
+		snprintf(err, errcap, "cannot listen on %s: %s", tw_sa_format(want, a, sizeof(a)), strerror(-fd));
+		free(l);
+		return NULL;
 	}
-	return 0;
+	*l = (listener){ .srv = s, .fd = fd, .want = *want };
+	tw_io_init(&l->io);
+	tw_net_local_addr(fd, &l->addr);
+	int rc = tw_io_add(s->loop, &l->io, fd, EPOLLIN, on_listener, l);
+	if (rc < 0) {
+		snprintf(err, errcap, "cannot watch %s: %s", tw_sa_format(want, a, sizeof(a)), strerror(-rc));
+		close(fd);
+		free(l);
+		return NULL;
+	}
+	tw_info("TWAMP server listening", "address=%s", tw_sa_format(&l->addr, a, sizeof(a)));
+	return l;
+}
+
+static void listener_close(tw_server *s, listener *l)
+{
+	char a[64];
+	tw_io_del(s->loop, &l->io);
+	close(l->fd);
+	tw_info("TWAMP server stopped listening", "address=%s", tw_sa_format(&l->addr, a, sizeof(a)));
+	free(l);
+}
+
+/* Index of the kept listener configured as want, or -1. */
+static long find_listener(const tw_server *s, const bool *taken, const tw_sockaddr *want)
+{
+	for (size_t i = 0; i < s->nlisteners; i++)
+		if (!taken[i] && tw_sa_equal(&s->listeners[i]->want, want))
+			return (long)i;
+	return -1;
+}
+
+/* Makes the listener set equal to addrs: keeps the sockets of addresses
+ * that stay (their clients are not disturbed), opens the new ones first and
+ * closes the others only when every new one could be opened. */
+static int set_listeners(tw_server *s, const tw_sockaddr *addrs, size_t n, char *err, size_t errcap)
+{
+	listener **next = calloc(n ? n : 1, sizeof(*next));
+	bool *taken = calloc(s->nlisteners ? s->nlisteners : 1, sizeof(*taken));
+	bool *fresh = calloc(n ? n : 1, sizeof(*fresh));
+	int rc = next && taken && fresh ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		long k = find_listener(s, taken, &addrs[i]);
+		if (k >= 0) {
+			taken[k] = true;
+			next[i] = s->listeners[k];
+		} else if ((next[i] = listener_open(s, &addrs[i], err, errcap)) != NULL) {
+			fresh[i] = true;
+		} else {
+			rc = -EADDRINUSE;
+		}
+	}
+	for (size_t i = 0; rc < 0 && next && fresh && i < n; i++)
+		if (fresh[i] && next[i])
+			listener_close(s, next[i]);
+	for (size_t i = 0; rc == 0 && i < s->nlisteners; i++)
+		if (!taken[i])
+			listener_close(s, s->listeners[i]);
+	if (rc == 0) {
+		free(s->listeners);
+		s->listeners = next;
+		s->nlisteners = n;
+		next = NULL;
+	}
+	free(next);
+	free(taken);
+	free(fresh);
+	return rc;
+}
+
+/* The parameters kept after creation (the listen array is not). */
+static void set_params(tw_server *s, const tw_server_params *p)
+{
+	s->p = *p;
+	if (s->p.max_sessions > TW_SERVER_MAX_SESSIONS)
+		s->p.max_sessions = TW_SERVER_MAX_SESSIONS;
+	s->p.listen = NULL;
+}
+
+int tw_server_reconfigure(tw_server *s, const tw_server_params *p, char *err, size_t errcap)
+{
+	int rc = set_listeners(s, p->listen, p->nlisten, err, errcap);
+	if (rc == 0)
+		set_params(s, p);
+	return rc;
 }
 
 tw_server *tw_server_new(tw_loop *loop, const tw_server_params *p, char *err, size_t errcap)
@@ -665,14 +737,11 @@ tw_server *tw_server_new(tw_loop *loop, const tw_server_params *p, char *err, si
 		return NULL;
 	}
 	s->loop = loop;
-	s->p = *p;
-	if (s->p.max_sessions > TW_SERVER_MAX_SESSIONS)
-		s->p.max_sessions = TW_SERVER_MAX_SESSIONS;
-	s->p.listen = NULL; /* not kept: the bound addresses live in listeners */
+	set_params(s, p);
 	s->start_time = tw_ts_from_unix_ns(tw_loop_real(loop));
 	tw_timer_init(&s->errest_timer, refresh_errest, s);
 	refresh_errest(s);
-	int rc = open_listeners(s, p->listen, p->nlisten, err, errcap);
+	int rc = set_listeners(s, p->listen, p->nlisten, err, errcap);
 	if (rc < 0) {
 		if (rc == -ENOMEM)
 			snprintf(err, errcap, "out of memory");
@@ -694,10 +763,8 @@ void tw_server_free(tw_server *s)
 	}
 	while (s->sessions)
 		sess_free(s->sessions);
-	for (size_t i = 0; i < s->nlisteners; i++) {
-		tw_io_del(s->loop, &s->listeners[i].io);
-		close(s->listeners[i].fd);
-	}
+	for (size_t i = 0; i < s->nlisteners; i++)
+		listener_close(s, s->listeners[i]);
 	tw_timer_stop(s->loop, &s->errest_timer);
 	free(s->listeners);
 	free(s);
@@ -722,6 +789,6 @@ int tw_server_listen_addr(const tw_server *s, size_t i, tw_sockaddr *out)
 {
 	if (i >= s->nlisteners)
 		return -EINVAL;
-	*out = s->listeners[i].addr;
+	*out = s->listeners[i]->addr;
 	return 0;
 }

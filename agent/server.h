@@ -70,6 +70,12 @@ typedef struct tw_server tw_server;
 /* Binds every listen address. On failure returns NULL and writes a message
  * naming the address and the reason into err. */
 tw_server *tw_server_new(tw_loop *loop, const tw_server_params *p, char *err, size_t errcap);
+/* Applies new parameters (configuration reload): listeners whose address
+ * stays are kept, new ones are opened before removed ones are closed, and
+ * on failure (err says which address) nothing changes. Running control
+ * connections and sessions continue; new limits apply to what comes next.
+ * Returns 0 or a negative errno. */
+int tw_server_reconfigure(tw_server *s, const tw_server_params *p, char *err, size_t errcap);
 /* Closes listeners, connections and sessions at once. NULL-safe. */
 void tw_server_free(tw_server *s);
 

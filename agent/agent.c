@@ -1,0 +1,443 @@
+/* agent.c - the long-running agent: start-up, reload, shutdown (see agent.h). */
+#include "agent_int.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "net.h"
+
+#define CLOCK_REFRESH_NS 1000000000LL
+#define DNS_REFRESH_DEFAULT_NS (300LL * 1000000000LL)
+
+/* ---- key files ---- */
+
+static void keyfiles_free(tw_keyfile *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].path);
+		tw_keystore_free(v[i].ks);
+	}
+	free(v);
+}
+
+static bool keyfile_known(const tw_keyfile *v, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+/* Loads every distinct key file the targets name, so a missing or
+ * world-readable file rejects the configuration at load time. */
+static int load_keyfiles(const tw_config *cfg, tw_keyfile **out, size_t *nout, char *err, size_t errcap)
+{
+	tw_keyfile *v = calloc(cfg->n_targets ? cfg->n_targets : 1, sizeof(*v));
+	size_t n = 0;
+	int rc = v ? 0 : -ENOMEM;
+	for (size_t i = 0; i < cfg->n_targets && rc == 0; i++) {
+		const char *path = cfg->targets[i].s.key_file;
+		if (!path || keyfile_known(v, n, path))
+			continue;
+		v[n].path = strdup(path);
+		rc = v[n].path ? tw_keystore_load(path, &v[n].ks, err, errcap) : -ENOMEM;
+		n++;
+	}
+	if (rc < 0) {
+		keyfiles_free(v, n);
+		return rc;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+static const uint8_t *target_secret(void *arg, const char *key_file, const char *identity, size_t *len, char *err,
+				    size_t errcap)
+{
+	tw_agent *a = arg;
+	const uint8_t *secret = NULL;
+	for (size_t i = 0; i < a->nkeyfiles; i++) {
+		if (strcmp(a->keyfiles[i].path, key_file) != 0)
+			continue;
+		if (tw_keystore_lookup(a->keyfiles[i].ks, identity, &secret, len))
+			return secret;
+		snprintf(err, errcap, "identity '%s' not found in %s", identity, key_file);
+		return NULL;
+	}
+	snprintf(err, errcap, "key file %s is not loaded", key_file);
+	return NULL;
+}
+
+/* ---- reflector ---- */
+
+static bool allow_cb(void *arg, const tw_sockaddr *peer)
+{
+	tw_agent *a = arg;
+	const tw_config_cidrs *allow = &a->cfg->reflector.allow;
+	return tw_addr_allowed(allow->v, allow->n, (const struct sockaddr *)&peer->ss);
+}
+
+static const uint8_t *reflector_secret(void *arg, const char *identity, size_t *len)
+{
+	tw_agent *a = arg;
+	const uint8_t *secret = NULL;
+	return a->refl_keys && tw_keystore_lookup(a->refl_keys, identity, &secret, len) ? secret : NULL;
+}
+
+/* Listen addresses: "" is every IPv4 and IPv6 address; names are
+ * resolved here (start-up and reload only). */
+static int listen_addrs(const tw_config_reflector *r, tw_sockaddr **out, size_t *n, char *err, size_t errcap)
+{
+	tw_sockaddr *v = calloc(2 * r->listen.n + 1, sizeof(*v));
+	size_t k = 0;
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->listen.n; i++) {
+		const tw_config_hostport *hp = &r->listen.v[i];
+		int gai = 0;
+		if (!hp->host[0]) {
+			tw_sa_from_numeric("0.0.0.0", hp->port, &v[k++]);
+			tw_sa_from_numeric("::", hp->port, &v[k++]);
+		} else if (tw_sa_from_numeric(hp->host, hp->port, &v[k]) == 0 ||
+			   tw_net_resolve(hp->host, hp->port, AF_UNSPEC, &v[k], &gai) == 0) {
+			k++;
+		} else {
+			snprintf(err, errcap, "reflector.listen: cannot resolve '%s': %s", hp->host, gai_strerror(gai));
+			free(v);
+			return -ENOENT;
+		}
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static void server_params(tw_agent *a, const tw_config_reflector *r, tw_server_params *p)
+{
+	*p = (tw_server_params){
+		.modes = r->modes,
+		.max_connections = r->max_control_connections,
+		.max_sessions = r->max_sessions_per_connection,
+		.servwait_ns = (uint64_t)r->servwait_ns,
+		.refwait_ns = (uint64_t)r->refwait_ns,
+		.kdf_count = r->pbkdf2_count,
+		.port_min = r->test_ports.min,
+		.port_max = r->test_ports.max,
+		.allow = allow_cb,
+		.allow_arg = a,
+		.secret = reflector_secret,
+		.secret_arg = a,
+	};
+}
+
+static void observe_refl_processing(void *arg, int64_t ns)
+{
+	tw_agent *a = arg;
+	tw_hist_observe(tw_metrics_agent(a->metrics)->refl_proc, ns);
+}
+
+/* Starts, reconfigures or stops the server for r. */
+static int apply_reflector(tw_agent *a, const tw_config_reflector *r, char *err, size_t errcap)
+{
+	if (!r->enabled) {
+		tw_server_free(a->server);
+		a->server = NULL;
+		return 0;
+	}
+	tw_server_params p;
+	server_params(a, r, &p);
+	tw_sockaddr *addrs;
+	int rc = listen_addrs(r, &addrs, &p.nlisten, err, errcap);
+	if (rc < 0)
+		return rc;
+	p.listen = addrs;
+	if (a->server) {
+		rc = tw_server_reconfigure(a->server, &p, err, errcap);
+	} else if ((a->server = tw_server_new(a->loop, &p, err, errcap)) != NULL) {
+		tw_server_stats_mut(a->server)->refl.observe_processing = observe_refl_processing;
+		tw_server_stats_mut(a->server)->refl.observe_arg = a;
+	} else {
+		rc = -EADDRINUSE;
+	}
+	free(addrs);
+	return rc;
+}
+
+/* ---- targets ---- */
+
+static int cmp_targets(const void *x, const void *y)
+{
+	return tw_config_target_identity_cmp(*(const tw_config_target *const *)x, *(const tw_config_target *const *)y);
+}
+
+static tw_probe_env probe_env(tw_agent *a)
+{
+	tw_probe_env env = {
+		.loop = a->loop,
+		.resolver = a->resolver,
+		.errest = &a->errest,
+		.sync = &a->sync,
+		.agent = tw_metrics_agent(a->metrics),
+		.secret = target_secret,
+		.secret_arg = a,
+		.dns_refresh_ns = a->opts->dns_refresh_ns > 0 ? a->opts->dns_refresh_ns : DNS_REFRESH_DEFAULT_NS,
+	};
+	return env;
+}
+
+static void add_probe(tw_agent *a, const tw_config_target *t, tw_probe **out, size_t *n)
+{
+	tw_probe_env env = probe_env(a);
+	int err;
+	tw_probe *p = tw_probe_new(&env, a->metrics, t, &err);
+	if (p)
+		out[(*n)++] = p;
+	else
+		tw_error("cannot start target", "target=%s error=\"%s\"", t->name, strerror(-err));
+}
+
+/* Merges the sorted old probes with the sorted new targets: equal
+ * identity keeps the probe (and its counters), the rest come and go. */
+static int apply_targets(tw_agent *a, const tw_config *cfg)
+{
+	const tw_config_target **t = calloc(cfg->n_targets ? cfg->n_targets : 1, sizeof(*t));
+	tw_probe **next = calloc(cfg->n_targets ? cfg->n_targets : 1, sizeof(*next));
+	if (!t || !next) {
+		free(t);
+		free(next);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->n_targets; i++)
+		t[i] = &cfg->targets[i];
+	qsort(t, cfg->n_targets, sizeof(*t), cmp_targets);
+	size_t i = 0, j = 0, n = 0;
+	while (i < a->nprobes || j < cfg->n_targets) {
+		int c = i == a->nprobes ? 1 : j == cfg->n_targets ? -1
+				       : tw_config_target_identity_cmp(tw_probe_target(a->probes[i]), t[j]);
+		if (c < 0) {
+			tw_info("target removed", "target=%s", tw_probe_target(a->probes[i])->name);
+			tw_probe_free(a->probes[i++]);
+		} else if (c > 0) {
+			add_probe(a, t[j++], next, &n);
+		} else {
+			tw_probe_reconfigure(a->probes[i], t[j++]);
+			next[n++] = a->probes[i++];
+		}
+	}
+	free(t);
+	free(a->probes);
+	a->probes = next;
+	a->nprobes = n;
+	return 0;
+}
+
+/* ---- reload ---- */
+
+static int load_config(tw_agent *a, tw_config **cfg)
+{
+	tw_config_error e;
+	int rc = a->opts->config_file ? tw_config_load_file(a->opts->config_file, cfg, &e)
+				       : tw_config_load_default(cfg, &e);
+	if (rc < 0)
+		snprintf(a->last_reload_error, sizeof(a->last_reload_error), "%s", e.msg);
+	return rc;
+}
+
+static int load_reflector_keys(const tw_config *cfg, tw_keystore **ks, char *err, size_t errcap)
+{
+	*ks = NULL;
+	if (!cfg->reflector.enabled || !cfg->reflector.key_file)
+		return 0;
+	return tw_keystore_load(cfg->reflector.key_file, ks, err, errcap);
+}
+
+static void reload_failed(tw_agent *a, int rc)
+{
+	tw_gauge_set(tw_metrics_agent(a->metrics)->reload_ok, 0);
+	tw_error("configuration rejected, keeping the running one", "error=\"%s\" code=%d", a->last_reload_error, rc);
+}
+
+int tw_agent_reload(tw_agent *a)
+{
+	tw_config *cfg = NULL;
+	tw_keystore *refl_keys = NULL;
+	tw_keyfile *keyfiles = NULL;
+	size_t nkeyfiles = 0;
+	char *err = a->last_reload_error;
+	size_t errcap = sizeof(a->last_reload_error);
+	int rc = load_config(a, &cfg);
+	if (rc == 0)
+		rc = load_reflector_keys(cfg, &refl_keys, err, errcap);
+	if (rc == 0)
+		rc = load_keyfiles(cfg, &keyfiles, &nkeyfiles, err, errcap);
+	if (rc == 0)
+		rc = apply_reflector(a, &cfg->reflector, err, errcap);
+	if (rc < 0) {
+		tw_config_free(cfg);
+		tw_keystore_free(refl_keys);
+		keyfiles_free(keyfiles, nkeyfiles);
+		reload_failed(a, rc);
+		return rc;
+	}
+	/* From here nothing can fail: swap everything in. */
+	tw_keystore_free(a->refl_keys);
+	a->refl_keys = refl_keys;
+	keyfiles_free(a->keyfiles, a->nkeyfiles);
+	a->keyfiles = keyfiles;
+	a->nkeyfiles = nkeyfiles;
+	tw_config *old = a->cfg;
+	a->cfg = cfg;
+	apply_targets(a, cfg);
+	tw_config_free(old);
+	a->last_reload_error[0] = '\0';
+	const tw_agent_series *s = tw_metrics_agent(a->metrics);
+	tw_gauge_set(s->reload_ok, 1);
+	tw_gauge_set_ns(s->reload_ts, tw_loop_real(a->loop));
+	char summary[256];
+	tw_config_summary(cfg, summary, sizeof(summary));
+	tw_info("configuration loaded", "source=%s summary=\"%s\"", cfg->source, summary);
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static void refresh_clock(void *arg)
+{
+	tw_agent *a = arg;
+	a->sync = tw_clock_sync_state();
+	a->errest = tw_clock_errest_word(&a->sync);
+	tw_timer_in(a->loop, &a->clock_timer, CLOCK_REFRESH_NS);
+}
+
+static void on_stop_signal(void *arg, int signo)
+{
+	tw_agent *a = arg;
+	tw_info("shutting down", "signal=%s", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	tw_loop_stop(a->loop);
+}
+
+static void on_hup(void *arg, int signo)
+{
+	(void)signo;
+	tw_info("reloading configuration", "trigger=SIGHUP");
+	tw_agent_reload(arg);
+}
+
+static void http_log(void *arg, const char *msg)
+{
+	(void)arg;
+	tw_debug("http", "detail=\"%s\"", msg);
+}
+
+static int start_web(tw_agent *a)
+{
+	tw_http_options ho = { .log = http_log };
+	char err[256];
+	a->http = tw_http_new(a->loop, &ho);
+	if (!a->http || tw_web_routes(a, a->opts->telemetry_path ? a->opts->telemetry_path : "/metrics") < 0)
+		return -ENOMEM;
+	size_t n = a->opts->nweb;
+	for (size_t i = 0; i < (n ? n : 1); i++) {
+		const char *addr = n ? a->opts->web_listen[i] : ":9862";
+		if (tw_http_listen(a->http, addr, err, sizeof(err)) < 0) {
+			fprintf(stderr, "twamp-agent: %s\n", err);
+			return -EADDRINUSE;
+		}
+		tw_info("metrics endpoint listening", "address=%s port=%d", addr, tw_http_listener_port(a->http, i));
+	}
+	return 0;
+}
+
+static int start(tw_agent *a)
+{
+	a->loop = tw_loop_new(NULL);
+	a->reg = a->loop ? tw_registry_new() : NULL;
+	a->metrics = a->reg ? tw_metrics_new(a->reg) : NULL;
+	a->resolver = a->metrics ? tw_resolver_new(a->loop, NULL) : NULL;
+	if (!a->resolver || tw_collect_register(a) < 0) {
+		fprintf(stderr, "twamp-agent: cannot initialise (out of memory or no resolver)\n");
+		return -ENOMEM;
+	}
+	a->start_real_ns = tw_loop_real(a->loop);
+	tw_timer_init(&a->clock_timer, refresh_clock, a);
+	refresh_clock(a);
+	if (tw_agent_reload(a) < 0) {
+		fprintf(stderr, "twamp-agent: %s\n", a->last_reload_error);
+		return -EINVAL;
+	}
+	int rc = start_web(a);
+	if (rc < 0)
+		return rc;
+	tw_loop_signal(a->loop, SIGINT, on_stop_signal, a);
+	tw_loop_signal(a->loop, SIGTERM, on_stop_signal, a);
+	tw_loop_signal(a->loop, SIGHUP, on_hup, a);
+	signal(SIGPIPE, SIG_IGN);
+	a->ready = true;
+	return 0;
+}
+
+static void stop(tw_agent *a)
+{
+	for (size_t i = 0; i < a->nprobes; i++)
+		tw_probe_free(a->probes[i]);
+	free(a->probes);
+	tw_server_free(a->server);
+	tw_http_free(a->http);
+	tw_scrape_free(a->scrape);
+	tw_resolver_free(a->resolver);
+	tw_keystore_free(a->refl_keys);
+	keyfiles_free(a->keyfiles, a->nkeyfiles);
+	tw_config_free(a->cfg);
+	tw_metrics_free(a->metrics);
+	tw_registry_free(a->reg);
+	if (a->loop)
+		tw_timer_stop(a->loop, &a->clock_timer);
+	tw_loop_free(a->loop);
+}
+
+int tw_agent_run(const tw_agent_opts *o)
+{
+	static tw_agent a;
+	memset(&a, 0, sizeof(a));
+	a.opts = o;
+	int rc = start(&a);
+	if (rc == 0)
+		rc = tw_loop_run(a.loop);
+	stop(&a);
+	return rc < 0 ? 1 : 0;
+}
+
+int tw_agent_check_config(const char *config_file)
+{
+	tw_config *cfg = NULL;
+	tw_config_error e;
+	tw_keystore *ks = NULL;
+	tw_keyfile *kf = NULL;
+	size_t nkf = 0;
+	char err[1024];
+	int rc = config_file ? tw_config_load_file(config_file, &cfg, &e) : tw_config_load_default(&cfg, &e);
+	if (rc < 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		return 1;
+	}
+	rc = load_reflector_keys(cfg, &ks, err, sizeof(err));
+	if (rc == 0)
+		rc = load_keyfiles(cfg, &kf, &nkf, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", cfg->source, err);
+	} else {
+		tw_config_summary(cfg, err, sizeof(err));
+		printf("%s: %s\n", cfg->source, err);
+	}
+	tw_keystore_free(ks);
+	keyfiles_free(kf, nkf);
+	tw_config_free(cfg);
+	return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * agent_int.h - the agent's state, shared by agent.c (lifecycle, reload),
+ * web.c (HTTP endpoints) and collect.c (scrape-time metric families).
+ * Not a public interface.
+ */
+#ifndef TW_AGENT_INT_H
+#define TW_AGENT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent.h"
+#include "clock.h"
+#include "config.h"
+#include "http.h"
+#include "keystore.h"
+#include "loop.h"
+#include "metrics.h"
+#include "probe.h"
+#include "registry.h"
+#include "resolver.h"
+#include "scrape.h"
+#include "server.h"
+
+/* A key file used by targets, loaded once per configuration. */
+typedef struct tw_keyfile {
+	char *path;
+	tw_keystore *ks;
+} tw_keyfile;
+
+typedef struct tw_agent {
+	const tw_agent_opts *opts;
+	tw_loop *loop;
+	tw_registry *reg;
+	tw_metrics *metrics;
+	tw_resolver *resolver;
+	tw_http *http;
+	tw_scrape *scrape;
+	tw_config *cfg;
+	tw_server *server;      /* NULL when the reflector is disabled */
+	tw_keystore *refl_keys; /* the reflector's key file */
+	tw_keyfile *keyfiles;   /* the targets' key files */
+	size_t nkeyfiles;
+	tw_probe **probes;      /* sorted by target identity */
+	size_t nprobes;
+	tw_sync_state sync;
+	uint16_t errest;
+	tw_timer clock_timer;
+	bool ready;
+	int64_t start_real_ns;
+	char last_reload_error[1024];
+} tw_agent;
+
+/* Loads the configured file (or the embedded default) and applies it.
+ * Returns 0, or a negative errno with the reason in a->last_reload_error;
+ * the running configuration is untouched then. */
+int tw_agent_reload(tw_agent *a);
+
+/* web.c: mounts /, /-/healthy, /-/ready, /-/reload and the telemetry path. */
+int tw_web_routes(tw_agent *a, const char *telemetry_path);
+
+/* collect.c: registers the scrape-time families (build info, sessions by
+ * state, session info, reflector counters, process metrics). */
+int tw_collect_register(tw_agent *a);
+
+#endif /* TW_AGENT_INT_H */

@@ -1,0 +1,157 @@
+/* collect.c - metric families computed at scrape time (see agent_int.h). */
+#include "agent_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+
+#include "control.h"
+#include "prom.h"
+#include "process.h"
+#include "version.h"
+
+static int build_info(void *arg, tw_prom_collect *c)
+{
+	(void)arg;
+	static const char *const names[] = { "version", "revision", "openssl", "libmicrohttpd" };
+	const char *values[] = { TW_VERSION, TW_REVISION, OpenSSL_version(OPENSSL_VERSION), MHD_get_version() };
+	tw_prom_collect_family(c, "twamp_agent_build_info", "Build information (value 1).", TW_METRIC_GAUGE);
+	return tw_prom_collect_sample(c, names, values, 4, 1);
+}
+
+static int sessions_by_state(void *arg, tw_prom_collect *c)
+{
+	tw_agent *a = arg;
+	static const char *const names[] = { "state" };
+	double n[TW_PROBE_STATE_COUNT] = { 0 };
+	for (size_t i = 0; i < a->nprobes; i++)
+		n[tw_probe_get_info(a->probes[i]).state]++;
+	tw_prom_collect_family(c, "twamp_agent_sessions", "Configured sessions by state.", TW_METRIC_GAUGE);
+	for (int s = 0; s < TW_PROBE_STATE_COUNT; s++) {
+		const char *values[] = { tw_probe_state_name((tw_probe_state)s) };
+		tw_prom_collect_sample(c, names, values, 1, n[s]);
+	}
+	return 0;
+}
+
+static const char *mode_name(uint32_t mode)
+{
+	switch (tw_mode_security(mode)) {
+	case TW_MODE_OPEN:
+		return "unauthenticated";
+	case TW_MODE_AUTH:
+		return "authenticated";
+	case TW_MODE_ENC:
+		return "encrypted";
+	case TW_MODE_MIXED:
+		return "mixed";
+	default:
+		return "";
+	}
+}
+
+/* One twamp_session_info sample: what may change without changing the
+ * series identity (resolved address, ports, negotiated mode). */
+static int session_info_one(tw_prom_collect *c, const tw_probe *p)
+{
+	enum { FIXED = 8 };
+	const tw_config_target *t = tw_probe_target(p);
+	tw_probe_info info = tw_probe_get_info(p);
+	const char *names[FIXED + TW_CONFIG_MAX_LABELS];
+	const char *values[FIXED + TW_CONFIG_MAX_LABELS];
+	char dscp[4], target_ip[64] = "", source_ip[64] = "", port[8], padding[12];
+	snprintf(dscp, sizeof(dscp), "%u", t->s.dscp);
+	snprintf(port, sizeof(port), "%u", info.test_port);
+	snprintf(padding, sizeof(padding), "%u", info.padding);
+	if (info.target.ss.ss_family)
+		tw_sa_format_host(&info.target, target_ip, sizeof(target_ip));
+	if (info.source.ss.ss_family)
+		tw_sa_format_host(&info.source, source_ip, sizeof(source_ip));
+	const char *fixed_names[FIXED] = { "target", "dscp", "target_ip", "source_ip", "port", "mode", "padding_bytes",
+					   "timestamping" };
+	const char *fixed_values[FIXED] = { t->name, dscp, target_ip, source_ip, port, mode_name(info.mode), padding,
+					    info.timestamping == TW_TS_KERNEL ? "kernel" : "user" };
+	memcpy(names, fixed_names, sizeof(fixed_names));
+	memcpy(values, fixed_values, sizeof(fixed_values));
+	for (size_t i = 0; i < t->s.labels.n; i++) {
+		names[FIXED + i] = t->s.labels.v[i].name;
+		values[FIXED + i] = t->s.labels.v[i].value;
+	}
+	return tw_prom_collect_sample(c, names, values, FIXED + t->s.labels.n, 1);
+}
+
+static int session_info(void *arg, tw_prom_collect *c)
+{
+	tw_agent *a = arg;
+	tw_prom_collect_family(c, "twamp_session_info",
+			       "Session details that may change without changing the series (value 1).",
+			       TW_METRIC_GAUGE);
+	for (size_t i = 0; i < a->nprobes; i++)
+		session_info_one(c, a->probes[i]);
+	return 0;
+}
+
+static void counter1(tw_prom_collect *c, const char *name, const char *help, uint64_t v)
+{
+	tw_prom_collect_family(c, name, help, TW_METRIC_COUNTER);
+	tw_prom_collect_sample(c, NULL, NULL, 0, (double)v);
+}
+
+static void reflector_drops(tw_prom_collect *c, const tw_server_stats *st)
+{
+	static const char *const names[] = { "reason" };
+	tw_prom_collect_family(c, "twamp_reflector_test_packets_dropped_total",
+			       "Test packets received but not reflected, by reason.", TW_METRIC_COUNTER);
+	for (int r = 0; r < TW_REFL_DROP_COUNT; r++) {
+		const char *values[] = { tw_refl_drop_name((tw_refl_drop)r) };
+		tw_prom_collect_sample(c, names, values, 1, (double)st->refl.dropped[r]);
+	}
+}
+
+static void reflector_rejections(tw_prom_collect *c, const tw_server_stats *st)
+{
+	static const char *const names[] = { "reason" };
+	tw_prom_collect_family(c, "twamp_reflector_control_rejections_total",
+			       "Control connections or requests refused, by reason.", TW_METRIC_COUNTER);
+	for (int r = 0; r < TW_REJECT_COUNT; r++) {
+		const char *values[] = { tw_server_reject_name((tw_server_reject)r) };
+		tw_prom_collect_sample(c, names, values, 1, (double)st->rejections[r]);
+	}
+}
+
+/* Reflector families, present (zero) even when the reflector is off. */
+static int reflector(void *arg, tw_prom_collect *c)
+{
+	tw_agent *a = arg;
+	static const tw_server_stats none;
+	const tw_server_stats *st = a->server ? tw_server_stats_get(a->server) : &none;
+	counter1(c, "twamp_reflector_test_packets_received_total", "Test packets received by the reflector.",
+		 st->refl.received);
+	counter1(c, "twamp_reflector_test_packets_reflected_total", "Test packets reflected.", st->refl.reflected);
+	reflector_drops(c, st);
+	counter1(c, "twamp_reflector_control_connections_total", "TWAMP-Control connections accepted.",
+		 st->connections);
+	reflector_rejections(c, st);
+	tw_prom_collect_family(c, "twamp_reflector_control_connections", "Open TWAMP-Control connections.",
+			       TW_METRIC_GAUGE);
+	tw_prom_collect_sample(c, NULL, NULL, 0, (double)st->active_connections);
+	tw_prom_collect_family(c, "twamp_reflector_sessions", "Test sessions the reflector is serving.",
+			       TW_METRIC_GAUGE);
+	return tw_prom_collect_sample(c, NULL, NULL, 0, (double)st->refl.sessions);
+}
+
+int tw_collect_register(tw_agent *a)
+{
+	int rc = tw_registry_add_collector(a->reg, build_info, a);
+	if (rc == 0)
+		rc = tw_registry_add_collector(a->reg, sessions_by_state, a);
+	if (rc == 0)
+		rc = tw_registry_add_collector(a->reg, session_info, a);
+	if (rc == 0)
+		rc = tw_registry_add_collector(a->reg, reflector, a);
+	if (rc == 0)
+		rc = tw_registry_add_collector(a->reg, tw_process_collect, NULL);
+	return rc;
+}
