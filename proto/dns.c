@@ -319,8 +319,10 @@ static int answer_walk(const answer_sec *s, dns_name *target, uint16_t qtype, tw
 	}
 	if (rc == 0)
 		rc = collect(s, target, qtype, ans, &ttl);
-	if (rc < 0)
+	if (rc < 0) {
+		ans->n = ans->total = 0; /* a bad record after good ones voids them */
 		return rc;
+	}
 	if (ans->total == 0)
 		return -ENODATA;
 	ans->ttl = ttl;
@@ -571,6 +573,8 @@ static bool resolv_line(text_cur *line, tw_resolv_conf *c)
 size_t tw_resolv_conf_parse(const char *text, size_t len, tw_resolv_conf *out)
 {
 	tw_resolv_conf_defaults(out);
+	if (!text)
+		return 0;
 	text_cur t = { text, text + len }, line;
 	size_t skipped = 0;
 	while (next_line(&t, &line)) {
@@ -620,7 +624,7 @@ size_t tw_hosts_lookup(const char *text, size_t len, const char *name, uint16_t 
 	size_t nlen = strnlen(name, TW_DNS_NAME_MAX + 2);
 	if (nlen > 0 && name[nlen - 1] == '.')
 		nlen--;
-	if (nlen == 0 || nlen > TW_DNS_NAME_MAX)
+	if (!text || nlen == 0 || nlen > TW_DNS_NAME_MAX)
 		return 0;
 	text_cur t = { text, text + len }, line;
 	size_t found = 0;

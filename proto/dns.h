@@ -138,7 +138,7 @@ void tw_resolv_conf_defaults(tw_resolv_conf *c);
  * server list is left empty: the caller picks the fallback.
  * Returns the number of lines skipped as invalid.
  */
-size_t tw_resolv_conf_parse(const char *text, size_t len, tw_resolv_conf *out);
+size_t tw_resolv_conf_parse(const char *text, size_t len, tw_resolv_conf *out); /* text may be NULL */
 
 /* ---- hosts(5) ---- */
 
@@ -149,7 +149,7 @@ size_t tw_resolv_conf_parse(const char *text, size_t len, tw_resolv_conf *out);
  * TW_DNS_TYPE_A, TW_DNS_TYPE_AAAA, or 0 for both (file order). Lines with
  * an invalid address or an IPv6 zone ("%eth0") are skipped. Stores up to
  * cap addresses in out (NULL with cap 0 counts only) and returns the
- * number of matches, which may exceed cap.
+ * number of matches, which may exceed cap. text may be NULL (no entries).
  */
 size_t tw_hosts_lookup(const char *text, size_t len, const char *name, uint16_t qtype,
 		       tw_dns_addr *out, size_t cap);

@@ -617,6 +617,18 @@ static void test_decode_bad_records(void **state)
 	rr_a(&m, 10, "192.0.2.1");
 	m.b[m.n - 4 - 2 - 4 - 2 - 2 + 1] = TW_DNS_TYPE_AAAA; /* retype the A record */
 	assert_int_equal(decode(&m, 6, "t.test", TW_DNS_TYPE_AAAA, &ans), -EBADMSG);
+	/* a good record, then a bad one: nothing is reported */
+	tw_dns_addr two[2];
+	tw_dns_answer part = { two, 2 };
+	resp_start(&m, 6, F_RESP, "t.test", TW_DNS_TYPE_A, 2);
+	put_ptr(&m, QNAME_OFF);
+	rr_a(&m, 10, "192.0.2.1");
+	put_ptr(&m, QNAME_OFF);
+	rr_fixed(&m, TW_DNS_TYPE_A, 10, 2);
+	put16(&m, 0);
+	assert_int_equal(decode(&m, 6, "t.test", TW_DNS_TYPE_A, &part), -EBADMSG);
+	assert_int_equal(part.n, 0);
+	assert_int_equal(part.total, 0);
 	/* RDLENGTH past the end of the message */
 	resp_start(&m, 6, F_RESP, "t.test", TW_DNS_TYPE_A, 1);
 	put_ptr(&m, QNAME_OFF);
