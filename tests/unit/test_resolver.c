@@ -1,0 +1,1068 @@
+/*
+ * test_resolver.c - agent/resolver against a fake DNS server living in the
+ * same event loop (UDP and TCP on 127.0.0.1, canned answers per name), with
+ * a temporary resolv.conf and hosts file. Every wait is bounded by a
+ * wall-clock deadline.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "loop.h"
+#include "net.h"
+#include "resolver.h"
+
+#define MS INT64_C(1000000)
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the fake server ---- */
+
+enum { LOG_MAX = 512, DELAYED_MAX = 8, CONN_MAX = 4 };
+
+typedef struct delayed {
+	uint8_t buf[512];
+	size_t len;
+	tw_sockaddr to;
+	int64_t when_ms;
+} delayed;
+
+typedef struct conn {
+	int fd;
+	tw_io io;
+	uint8_t buf[600];
+	size_t len;
+	struct fake *srv;
+} conn;
+
+typedef struct fake {
+	tw_loop *l;
+	int udp;
+	int tcp;
+	int spoofer; /* a second socket: right payload, wrong source port */
+	tw_io udp_io;
+	tw_io tcp_io;
+	tw_sockaddr addr;
+	bool silent;
+	int queries;
+	int tcp_queries;
+	char log[LOG_MAX][TW_DNS_NAME_MAX + 8]; /* "name/A" or "name/AAAA" */
+	int nlog;
+	delayed later[DELAYED_MAX];
+	tw_timer later_timer;
+	conn conns[CONN_MAX];
+} fake;
+
+/* Writer for answers; the question is copied from the query. */
+typedef struct out {
+	uint8_t b[8192];
+	size_t n;
+	unsigned ancount;
+} out;
+
+static void o8(out *o, unsigned v)
+{
+	assert_true(o->n < sizeof(o->b));
+	o->b[o->n++] = (uint8_t)v;
+}
+
+static void o16(out *o, unsigned v)
+{
+	o8(o, v >> 8 & 0xff);
+	o8(o, v & 0xff);
+}
+
+static void o32(out *o, uint32_t v)
+{
+	o16(o, v >> 16);
+	o16(o, v & 0xffff);
+}
+
+static void oname(out *o, const char *dotted)
+{
+	while (*dotted) {
+		const char *dot = strchr(dotted, '.');
+		size_t n = dot ? (size_t)(dot - dotted) : strlen(dotted);
+		o8(o, (unsigned)n);
+		for (size_t i = 0; i < n; i++)
+			o8(o, (uint8_t)dotted[i]);
+		dotted += n + (dot ? 1 : 0);
+	}
+	o8(o, 0);
+}
+
+/* A or AAAA record owned by the name at owner_off. */
+static void oaddr(out *o, size_t owner_off, uint32_t ttl, const char *text)
+{
+	uint8_t a[16];
+	bool v6 = strchr(text, ':') != NULL;
+	assert_int_equal(inet_pton(v6 ? AF_INET6 : AF_INET, text, a), 1);
+	o16(o, 0xC000 | (unsigned)owner_off);
+	o16(o, v6 ? TW_DNS_TYPE_AAAA : TW_DNS_TYPE_A);
+	o16(o, TW_DNS_CLASS_IN);
+	o32(o, ttl);
+	o16(o, v6 ? 16 : 4);
+	for (int i = 0; i < (v6 ? 16 : 4); i++)
+		o8(o, a[i]);
+	o->ancount++;
+}
+
+typedef struct query {
+	uint16_t id;
+	char name[TW_DNS_NAME_MAX + 2];
+	uint16_t qtype;
+	size_t qend; /* end of the question */
+} query;
+
+static bool parse_query(const uint8_t *m, size_t len, query *q)
+{
+	size_t p = TW_DNS_HDR_LEN, o = 0;
+	if (len < p + 5)
+		return false;
+	q->id = (uint16_t)(m[0] << 8 | m[1]);
+	while (p < len && m[p] != 0) {
+		size_t l = m[p++];
+		if (l > 63 || p + l > len || o + l + 1 >= sizeof(q->name))
+			return false;
+		if (o)
+			q->name[o++] = '.';
+		memcpy(q->name + o, m + p, l);
+		o += l;
+		p += l;
+	}
+	q->name[o] = '\0';
+	if (p + 5 > len)
+		return false;
+	q->qtype = (uint16_t)(m[p + 1] << 8 | m[p + 2]);
+	q->qend = p + 5;
+	return true;
+}
+
+static void start_reply(out *o, const uint8_t *m, const query *q, unsigned flags)
+{
+	o->n = 0;
+	o->ancount = 0;
+	o16(o, q->id);
+	o16(o, 0x8180 | flags);
+	o16(o, 1);
+	o16(o, 0); /* ANCOUNT, patched by finish_reply */
+	o16(o, 0);
+	o16(o, 0);
+	for (size_t i = TW_DNS_HDR_LEN; i < q->qend; i++)
+		o8(o, m[i]);
+}
+
+static void finish_reply(out *o)
+{
+	o->b[6] = (uint8_t)(o->ancount >> 8);
+	o->b[7] = (uint8_t)o->ancount;
+}
+
+static bool is_a(const query *q)
+{
+	return q->qtype == TW_DNS_TYPE_A;
+}
+
+/* "host<N>.many.test" */
+static bool many_host(const char *n, unsigned *num)
+{
+	static const char suffix[] = ".many.test";
+	char *end;
+	if (strncmp(n, "host", 4) != 0)
+		return false;
+	unsigned long v = strtoul(n + 4, &end, 10);
+	*num = (unsigned)v;
+	return end != n + 4 && strcmp(end, suffix) == 0;
+}
+
+/* The zone. Returns false when the server stays silent. */
+static bool zone_answer(const uint8_t *m, const query *q, bool tcp, out *o, int *delay_ms)
+{
+	const char *n = q->name;
+	unsigned num;
+	*delay_ms = 0;
+	start_reply(o, m, q, 0);
+	if (strcmp(n, "web.default.svc.cluster.local") == 0 || strcmp(n, "slow.test") == 0) {
+		if (is_a(q)) {
+			oaddr(o, 12, 30, "10.244.0.5");
+			oaddr(o, 12, 30, "10.244.1.7");
+			oaddr(o, 12, 30, "10.244.2.9");
+		} else {
+			oaddr(o, 12, 20, "fd00::5");
+			oaddr(o, 12, 20, "fd00::7");
+		}
+		if (n[0] == 's')
+			*delay_ms = 300;
+	} else if (strcmp(n, "alias.test") == 0) {
+		o16(o, 0xC00C);
+		o16(o, TW_DNS_TYPE_CNAME);
+		o16(o, TW_DNS_CLASS_IN);
+		o32(o, 10);
+		size_t at = o->n;
+		o16(o, 0);
+		oname(o, "target.test");
+		o->b[at + 1] = (uint8_t)(o->n - at - 2);
+		o->ancount++;
+		if (is_a(q))
+			oaddr(o, at + 2, 50, "192.0.2.80");
+	} else if (strcmp(n, "v4only.test") == 0) {
+		if (is_a(q))
+			oaddr(o, 12, 40, "192.0.2.1");
+	} else if (strcmp(n, "servfail.test") == 0) {
+		start_reply(o, m, q, TW_DNS_RCODE_SERVFAIL);
+	} else if (strcmp(n, "big.test") == 0) {
+		if (!tcp)
+			start_reply(o, m, q, 0x0200); /* TC */
+		for (unsigned i = 0; tcp && is_a(q) && i < 100; i++) {
+			char a[32];
+			snprintf(a, sizeof(a), "10.1.0.%u", i);
+			oaddr(o, 12, 60, a);
+		}
+	} else if (strcmp(n, "web.ns2.example") == 0 && is_a(q)) {
+		oaddr(o, 12, 60, "192.0.2.22");
+	} else if (strcmp(n, "a.b.c") == 0 && is_a(q)) {
+		oaddr(o, 12, 60, "192.0.2.33");
+	} else if (strcmp(n, "ttl0.test") == 0 && is_a(q)) {
+		oaddr(o, 12, 0, "192.0.2.40");
+	} else if (strcmp(n, "cached.test") == 0 && is_a(q)) {
+		oaddr(o, 12, 60, "192.0.2.41");
+	} else if (many_host(n, &num) && is_a(q)) {
+		char a[32];
+		snprintf(a, sizeof(a), "10.9.%u.%u", num / 256, num % 256);
+		oaddr(o, 12, 60, a);
+	} else if (strcmp(n, "spoof.test") == 0) {
+		if (is_a(q))
+			oaddr(o, 12, 60, "192.0.2.50");
+	} else {
+		start_reply(o, m, q, TW_DNS_RCODE_NXDOMAIN);
+	}
+	finish_reply(o);
+	return true;
+}
+
+static void send_to(int fd, const uint8_t *b, size_t n, const tw_sockaddr *to)
+{
+	assert_int_equal(tw_net_send(fd, b, n, to), 0);
+}
+
+/* Before the real answer to spoof.test: a wrong ID, a wrong question, a
+ * garbled body and a datagram from another port. */
+static void send_spoofs(fake *f, const uint8_t *m, const query *q, const out *good,
+			const tw_sockaddr *to)
+{
+	out bad = *good;
+	bad.b[1] ^= 1;
+	send_to(f->udp, bad.b, bad.n, to);
+	bad = *good;
+	bad.b[TW_DNS_HDR_LEN + 1] = 'x'; /* xpoof.test */
+	send_to(f->udp, bad.b, bad.n, to);
+	bad = *good;
+	send_to(f->udp, bad.b, bad.n - 3, to); /* record cut short */
+	start_reply(&bad, m, q, 0);
+	oaddr(&bad, 12, 60, "6.6.6.6");
+	finish_reply(&bad);
+	send_to(f->spoofer, bad.b, bad.n, to);
+}
+
+static void log_query(fake *f, const query *q)
+{
+	if (f->nlog < LOG_MAX)
+		snprintf(f->log[f->nlog++], sizeof(f->log[0]), "%s/%s", q->name,
+			 is_a(q) ? "A" : "AAAA");
+}
+
+static void on_later(void *arg)
+{
+	fake *f = arg;
+	int64_t now = wall_ms(), next = INT64_MAX;
+	for (int i = 0; i < DELAYED_MAX; i++) {
+		delayed *d = &f->later[i];
+		if (d->len && d->when_ms <= now) {
+			send_to(f->udp, d->buf, d->len, &d->to);
+			d->len = 0;
+		} else if (d->len && d->when_ms < next) {
+			next = d->when_ms;
+		}
+	}
+	if (next != INT64_MAX)
+		tw_timer_in(f->l, &f->later_timer, (next - now) * MS);
+}
+
+static void send_later(fake *f, const out *o, const tw_sockaddr *to, int delay_ms)
+{
+	for (int i = 0; i < DELAYED_MAX; i++) {
+		delayed *d = &f->later[i];
+		if (d->len == 0) {
+			memcpy(d->buf, o->b, o->n);
+			d->len = o->n;
+			d->to = *to;
+			d->when_ms = wall_ms() + delay_ms;
+			if (!tw_timer_armed(&f->later_timer))
+				tw_timer_in(f->l, &f->later_timer, delay_ms * MS);
+			return;
+		}
+	}
+	fail_msg("fake server: too many delayed answers");
+}
+
+static void on_udp_query(void *arg, uint32_t ev)
+{
+	fake *f = arg;
+	uint8_t m[1024];
+	tw_rx_meta meta;
+	long n;
+	(void)ev;
+	while ((n = tw_net_recv(f->udp, m, sizeof(m), &meta, &tw_clock_system)) >= 0) {
+		query q;
+		out o;
+		int delay;
+		f->queries++;
+		if (!parse_query(m, (size_t)n, &q))
+			continue;
+		log_query(f, &q);
+		if (f->silent || !zone_answer(m, &q, false, &o, &delay))
+			continue;
+		if (strcmp(q.name, "spoof.test") == 0)
+			send_spoofs(f, m, &q, &o, &meta.from);
+		if (delay)
+			send_later(f, &o, &meta.from, delay);
+		else
+			send_to(f->udp, o.b, o.n, &meta.from);
+	}
+}
+
+static void conn_close(conn *c)
+{
+	tw_io_del(c->srv->l, &c->io);
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void on_conn(void *arg, uint32_t ev)
+{
+	conn *c = arg;
+	(void)ev;
+	ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	if (n <= 0) {
+		if (n == 0 || errno != EAGAIN)
+			conn_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	if (c->len < 2 || c->len < 2 + (size_t)(c->buf[0] << 8 | c->buf[1]))
+		return;
+	query q;
+	out o;
+	int delay;
+	c->srv->tcp_queries++;
+	if (parse_query(c->buf + 2, c->len - 2, &q) && zone_answer(c->buf + 2, &q, true, &o, &delay)) {
+		uint8_t frame[2 + sizeof(o.b)];
+		frame[0] = (uint8_t)(o.n >> 8);
+		frame[1] = (uint8_t)o.n;
+		memcpy(frame + 2, o.b, o.n);
+		assert_int_equal(send(c->fd, frame, o.n + 2, MSG_NOSIGNAL), (ssize_t)(o.n + 2));
+	}
+	conn_close(c);
+}
+
+static void on_accept(void *arg, uint32_t ev)
+{
+	fake *f = arg;
+	(void)ev;
+	int fd = accept4(f->tcp, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < CONN_MAX; i++) {
+		conn *c = &f->conns[i];
+		if (c->fd < 0) {
+			c->fd = fd;
+			c->len = 0;
+			c->srv = f;
+			tw_io_init(&c->io);
+			assert_int_equal(tw_io_add(f->l, &c->io, fd, EPOLLIN, on_conn, c), 0);
+			return;
+		}
+	}
+	close(fd);
+}
+
+static void fake_start(fake *f, tw_loop *l)
+{
+	memset(f, 0, sizeof(*f));
+	f->l = l;
+	tw_sockaddr any;
+	assert_int_equal(tw_sa_from_numeric("127.0.0.1", 0, &any), 0);
+	f->udp = tw_net_udp_open(&any, NULL);
+	assert_true(f->udp >= 0);
+	assert_int_equal(tw_net_local_addr(f->udp, &f->addr), 0);
+	f->tcp = tw_net_tcp_listen(&f->addr, 8);
+	assert_true(f->tcp >= 0);
+	f->spoofer = tw_net_udp_open(&any, NULL);
+	assert_true(f->spoofer >= 0);
+	tw_io_init(&f->udp_io);
+	tw_io_init(&f->tcp_io);
+	assert_int_equal(tw_io_add(l, &f->udp_io, f->udp, EPOLLIN, on_udp_query, f), 0);
+	assert_int_equal(tw_io_add(l, &f->tcp_io, f->tcp, EPOLLIN, on_accept, f), 0);
+	tw_timer_init(&f->later_timer, on_later, f);
+	for (int i = 0; i < CONN_MAX; i++)
+		f->conns[i].fd = -1;
+}
+
+static void fake_stop(fake *f)
+{
+	tw_io_del(f->l, &f->udp_io);
+	tw_io_del(f->l, &f->tcp_io);
+	tw_timer_stop(f->l, &f->later_timer);
+	for (int i = 0; i < CONN_MAX; i++) {
+		if (f->conns[i].fd >= 0)
+			conn_close(&f->conns[i]);
+	}
+	close(f->udp);
+	close(f->tcp);
+	close(f->spoofer);
+}
+
+/* ---- fixture ---- */
+
+typedef struct result {
+	int calls;
+	int err;
+	size_t n;
+	tw_sockaddr addrs[128];
+	uint32_t ttl;
+	int64_t at_ms;
+	/* optional actions from inside the callback */
+	tw_resolver *r;
+	tw_resolve_req *cancel_other;
+	tw_resolve_req **self;
+	bool free_resolver;
+} result;
+
+static void on_result(void *arg, int err, const tw_sockaddr *addrs, size_t n, uint32_t ttl)
+{
+	result *res = arg;
+	res->calls++;
+	res->err = err;
+	res->n = n;
+	res->ttl = ttl;
+	res->at_ms = wall_ms();
+	for (size_t i = 0; i < n && i < 128; i++)
+		res->addrs[i] = addrs[i];
+	if (res->self)
+		tw_resolver_cancel(res->r, *res->self); /* its own: ignored */
+	if (res->cancel_other)
+		tw_resolver_cancel(res->r, res->cancel_other);
+	if (res->free_resolver)
+		tw_resolver_free(res->r);
+}
+
+typedef struct fx {
+	tw_fake_clock fc;
+	tw_clock clock;
+	tw_loop *l;
+	fake srv;
+	char dir[64];
+	char conf[128];
+	char hosts[128];
+	tw_resolver *r;
+} fx;
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static const char HOSTS[] = "127.0.0.1 localhost\n"
+			    "::1 localhost ip6-localhost\n"
+			    "192.0.2.7 myhost myhost.lan\n"
+			    "2001:db8::7 myhost\n";
+
+/* Sets up the loop (fake clock when fake_clock), server and files. */
+static void fx_init(fx *x, bool fake_clock, const char *conf_text)
+{
+	memset(x, 0, sizeof(*x));
+	x->fc.mono = 1000 * MS;
+	x->clock = tw_fake_clock_make(&x->fc);
+	x->l = tw_loop_new(fake_clock ? &x->clock : NULL);
+	assert_non_null(x->l);
+	fake_start(&x->srv, x->l);
+	snprintf(x->dir, sizeof(x->dir), "/tmp/tw-resolver-XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(x->conf, sizeof(x->conf), "%s/resolv.conf", x->dir);
+	snprintf(x->hosts, sizeof(x->hosts), "%s/hosts", x->dir);
+	write_text(x->conf, conf_text ? conf_text : "options ndots:1 timeout:2 attempts:2\n");
+	write_text(x->hosts, HOSTS);
+}
+
+static tw_resolver *fx_resolver(fx *x, const tw_sockaddr *servers, size_t n, unsigned timeout_ms,
+				unsigned attempts)
+{
+	tw_resolver_opts o = {
+		.resolv_conf = x->conf,
+		.hosts = x->hosts,
+		.servers = servers ? servers : &x->srv.addr,
+		.n_servers = servers ? n : 1,
+		.timeout_ms = timeout_ms,
+		.attempts = attempts,
+	};
+	x->r = tw_resolver_new(x->l, &o);
+	assert_non_null(x->r);
+	return x->r;
+}
+
+static void fx_fini(fx *x)
+{
+	tw_resolver_free(x->r);
+	fake_stop(&x->srv);
+	assert_int_equal(tw_loop_timer_count(x->l), 0); /* nothing left armed */
+	tw_loop_free(x->l);
+	unlink(x->conf);
+	unlink(x->hosts);
+	rmdir(x->dir);
+}
+
+/* Runs the loop until every result has been called or max_ms passed. */
+static void run_until(fx *x, result *res, size_t n, int max_ms)
+{
+	int64_t end = wall_ms() + max_ms;
+	for (;;) {
+		bool all = true;
+		for (size_t i = 0; i < n; i++)
+			all &= res[i].calls > 0;
+		if (all || wall_ms() >= end)
+			return;
+		tw_loop_run_once(x->l, 10 * MS);
+	}
+}
+
+static void run_for(fx *x, int ms)
+{
+	int64_t end = wall_ms() + ms;
+	while (wall_ms() < end)
+		tw_loop_run_once(x->l, 10 * MS);
+}
+
+static const char *addr_str(const tw_sockaddr *a, char *buf)
+{
+	return tw_sa_format_host(a, buf, 64);
+}
+
+static void expect_addrs(const result *res, const char *const *want, size_t n)
+{
+	char buf[64];
+	assert_int_equal(res->calls, 1);
+	assert_int_equal(res->err, 0);
+	assert_int_equal(res->n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(addr_str(&res->addrs[i], buf), want[i]);
+}
+
+static void query_ok(fx *x, const char *name, int family, result *res)
+{
+	memset(res, 0, sizeof(*res));
+	assert_int_equal(tw_resolver_query(x->r, name, family, on_result, res, NULL), 0);
+	assert_int_equal(res->calls, 0); /* never synchronous */
+}
+
+/* ---- tests ---- */
+
+static void test_headless_expansion(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, false, NULL);
+	fx_resolver(&x, NULL, 0, 0, 0);
+	result res[3];
+	query_ok(&x, "web.default.svc.cluster.local", AF_UNSPEC, &res[0]);
+	query_ok(&x, "web.default.svc.cluster.local.", AF_INET, &res[1]);
+	query_ok(&x, "Web.Default.svc.cluster.local", AF_INET6, &res[2]);
+	assert_int_equal(tw_resolver_pending(x.r), 3);
+	run_until(&x, res, 3, 3000);
+	static const char *const all[] = { "10.244.0.5", "10.244.1.7", "10.244.2.9", "fd00::5",
+					   "fd00::7" };
+	expect_addrs(&res[0], all, 5);
+	assert_int_equal(res[0].ttl, 20);
+	expect_addrs(&res[1], all, 3);
+	assert_int_equal(res[1].ttl, 30);
+	expect_addrs(&res[2], all + 3, 2);
+	assert_int_equal(x.srv.queries, 4);
+	assert_int_equal(tw_resolver_pending(x.r), 0);
+	assert_int_equal(tw_sa_port(&res[0].addrs[0]), 0);
+	fx_fini(&x);
+}
+
+static void test_answers_and_errors(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, false, NULL);
+	fx_resolver(&x, NULL, 0, 500, 2);
+	result res[6];
+	int64_t t0 = wall_ms();
+	query_ok(&x, "alias.test", AF_UNSPEC, &res[0]);
+	query_ok(&x, "nx.test", AF_UNSPEC, &res[1]);
+	query_ok(&x, "servfail.test", AF_INET, &res[2]);
+	query_ok(&x, "v4only.test", AF_INET6, &res[3]);
+	query_ok(&x, "v4only.test", AF_UNSPEC, &res[4]);
+	query_ok(&x, "big.test", AF_INET, &res[5]);
+	run_until(&x, res, 6, 3000);
+	static const char *const alias[] = { "192.0.2.80" };
+	expect_addrs(&res[0], alias, 1);
+	assert_int_equal(res[0].ttl, 10); /* the CNAME's TTL is shorter */
+	assert_int_equal(res[1].calls, 1);
+	assert_int_equal(res[1].err, -ENOENT);
+	assert_int_equal(res[2].err, -EIO);
+	assert_int_equal(res[3].err, -ENOENT);
+	static const char *const v4[] = { "192.0.2.1" };
+	expect_addrs(&res[4], v4, 1);
+	/* TC over UDP, then 100 records over TCP */
+	assert_int_equal(res[5].err, 0);
+	assert_int_equal(res[5].n, 100);
+	char buf[64];
+	assert_string_equal(addr_str(&res[5].addrs[99], buf), "10.1.0.99");
+	assert_int_equal(x.srv.tcp_queries, 1);
+	/* SERVFAIL moves on at once: both attempts, no timeout waited */
+	int sf = 0;
+	for (int i = 0; i < x.srv.nlog; i++)
+		sf += strcmp(x.srv.log[i], "servfail.test/A") == 0;
+	assert_int_equal(sf, 2);
+	assert_true(res[2].at_ms - t0 < 400);
+	fx_fini(&x);
+}
+
+static void test_timeout_then_second_server(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, false, NULL);
+	fake silent;
+	fake_start(&silent, x.l);
+	silent.silent = true;
+	tw_sockaddr servers[2] = { silent.addr, x.srv.addr };
+	fx_resolver(&x, servers, 2, 150, 1);
+	result res;
+	int64_t t0 = wall_ms();
+	query_ok(&x, "v4only.test", AF_INET, &res);
+	run_until(&x, &res, 1, 3000);
+	static const char *const v4[] = { "192.0.2.1" };
+	expect_addrs(&res, v4, 1);
+	assert_true(res.at_ms - t0 >= 150);
+	assert_true(res.at_ms - t0 < 1500);
+	assert_int_equal(silent.queries, 1);
+	assert_int_equal(x.srv.queries, 1);
+	tw_resolver_free(x.r);
+
+	/* only the silent server: attempts x servers tries, then -ETIMEDOUT */
+	fx_resolver(&x, &silent.addr, 1, 100, 3);
+	t0 = wall_ms();
+	query_ok(&x, "v4only.test", AF_UNSPEC, &res);
+	run_until(&x, &res, 1, 3000);
+	assert_int_equal(res.calls, 1);
+	assert_int_equal(res.err, -ETIMEDOUT);
+	assert_true(res.at_ms - t0 >= 300);
+	assert_int_equal(silent.queries, 1 + 2 * 3);
+	fake_stop(&silent);
+	fx_fini(&x);
+}
+
+/* A closed port answers with ICMP unreachable: no need to wait. */
+static void test_refused_server_skipped(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, false, NULL);
+	tw_sockaddr any, closed;
+	tw_sa_from_numeric("127.0.0.1", 0, &any);
+	int fd = tw_net_udp_open(&any, NULL);
+	assert_true(fd >= 0);
+	tw_net_local_addr(fd, &closed);
+	close(fd);
+	tw_sockaddr servers[2] = { closed, x.srv.addr };
+	fx_resolver(&x, servers, 2, 2000, 1);
+	result res;
+	int64_t t0 = wall_ms();
+	query_ok(&x, "v4only.test", AF_INET, &res);
+	run_until(&x, &res, 1, 5000);
+	static const char *const v4[] = { "192.0.2.1" };
+	expect_addrs(&res, v4, 1);
+	assert_true(res.at_ms - t0 < 1000);
+	fx_fini(&x);
+}
+
+static void test_spoofed_answers_ignored(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, false, NULL);
+	fx_resolver(&x, NULL, 0, 1000, 1);
+	result res;
+	query_ok(&x, "spoof.test", AF_INET, &res);
+	run_until(&x, &res, 1, 3000);
+	static const char *const good[] = { "192.0.2.50" };
+	expect_addrs(&res, good, 1);
+	assert_int_equal(x.srv.queries, 1);
+	fx_fini(&x);
+}
+
+static void test_cancel(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, false, NULL);
+	fx_resolver(&x, NULL, 0, 1000, 1);
+	result res[3];
+	tw_resolve_req *h[3];
+	memset(res, 0, sizeof(res));
+	assert_int_equal(tw_resolver_query(x.r, "slow.test", AF_UNSPEC, on_result, &res[0], &h[0]), 0);
+	assert_int_equal(tw_resolver_query(x.r, "myhost", AF_UNSPEC, on_result, &res[1], &h[1]), 0);
+	assert_int_equal(tw_resolver_query(x.r, "10.0.0.1", AF_UNSPEC, on_result, &res[2], &h[2]), 0);
+	tw_resolver_cancel(x.r, h[1]); /* before the loop ever ran */
+	tw_resolver_cancel(x.r, h[2]);
+	run_for(&x, 50);
+	assert_int_equal(x.srv.queries, 2); /* slow.test A and AAAA are out */
+	tw_resolver_cancel(x.r, h[0]);
+	assert_int_equal(tw_resolver_pending(x.r), 0);
+	run_for(&x, 400); /* the server answers after 300 ms: to a closed socket */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(res[i].calls, 0);
+	tw_resolver_cancel(x.r, NULL);
+	fx_fini(&x);
+}
+
+static void test_cancel_and_free_from_callbacks(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, false, NULL);
+	fx_resolver(&x, NULL, 0, 1000, 1);
+	result res[3];
+	tw_resolve_req *h[3];
+	memset(res, 0, sizeof(res));
+	for (int i = 0; i < 3; i++)
+		res[i].r = x.r;
+	res[0].self = &h[0];
+	res[0].cancel_other = NULL;
+	assert_int_equal(tw_resolver_query(x.r, "myhost", AF_INET, on_result, &res[0], &h[0]), 0);
+	assert_int_equal(tw_resolver_query(x.r, "localhost", AF_INET, on_result, &res[1], &h[1]), 0);
+	assert_int_equal(tw_resolver_query(x.r, "::1", AF_INET6, on_result, &res[2], &h[2]), 0);
+	res[1].cancel_other = h[2]; /* all three are due in the same pass */
+	run_for(&x, 50);
+	assert_int_equal(res[0].calls, 1);
+	assert_int_equal(res[1].calls, 1);
+	assert_int_equal(res[2].calls, 0);
+	assert_int_equal(tw_resolver_pending(x.r), 0);
+
+	/* freeing the resolver inside a callback with more outstanding */
+	memset(res, 0, sizeof(res));
+	res[0].r = x.r;
+	res[0].free_resolver = true;
+	assert_int_equal(tw_resolver_query(x.r, "myhost", AF_INET, on_result, &res[0], NULL), 0);
+	assert_int_equal(tw_resolver_query(x.r, "slow.test", AF_INET, on_result, &res[1], NULL), 0);
+	assert_int_equal(tw_resolver_query(x.r, "localhost", AF_INET, on_result, &res[2], NULL), 0);
+	run_for(&x, 400);
+	x.r = NULL;
+	assert_int_equal(res[0].calls, 1);
+	assert_int_equal(res[1].calls + res[2].calls, 0);
+	fx_fini(&x);
+}
+
+static void test_hosts_literals_localhost(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, false, NULL);
+	fx_resolver(&x, NULL, 0, 1000, 1);
+	result res[9];
+	query_ok(&x, "myhost", AF_UNSPEC, &res[0]);
+	query_ok(&x, "MYHOST.lan.", AF_UNSPEC, &res[1]);
+	query_ok(&x, "localhost", AF_UNSPEC, &res[2]);
+	query_ok(&x, "pod.localhost", AF_INET6, &res[3]);
+	query_ok(&x, "192.0.2.9", AF_UNSPEC, &res[4]);
+	query_ok(&x, "2001:db8::1", AF_INET6, &res[5]);
+	query_ok(&x, "fe80::1%lo", AF_UNSPEC, &res[6]);
+	query_ok(&x, "192.0.2.9", AF_INET6, &res[7]);
+	query_ok(&x, "myhost", AF_INET6, &res[8]);
+	run_until(&x, res, 9, 2000);
+	static const char *const myhost[] = { "192.0.2.7", "2001:db8::7" };
+	expect_addrs(&res[0], myhost, 2);
+	assert_int_equal(res[0].ttl, TW_RESOLVER_HOSTS_TTL);
+	expect_addrs(&res[1], myhost, 1);
+	static const char *const lo[] = { "127.0.0.1", "::1" };
+	expect_addrs(&res[2], lo, 2);
+	expect_addrs(&res[3], lo + 1, 1);
+	static const char *const lit4[] = { "192.0.2.9" };
+	expect_addrs(&res[4], lit4, 1);
+	assert_int_equal(res[4].ttl, UINT32_MAX);
+	static const char *const lit6[] = { "2001:db8::1" };
+	expect_addrs(&res[5], lit6, 1);
+	static const char *const ll[] = { "fe80::1" };
+	expect_addrs(&res[6], ll, 1);
+	struct sockaddr_in6 s6;
+	memcpy(&s6, &res[6].addrs[0].ss, sizeof(s6));
+	assert_int_equal(s6.sin6_scope_id, if_nametoindex("lo"));
+	assert_int_equal(res[7].calls, 1);
+	assert_int_equal(res[7].err, -ENOENT);
+	expect_addrs(&res[8], myhost + 1, 1);
+	assert_int_equal(x.srv.queries, 0); /* none of it needed the network */
+
+	static const char *const bad[] = { "", "bad..name", "a b", "-x-.test/", "fe80::1%nosuchif0" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(tw_resolver_query(x.r, bad[i], AF_UNSPEC, on_result, &res[0], NULL),
+				 -EINVAL);
+	assert_int_equal(tw_resolver_query(x.r, "myhost", AF_UNIX, on_result, &res[0], NULL), -EINVAL);
+	assert_int_equal(tw_resolver_query(x.r, "myhost", AF_INET, NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(tw_resolver_pending(x.r), 0);
+	fx_fini(&x);
+}
+
+static void test_search_list(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, false, "search ns1.example ns2.example\noptions ndots:2\n");
+	fx_resolver(&x, NULL, 0, 1000, 1);
+	result res;
+	query_ok(&x, "web", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	static const char *const web[] = { "192.0.2.22" };
+	expect_addrs(&res, web, 1);
+	assert_int_equal(x.srv.nlog, 2);
+	assert_string_equal(x.srv.log[0], "web.ns1.example/A");
+	assert_string_equal(x.srv.log[1], "web.ns2.example/A");
+
+	/* enough dots: the name as given first */
+	x.srv.nlog = 0;
+	query_ok(&x, "a.b.c", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	assert_int_equal(res.err, 0);
+	assert_int_equal(x.srv.nlog, 1);
+	assert_string_equal(x.srv.log[0], "a.b.c/A");
+
+	/* not found anywhere: every suffix, then the bare name */
+	x.srv.nlog = 0;
+	query_ok(&x, "nothing", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	assert_int_equal(res.err, -ENOENT);
+	assert_int_equal(x.srv.nlog, 3);
+	assert_string_equal(x.srv.log[0], "nothing.ns1.example/A");
+	assert_string_equal(x.srv.log[1], "nothing.ns2.example/A");
+	assert_string_equal(x.srv.log[2], "nothing/A");
+
+	/* a trailing dot: only the name itself */
+	x.srv.nlog = 0;
+	query_ok(&x, "web.", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	assert_int_equal(res.err, -ENOENT);
+	assert_int_equal(x.srv.nlog, 1);
+	assert_string_equal(x.srv.log[0], "web/A");
+	fx_fini(&x);
+}
+
+static void test_many_concurrent(void **state)
+{
+	(void)state;
+	enum { N = 200 };
+	fx x;
+	fx_init(&x, false, NULL);
+	fx_resolver(&x, NULL, 0, 2000, 2);
+	static result res[N];
+	char name[64], want[32], buf[64];
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "host%d.many.test", i);
+		query_ok(&x, name, AF_INET, &res[i]);
+	}
+	assert_int_equal(tw_resolver_pending(x.r), N);
+	run_until(&x, res, N, 5000);
+	for (int i = 0; i < N; i++) {
+		snprintf(want, sizeof(want), "10.9.%d.%d", i / 256, i % 256);
+		assert_int_equal(res[i].calls, 1);
+		assert_int_equal(res[i].err, 0);
+		assert_int_equal(res[i].n, 1);
+		assert_string_equal(addr_str(&res[i].addrs[0], buf), want);
+	}
+	tw_resolver_free(x.r);
+
+	/* the outstanding limit */
+	tw_resolver_opts o = { .resolv_conf = x.conf, .hosts = x.hosts, .servers = &x.srv.addr,
+			       .n_servers = 1, .max_requests = 4 };
+	x.r = tw_resolver_new(x.l, &o);
+	for (int i = 0; i < 4; i++)
+		query_ok(&x, "myhost", AF_INET, &res[i]);
+	assert_int_equal(tw_resolver_query(x.r, "myhost", AF_INET, on_result, &res[4], NULL), -EBUSY);
+	run_until(&x, res, 4, 2000);
+	query_ok(&x, "myhost", AF_INET, &res[4]);
+	run_until(&x, &res[4], 1, 2000);
+	assert_int_equal(res[4].err, 0);
+	fx_fini(&x);
+}
+
+static void test_cache(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, true, NULL);
+	fx_resolver(&x, NULL, 0, 1000, 1);
+	result res;
+	query_ok(&x, "cached.test", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	assert_int_equal(res.err, 0);
+	assert_int_equal(res.ttl, 60);
+	assert_int_equal(x.srv.queries, 1);
+
+	x.fc.mono += 20 * 1000 * MS;
+	query_ok(&x, "CACHED.test", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	static const char *const want[] = { "192.0.2.41" };
+	expect_addrs(&res, want, 1);
+	assert_int_equal(res.ttl, 40); /* what is left */
+	assert_int_equal(x.srv.queries, 1);
+
+	/* another family is another entry */
+	query_ok(&x, "cached.test", AF_UNSPEC, &res);
+	run_until(&x, &res, 1, 2000);
+	assert_int_equal(x.srv.queries, 3);
+
+	x.fc.mono += 41 * 1000 * MS; /* expired */
+	query_ok(&x, "cached.test", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	expect_addrs(&res, want, 1);
+	assert_int_equal(x.srv.queries, 4);
+
+	tw_resolver_flush_cache(x.r);
+	query_ok(&x, "cached.test", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	assert_int_equal(x.srv.queries, 5);
+
+	/* TTL 0 is never cached */
+	for (int i = 0; i < 2; i++) {
+		query_ok(&x, "ttl0.test", AF_INET, &res);
+		run_until(&x, &res, 1, 2000);
+		assert_int_equal(res.err, 0);
+		assert_int_equal(res.ttl, 0);
+	}
+	assert_int_equal(x.srv.queries, 7);
+	fx_fini(&x);
+}
+
+static void bump_mtime(const char *path)
+{
+	struct timespec ts[2];
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec += 100;
+	ts[1] = ts[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void test_reload_files(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, true, "search ns1.example\n");
+	fx_resolver(&x, NULL, 0, 1000, 1);
+	result res;
+	query_ok(&x, "web", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	assert_int_equal(res.err, -ENOENT);
+
+	write_text(x.conf, "search ns2.example\n");
+	bump_mtime(x.conf);
+	write_text(x.hosts, "192.0.2.99 myhost\n");
+	bump_mtime(x.hosts);
+	query_ok(&x, "myhost", AF_INET, &res); /* not checked again yet */
+	run_until(&x, &res, 1, 2000);
+	static const char *const old[] = { "192.0.2.7" };
+	expect_addrs(&res, old, 1);
+
+	x.fc.mono += (TW_RESOLVER_RELOAD_CHECK_S + 1) * 1000 * MS;
+	query_ok(&x, "myhost", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	static const char *const fresh[] = { "192.0.2.99" };
+	expect_addrs(&res, fresh, 1);
+	query_ok(&x, "web", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	static const char *const web[] = { "192.0.2.22" };
+	expect_addrs(&res, web, 1);
+
+	/* a removed hosts file: its entries go, localhost stays built in */
+	unlink(x.hosts);
+	x.fc.mono += (TW_RESOLVER_RELOAD_CHECK_S + 1) * 1000 * MS;
+	query_ok(&x, "localhost", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	static const char *const lo[] = { "127.0.0.1" };
+	expect_addrs(&res, lo, 1);
+	query_ok(&x, "myhost", AF_INET, &res);
+	run_until(&x, &res, 1, 2000);
+	assert_int_equal(res.err, -ENOENT); /* asked DNS: NXDOMAIN */
+	fx_fini(&x);
+}
+
+static void test_free_with_outstanding(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, false, NULL);
+	fx_resolver(&x, NULL, 0, 1000, 1);
+	result res[4];
+	/* straight away: queries sent, a hosts answer due */
+	query_ok(&x, "slow.test", AF_UNSPEC, &res[0]);
+	query_ok(&x, "big.test", AF_INET, &res[1]);
+	query_ok(&x, "myhost", AF_INET, &res[2]);
+	tw_resolver_free(x.r);
+	/* after the loop ran: a query waiting for its (late) answer */
+	fx_resolver(&x, NULL, 0, 1000, 1);
+	query_ok(&x, "slow.test", AF_INET, &res[3]);
+	run_for(&x, 50);
+	assert_int_equal(x.srv.queries, 4);
+	tw_resolver_free(x.r);
+	x.r = NULL;
+	run_for(&x, 400);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(res[i].calls, 0);
+	tw_resolver_free(NULL);
+	fx_fini(&x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_headless_expansion),
+		cmocka_unit_test(test_answers_and_errors),
+		cmocka_unit_test(test_timeout_then_second_server),
+		cmocka_unit_test(test_refused_server_skipped),
+		cmocka_unit_test(test_spoofed_answers_ignored),
+		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_cancel_and_free_from_callbacks),
+		cmocka_unit_test(test_hosts_literals_localhost),
+		cmocka_unit_test(test_search_list),
+		cmocka_unit_test(test_many_concurrent),
+		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_reload_files),
+		cmocka_unit_test(test_free_with_outstanding),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
