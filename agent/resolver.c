@@ -351,6 +351,14 @@ size_t tw_resolver_pending(const tw_resolver *r)
 	return r ? r->pending : 0;
 }
 
+size_t tw_resolver_servers(const tw_resolver *r, tw_sockaddr *out, size_t cap)
+{
+	const conf *c = r->conf;
+	for (size_t i = 0; i < c->n_servers && i < cap; i++)
+		out[i] = c->servers[i];
+	return c->n_servers;
+}
+
 /* ---- sub-queries: one record type, tries over the servers ---- */
 
 static void q_close(subq *q)

@@ -114,6 +114,10 @@ int tw_resolver_query(tw_resolver *r, const char *name, int family, tw_resolve_c
  * whose callback is running are ignored. */
 void tw_resolver_cancel(tw_resolver *r, tw_resolve_req *req);
 
+/* Copies the nameservers new queries use (as of the last reload check)
+ * into out, up to cap; returns how many there are. For logging. */
+size_t tw_resolver_servers(const tw_resolver *r, tw_sockaddr *out, size_t cap);
+
 /* Outstanding queries (callbacks not yet run). */
 size_t tw_resolver_pending(const tw_resolver *r);
 

@@ -408,14 +408,16 @@ static void on_accept(void *arg, uint32_t ev)
 	close(fd);
 }
 
-static void fake_start(fake *f, tw_loop *l)
+/* Serves on host (port 0); returns false when the address is unusable. */
+static bool fake_start_at(fake *f, tw_loop *l, const char *host)
 {
 	memset(f, 0, sizeof(*f));
 	f->l = l;
 	tw_sockaddr any;
-	assert_int_equal(tw_sa_from_numeric("127.0.0.1", 0, &any), 0);
+	assert_int_equal(tw_sa_from_numeric(host, 0, &any), 0);
 	f->udp = tw_net_udp_open(&any, NULL);
-	assert_true(f->udp >= 0);
+	if (f->udp < 0)
+		return false;
 	assert_int_equal(tw_net_local_addr(f->udp, &f->addr), 0);
 	f->tcp = tw_net_tcp_listen(&f->addr, 8);
 	assert_true(f->tcp >= 0);
@@ -428,6 +430,12 @@ static void fake_start(fake *f, tw_loop *l)
 	tw_timer_init(&f->later_timer, on_later, f);
 	for (int i = 0; i < CONN_MAX; i++)
 		f->conns[i].fd = -1;
+	return true;
+}
+
+static void fake_start(fake *f, tw_loop *l)
+{
+	assert_true(fake_start_at(f, l, "127.0.0.1"));
 }
 
 static void fake_stop(fake *f)
@@ -1021,6 +1029,81 @@ static void test_reload_files(void **state)
 	fx_fini(&x);
 }
 
+static void test_ipv6_server(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, false, NULL);
+	fake v6;
+	if (!fake_start_at(&v6, x.l, "::1")) {
+		fx_fini(&x);
+		skip(); /* no IPv6 loopback here */
+	}
+	fx_resolver(&x, &v6.addr, 1, 1000, 1);
+	result res[2];
+	query_ok(&x, "web.default.svc.cluster.local", AF_UNSPEC, &res[0]);
+	query_ok(&x, "big.test", AF_INET, &res[1]);
+	run_until(&x, res, 2, 3000);
+	assert_int_equal(res[0].err, 0);
+	assert_int_equal(res[0].n, 5);
+	assert_int_equal(res[1].err, 0);
+	assert_int_equal(res[1].n, 100);
+	assert_int_equal(v6.queries, 3);
+	assert_int_equal(v6.tcp_queries, 1);
+	assert_int_equal(x.srv.queries, 0);
+	fake_stop(&v6);
+	fx_fini(&x);
+}
+
+static void expect_server(const tw_sockaddr *a, const char *text, uint32_t zone)
+{
+	char buf[80];
+	assert_string_equal(tw_sa_format(a, buf, sizeof(buf)), text);
+	if (tw_sa_family(a) == AF_INET6) {
+		struct sockaddr_in6 s6;
+		memcpy(&s6, &a->ss, sizeof(s6));
+		assert_int_equal(s6.sin6_scope_id, zone);
+	}
+}
+
+static void test_servers_from_files(void **state)
+{
+	(void)state;
+	fx x;
+	fx_init(&x, false,
+		"nameserver 192.0.2.53\nnameserver fe80::53%lo\nnameserver 2001:db8::53%7\n"
+		"nameserver 192.0.2.54\n");
+	tw_resolver_opts o = { .resolv_conf = x.conf, .hosts = x.hosts };
+	x.r = tw_resolver_new(x.l, &o);
+	assert_non_null(x.r);
+	tw_sockaddr s[4];
+	assert_int_equal(tw_resolver_servers(x.r, s, 4), 3);
+	expect_server(&s[0], "192.0.2.53:53", 0);
+	expect_server(&s[1], "[fe80::53]:53", if_nametoindex("lo"));
+	expect_server(&s[2], "[2001:db8::53]:53", 7);
+	tw_resolver_free(x.r);
+
+	/* no nameserver line: the local one, like the C library */
+	write_text(x.conf, "search example.net\n");
+	x.r = tw_resolver_new(x.l, &o);
+	assert_int_equal(tw_resolver_servers(x.r, s, 4), 1);
+	expect_server(&s[0], "127.0.0.1:53", 0);
+	tw_resolver_free(x.r);
+
+	/* the override: port 0 means 53, others are kept */
+	tw_sockaddr over[2];
+	tw_sa_from_numeric("192.0.2.1", 0, &over[0]);
+	tw_sa_from_numeric("::1", 5353, &over[1]);
+	o.servers = over;
+	o.n_servers = 2;
+	x.r = tw_resolver_new(x.l, &o);
+	assert_int_equal(tw_resolver_servers(x.r, s, 1), 2);
+	expect_server(&s[0], "192.0.2.1:53", 0);
+	assert_int_equal(tw_resolver_servers(x.r, s, 4), 2);
+	expect_server(&s[1], "[::1]:5353", 0);
+	fx_fini(&x);
+}
+
 static void test_free_with_outstanding(void **state)
 {
 	(void)state;
@@ -1062,6 +1145,8 @@ int main(void)
 		cmocka_unit_test(test_many_concurrent),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_reload_files),
+		cmocka_unit_test(test_ipv6_server),
+		cmocka_unit_test(test_servers_from_files),
 		cmocka_unit_test(test_free_with_outstanding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
