@@ -18,6 +18,7 @@
 #define OUT_CAP 8192 /* control replies are small (Start-N-Ack <= 32 + 16 * 256); more means a stuck peer */
 #define READ_CHUNK 2048
 #define ERREST_REFRESH_NS 1000000000LL
+#define ACCEPT_BACKOFF_MS 100 /* out of descriptors: wait before accepting again */
 
 typedef struct conn conn;
 
@@ -51,6 +52,7 @@ typedef struct listener {
 	tw_server *srv;
 	int fd;
 	tw_io io;
+	tw_timer backoff; /* accept paused while descriptors are exhausted */
 	tw_sockaddr want; /* as configured (port may be 0) */
 	tw_sockaddr addr; /* as bound */
 } listener;
@@ -606,6 +608,21 @@ static void accept_one(tw_server *s, int fd, const tw_sockaddr *peer)
 		flush(c);
 }
 
+static void on_backoff_end(void *arg)
+{
+	listener *l = arg;
+	tw_io_mod(l->srv->loop, &l->io, EPOLLIN);
+}
+
+/* The refused connection stays queued and the socket readable: stop
+ * watching it for a while instead of spinning on accept(). */
+static void pause_accepting(listener *l, int err)
+{
+	tw_warn("accept failed, pausing the listener", "error=\"%s\" retry_ms=%d", strerror(err), ACCEPT_BACKOFF_MS);
+	tw_io_mod(l->srv->loop, &l->io, 0);
+	tw_timer_in(l->srv->loop, &l->backoff, ACCEPT_BACKOFF_MS * 1000000LL);
+}
+
 static void on_listener(void *arg, uint32_t events)
 {
 	listener *l = arg;
@@ -613,6 +630,10 @@ static void on_listener(void *arg, uint32_t events)
 	for (int i = 0; i < 64; i++) {
 		tw_sockaddr peer = { .len = sizeof(peer.ss) };
 		int fd = accept4(l->fd, (struct sockaddr *)&peer.ss, &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+			pause_accepting(l, errno);
+			return;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				tw_warn("accept failed", "error=\"%s\"", strerror(errno));
@@ -644,6 +665,7 @@ static listener *listener_open(tw_server *s, const tw_sockaddr *want, char *err,
 	}
 	*l = (listener){ .srv = s, .fd = fd, .want = *want };
 	tw_io_init(&l->io);
+	tw_timer_init(&l->backoff, on_backoff_end, l);
 	tw_net_local_addr(fd, &l->addr);
 	int rc = tw_io_add(s->loop, &l->io, fd, EPOLLIN, on_listener, l);
 	if (rc < 0) {
@@ -659,6 +681,7 @@ static listener *listener_open(tw_server *s, const tw_sockaddr *want, char *err,
 static void listener_close(tw_server *s, listener *l)
 {
 	char a[64];
+	tw_timer_stop(s->loop, &l->backoff);
 	tw_io_del(s->loop, &l->io);
 	close(l->fd);
 	tw_info("TWAMP server stopped listening", "address=%s", tw_sa_format(&l->addr, a, sizeof(a)));
