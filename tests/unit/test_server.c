@@ -10,9 +10,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -1527,6 +1529,61 @@ static void test_allow_refuses(void **state)
 	fx_stop(&f);
 }
 
+/* The descriptor number the next open() would get (the lowest free one). */
+static int lowest_free_fd(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	close(fd);
+	return fd;
+}
+
+/* Runs the loop for ns and returns how many callbacks ran. */
+static int callbacks_during(fx *f, int64_t ns)
+{
+	int total = 0;
+	for (int64_t end = mono_ns() + ns; mono_ns() < end;) {
+		int n = tw_loop_run_once(f->loop, 20 * MS);
+		assert_true(n >= 0);
+		total += n;
+		if (total > 100000)
+			break;
+	}
+	return total;
+}
+
+/* Out of descriptors, a pending connection keeps the listener readable:
+ * the server must back off instead of spinning on accept(), and serve the
+ * queued clients once descriptors are free again. */
+static void test_accept_backs_off_out_of_fds(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	enum { K = 4 };
+	int cl[K];
+	for (int i = 0; i < K; i++)
+		cl[i] = peer_connect(&f); /* queued in the backlog, not accepted yet */
+	struct rlimit old, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)lowest_free_fd(); /* no room for one more */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int spins = callbacks_during(&f, 300 * MS);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_true(spins < 100);
+	assert_int_equal(stats(&f)->connections, 0);
+	for (int i = 0; i < K; i++) {
+		tw_greeting g;
+		peer_greeting(&f, cl[i], &g, NULL);
+		assert_int_equal(g.modes, TW_MODE_OPEN);
+		close(cl[i]);
+	}
+	assert_int_equal(stats(&f)->connections, K);
+	fx_stop(&f);
+}
+
 /* ------------------------------------------------------------------ */
 /* keyed modes through the real client                                  */
 
@@ -1683,6 +1740,7 @@ int main(void)
 		cmocka_unit_test(test_connection_limit),
 		cmocka_unit_test(test_session_limit),
 		cmocka_unit_test(test_allow_refuses),
+		cmocka_unit_test(test_accept_backs_off_out_of_fds),
 		cmocka_unit_test(test_open_client_session),
 		cmocka_unit_test(test_keyed_authenticated),
 		cmocka_unit_test(test_keyed_encrypted),
