@@ -739,6 +739,94 @@ static void test_zero_addresses_v6(void **state)
 	check_zero_addresses("::1", "::1");
 }
 
+/* Addresses in the request are used when present: replies go to the
+ * Sender Address even when it is not the control connection's client. */
+static void test_third_party_sender_address(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	int fd = peer_open(&f);                 /* control from 127.0.0.1 */
+	udp_peer u = udp_open_at("127.0.0.3");  /* test traffic from elsewhere */
+	tw_request r = make_request(&f, &u, 0);
+	tw_accept_session a = peer_request(&f, fd, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_OK);
+	peer_start(&f, fd);
+	tw_sockaddr dst = session_addr(&f, a.port);
+	uint8_t rep[256];
+	assert_int_equal(ping_once(&f, &u, &dst, 3, rep, sizeof(rep), NULL), 41);
+	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SOURCE], 0);
+	close(fd);
+	close(u.fd);
+	fx_stop(&f);
+}
+
+/* A Receiver Address that is not one of ours (a NAT in between) falls back
+ * to the control connection's server address. */
+static void test_foreign_receiver_address(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	int fd = peer_open(&f);
+	udp_peer u = udp_open(&f);
+	tw_request r = make_request(&f, &u, 0);
+	static const uint8_t test_net[4] = { 192, 0, 2, 1 };
+	memcpy(r.receiver_addr, test_net, sizeof(test_net));
+	tw_accept_session a = peer_request(&f, fd, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_OK);
+	peer_start(&f, fd);
+	tw_sockaddr dst = session_addr(&f, a.port);
+	uint8_t rep[256];
+	tw_rx_meta m;
+	assert_int_equal(ping_once(&f, &u, &dst, 0, rep, sizeof(rep), &m), 41);
+	tw_sa_unmap(&m.from);
+	assert_true(tw_sa_equal(&m.from, &dst));
+	close(fd);
+	close(u.fd);
+	fx_stop(&f);
+}
+
+/* SID: 4 octets of our address, an NTP timestamp of now, 4 random octets;
+ * different for every session. */
+static void check_sids(const char *host, const uint8_t prefix[4])
+{
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, host, &p);
+	int fd = peer_open(&f);
+	udp_peer u = udp_open(&f);
+	uint8_t sids[3][TW_SID_LEN];
+	for (int i = 0; i < 3; i++) {
+		tw_request r = make_request(&f, &u, 0);
+		int64_t now = real_ns();
+		tw_accept_session a = peer_request(&f, fd, &r);
+		assert_int_equal(a.accept, TW_ACCEPT_OK);
+		assert_memory_equal(a.sid, prefix, 4);
+		tw_ts ts = (tw_ts)a.sid[4] << 56 | (tw_ts)a.sid[5] << 48 | (tw_ts)a.sid[6] << 40 |
+			   (tw_ts)a.sid[7] << 32 | (tw_ts)a.sid[8] << 24 | (tw_ts)a.sid[9] << 16 |
+			   (tw_ts)a.sid[10] << 8 | a.sid[11];
+		int64_t d = tw_ts_to_unix_ns(ts) - now;
+		assert_true(d > -1000 * MS && d < 1000 * MS);
+		memcpy(sids[i], a.sid, TW_SID_LEN);
+		for (int j = 0; j < i; j++)
+			assert_memory_not_equal(sids[i], sids[j], TW_SID_LEN);
+	}
+	close(fd);
+	close(u.fd);
+	fx_stop(&f);
+}
+
+static void test_sid_layout(void **state)
+{
+	(void)state;
+	static const uint8_t v4[4] = { 127, 0, 0, 1 }, v6[4] = { 0, 0, 0, 1 };
+	check_sids("127.0.0.1", v4);
+	check_sids("::1", v6);
+}
+
 static void check_dscp(const char *host, unsigned dscp)
 {
 	fx f;
@@ -1715,6 +1803,9 @@ int main(void)
 		cmocka_unit_test(test_request_refusals_answered),
 		cmocka_unit_test(test_zero_addresses_v4),
 		cmocka_unit_test(test_zero_addresses_v6),
+		cmocka_unit_test(test_third_party_sender_address),
+		cmocka_unit_test(test_foreign_receiver_address),
+		cmocka_unit_test(test_sid_layout),
 		cmocka_unit_test(test_dscp_ef_v4),
 		cmocka_unit_test(test_dscp_af41_v4),
 		cmocka_unit_test(test_dscp_ef_v6),
