@@ -7,6 +7,7 @@ that misbehaves deterministically (never reflects, refuses a step, stays
 silent, hangs up).
 """
 import socket
+import struct
 import sys
 import threading
 
@@ -24,6 +25,8 @@ class FakeServer:
         self.lsock.listen(4)
         self.port = self.lsock.getsockname()[1]
         self.udp = None
+        self.request = None
+        self.datagrams = []
         self.log = []
         self.error = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -57,6 +60,7 @@ class FakeServer:
             self.log.append("closed before request")
             return
         self.log.append("request cmd %d" % req[0])
+        self.request = req
         if b == "session_refused":
             c.sendall(t.msg_accept(4, 0))
             t.wait_closed(c, timeout=10)
@@ -72,6 +76,12 @@ class FakeServer:
         self.log.append("start cmd %d" % start[0])
         c.sendall(t.msg_start_ack(accept=2 if b == "start_refused" else 0))
         stop = t.recv_exact(c, 32, timeout=20)
+        self.udp.settimeout(0)
+        try:
+            while len(self.datagrams) < 1000:
+                self.datagrams.append(self.udp.recv(65536))
+        except OSError:
+            pass
         if len(stop) == 32:
             self.log.append("stop cmd %d sessions %d" % (stop[0], int.from_bytes(stop[4:8], "big")))
         t.wait_closed(c, timeout=10)
@@ -153,6 +163,25 @@ def scripted_refusals():
         t.check(fs.finish() is None, "%s: fake server error: %s" % (behaviour, fs.error))
 
 
+def check_request(req, padding, timeout_ns):
+    """ping's Request-TW-Session: fields that must be zero are zero, real
+    addresses, our own port asked for as the receiver port (like twping)."""
+    t.check(req is not None and len(req) == 112, "no request recorded")
+    f = struct.unpack("!BBBBIIHH16s16s16sI8sII4s8s16s", req)
+    cmd, ipvn, conf_s, conf_r, slots, packets, sport, rport, saddr, raddr, sid, pad, start, tsec, tfrac, typep, \
+        mbz, hmac = f
+    t.check(cmd == 5 and ipvn == 4, "command/IPVN %d/%d" % (cmd, ipvn))
+    t.check(conf_s == 0 and conf_r == 0 and slots == 0 and packets == 0, "non-zero must-be-zero fields: %s" % (f,))
+    t.check(sid == bytes(16) and hmac == bytes(16) and mbz == bytes(8), "SID/HMAC/MBZ not zero")
+    t.check(saddr == socket.inet_aton("127.0.0.1") + bytes(12), "Sender Address %r" % saddr)
+    t.check(raddr == socket.inet_aton("127.0.0.1") + bytes(12), "Receiver Address %r" % raddr)
+    t.check(sport != 0 and rport == sport, "ports %d/%d" % (sport, rport))
+    t.check(pad == padding, "Padding Length %d" % pad)
+    t.check(typep == bytes(4), "Type-P %r" % typep)
+    t.check(tsec * 10**9 + (tfrac * 10**9 >> 32) in range(timeout_ns - 2, timeout_ns + 2),
+            "Timeout %d.%08x" % (tsec, tfrac))
+
+
 def all_lost():
     fs = FakeServer("never_reflect")
     cp = expect(["ping", "--json", "-c", "5", "-i", "0.01", "-L", "0.3", "127.0.0.1:%d" % fs.port], 1, [],
@@ -163,6 +192,13 @@ def all_lost():
     t.check(fs.finish() is None, "fake server error: %s" % fs.error)
     # the control conversation ran to the end with the true session count
     t.check("stop cmd 3 sessions 1" in fs.log, "no Stop-Sessions with count 1: %s" % fs.log)
+    check_request(fs.request, padding=27, timeout_ns=300000000)
+    # every packet went to the port Accept-Session returned, 14 + 27 octets,
+    # numbered from 0
+    seqs = [int.from_bytes(p[:4], "big") for p in fs.datagrams]
+    t.check(seqs == list(range(5)), "packets at the granted port: seqs %s" % seqs)
+    t.check(all(len(p) == 41 for p in fs.datagrams), "sender packet sizes %s" % [len(p) for p in fs.datagrams])
+    t.check(all(p[13] != 0 for p in fs.datagrams), "Error Estimate multiplier 0 in a sender packet")
     # the text form says so too and still exits 1
     fs = FakeServer("never_reflect")
     cp = expect(["ping", "-c", "2", "-i", "0.01", "-L", "0.2", "127.0.0.1:%d" % fs.port], 1, [], fs.log,
