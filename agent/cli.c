@@ -14,6 +14,7 @@
 #include "agent.h"
 #include "args.h"
 #include "clock.h"
+#include "config.h"
 #include "control.h"
 #include "keystore.h"
 #include "log.h"
@@ -530,6 +531,8 @@ static const char run_help[] =
 	"  --config.file FILE            YAML configuration (see config/examples/)\n"
 	"  --config.check                validate the configuration and its key files,\n"
 	"                                print a summary, exit 0 (valid) or 1\n"
+	"  --config.schema               print every configuration key with its type,\n"
+	"                                default and description, and exit\n"
 	"  --web.listen-address ADDR     HTTP listen address, repeatable (default :9862;\n"
 	"                                IPv6 in brackets, [::1]:9862)\n"
 	"  --web.telemetry-path PATH     metrics path (default /metrics)\n"
@@ -545,6 +548,7 @@ static const char run_help[] =
 enum {
 	OPT_CONFIG_FILE = 512,
 	OPT_CONFIG_CHECK,
+	OPT_CONFIG_SCHEMA,
 	OPT_WEB_LISTEN,
 	OPT_WEB_PATH,
 	OPT_DNS_REFRESH,
@@ -553,6 +557,7 @@ enum {
 static const struct option run_options[] = {
 	{ "config.file", required_argument, 0, OPT_CONFIG_FILE },
 	{ "config.check", no_argument, 0, OPT_CONFIG_CHECK },
+	{ "config.schema", no_argument, 0, OPT_CONFIG_SCHEMA },
 	{ "web.listen-address", required_argument, 0, OPT_WEB_LISTEN },
 	{ "web.telemetry-path", required_argument, 0, OPT_WEB_PATH },
 	{ "dns.refresh-interval", required_argument, 0, OPT_DNS_REFRESH },
@@ -565,6 +570,7 @@ static const struct option run_options[] = {
 typedef struct run_opts {
 	tw_agent_opts a;
 	bool check;
+	bool schema;
 	tw_log_level level;
 	tw_log_format format;
 } run_opts;
@@ -577,6 +583,9 @@ static int run_option(int c, const char *arg, run_opts *r)
 		return 0;
 	case OPT_CONFIG_CHECK:
 		r->check = true;
+		return 0;
+	case OPT_CONFIG_SCHEMA:
+		r->schema = true;
 		return 0;
 	case OPT_WEB_LISTEN:
 		if (r->a.nweb >= TW_AGENT_MAX_WEB) {
@@ -629,6 +638,10 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("run", "unexpected argument");
+	if (r.schema) {
+		tw_config_schema_print(stdout);
+		return 0;
+	}
 	if (r.check)
 		return tw_agent_check_config(r.a.config_file);
 	tw_log_setup(r.level, r.format);
