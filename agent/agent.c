@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "net.h"
+#include "notify.h"
 
 #define CLOCK_REFRESH_NS 1000000000LL
 #define DNS_REFRESH_DEFAULT_NS (300LL * 1000000000LL)
@@ -320,6 +321,7 @@ static void on_stop_signal(void *arg, int signo)
 {
 	tw_agent *a = arg;
 	tw_info("shutting down", "signal=%s", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	tw_notify("STOPPING=1");
 	tw_loop_stop(a->loop);
 }
 
@@ -327,7 +329,9 @@ static void on_hup(void *arg, int signo)
 {
 	(void)signo;
 	tw_info("reloading configuration", "trigger=SIGHUP");
+	tw_notify_reloading();
 	tw_agent_reload(arg);
+	tw_notify("READY=1"); /* a rejected config leaves the old one running */
 }
 
 static void http_log(void *arg, const char *msg)
@@ -380,6 +384,7 @@ static int start(tw_agent *a)
 	tw_loop_signal(a->loop, SIGHUP, on_hup, a);
 	signal(SIGPIPE, SIG_IGN);
 	a->ready = true;
+	tw_notify("READY=1");
 	return 0;
 }
 
