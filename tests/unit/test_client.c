@@ -1,0 +1,755 @@
+/* test_client.c - tw_client and tw_sender against a scripted TWAMP server
+ * and Session-Reflector in the same process: raw sockets carry hand-built
+ * messages (proto/control.h, proto/testpkt.h) while the test pumps the
+ * loop in bounded steps. Checks what the client puts on the wire (mode,
+ * zero fields, the true Stop-Sessions count), how it reports each kind of
+ * refusal, and what the sender sends and makes of the replies. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "clock.h"
+#include "control.h"
+#include "errest.h"
+#include "log.h"
+#include "loop.h"
+#include "net.h"
+#include "sender.h"
+#include "stats.h"
+#include "testpkt.h"
+
+#define MS 1000000LL
+#define STEP_NS (2 * MS)
+#define WAIT_NS (3000 * MS)
+#define QUIET_NS (150 * MS)
+
+typedef struct fx {
+	tw_loop *loop;
+	int lfd;          /* the scripted server's listener */
+	int sfd;          /* its accepted control connection */
+	tw_sockaddr addr; /* where it listens */
+	const char *host;
+	/* what the client reported */
+	tw_client *c;
+	bool ready, started, failed;
+	int accepted, want_accepted;
+	tw_accept_session acc;
+	tw_client_fail why;
+	char detail[160];
+} fx;
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t real_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static bool pump_until(fx *f, bool (*cond)(void *), void *arg, int64_t max_ns)
+{
+	int64_t end = mono_ns() + max_ns;
+	while (!cond(arg)) {
+		if (mono_ns() >= end)
+			return false;
+		assert_true(tw_loop_run_once(f->loop, STEP_NS) >= 0);
+	}
+	return true;
+}
+
+static void fx_start(fx *f, const char *host)
+{
+	tw_log_setup(TW_LOG_ERROR, TW_LOG_LOGFMT);
+	memset(f, 0, sizeof(*f));
+	f->host = host;
+	f->sfd = -1;
+	f->loop = tw_loop_new(NULL);
+	assert_non_null(f->loop);
+	tw_sockaddr a;
+	assert_int_equal(tw_sa_from_numeric(host, 0, &a), 0);
+	f->lfd = tw_net_tcp_listen(&a, 8);
+	assert_true(f->lfd >= 0);
+	assert_int_equal(tw_net_local_addr(f->lfd, &f->addr), 0);
+}
+
+static void fx_stop(fx *f)
+{
+	tw_client_free(f->c);
+	if (f->sfd >= 0)
+		close(f->sfd);
+	close(f->lfd);
+	tw_loop_run_once(f->loop, 0);
+	tw_loop_free(f->loop);
+}
+
+/* ---- the client and its callbacks ---- */
+
+static void on_ready(void *arg, tw_client *c)
+{
+	fx *f = arg;
+	(void)c;
+	f->ready = true;
+}
+
+static void on_accepted(void *arg, tw_client *c, const tw_accept_session *a)
+{
+	fx *f = arg;
+	(void)c;
+	f->accepted++;
+	f->acc = *a;
+}
+
+static void on_started(void *arg, tw_client *c)
+{
+	fx *f = arg;
+	(void)c;
+	f->started = true;
+}
+
+static void on_failed(void *arg, tw_client *c, tw_client_fail why, const char *detail)
+{
+	fx *f = arg;
+	(void)c;
+	f->failed = true;
+	f->why = why;
+	snprintf(f->detail, sizeof(f->detail), "%s", detail ? detail : "");
+}
+
+static void client_start(fx *f, uint32_t modes, const char *secret, int64_t timeout_ns)
+{
+	tw_client_params p = {
+		.server = f->addr,
+		.modes = modes,
+		.identity = secret ? "testuser" : NULL,
+		.secret = (const uint8_t *)secret,
+		.secret_len = secret ? strlen(secret) : 0,
+		.max_kdf_count = 32768,
+		.timeout_ns = timeout_ns,
+		.cbs = { on_ready, on_accepted, on_started, on_failed, f },
+	};
+	int err;
+	f->c = tw_client_new(f->loop, &p, &err);
+	assert_non_null(f->c);
+}
+
+static bool cond_failed(void *arg)
+{
+	return ((fx *)arg)->failed;
+}
+
+static bool cond_ready(void *arg)
+{
+	fx *f = arg;
+	return f->ready || f->failed;
+}
+
+static bool cond_started(void *arg)
+{
+	fx *f = arg;
+	return f->started || f->failed;
+}
+
+/* ---- the scripted server ---- */
+
+static bool cond_accept(void *arg)
+{
+	fx *f = arg;
+	f->sfd = accept4(f->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	return f->sfd >= 0;
+}
+
+static void srv_accept(fx *f)
+{
+	assert_true(pump_until(f, cond_accept, f, WAIT_NS));
+}
+
+static void srv_send(fx *f, const uint8_t *buf, size_t len)
+{
+	assert_int_equal(send(f->sfd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+typedef struct rx {
+	int fd;
+	uint8_t *buf;
+	size_t want, have;
+	bool eof;
+} rx;
+
+static bool cond_rx(void *arg)
+{
+	rx *r = arg;
+	while (r->have < r->want) {
+		ssize_t n = recv(r->fd, r->buf + r->have, r->want - r->have, MSG_DONTWAIT);
+		if (n > 0) {
+			r->have += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false;
+		r->eof = true;
+		return true;
+	}
+	return true;
+}
+
+static void srv_read(fx *f, uint8_t *buf, size_t len)
+{
+	rx r = { .fd = f->sfd, .buf = buf, .want = len };
+	if (!pump_until(f, cond_rx, &r, WAIT_NS) || r.have != len)
+		fail_msg("the client sent %zu of %zu octets", r.have, len);
+}
+
+/* True when the client sends nothing more within QUIET_NS (it may close). */
+static bool srv_nothing_more(fx *f)
+{
+	uint8_t b;
+	rx r = { .fd = f->sfd, .buf = &b, .want = 1 };
+	pump_until(f, cond_rx, &r, QUIET_NS);
+	return r.have == 0;
+}
+
+static void srv_greeting(fx *f, uint32_t modes, uint32_t count)
+{
+	tw_greeting g = { .modes = modes, .count = count };
+	memset(g.challenge, 0x11, sizeof(g.challenge));
+	memset(g.salt, 0x22, sizeof(g.salt));
+	uint8_t buf[TW_GREETING_LEN];
+	assert_int_equal(tw_greeting_encode(&g, buf, sizeof(buf)), TW_GREETING_LEN);
+	srv_send(f, buf, sizeof(buf));
+}
+
+static void srv_server_start(fx *f, uint8_t accept)
+{
+	tw_server_start m = { .accept = accept, .start_time = accept ? 0 : tw_ts_from_unix_ns(real_ns()) };
+	uint8_t buf[TW_SERVER_START_LEN];
+	assert_int_equal(tw_server_start_encode(&m, buf, sizeof(buf)), TW_SERVER_START_LEN);
+	srv_send(f, buf, sizeof(buf));
+}
+
+/* Greeting, Set-Up-Response (checked: open mode, zero key material),
+ * Server-Start 0: the client is ready. */
+static void srv_open_setup(fx *f)
+{
+	srv_accept(f);
+	srv_greeting(f, TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED, 1024);
+	uint8_t buf[TW_SETUP_LEN], zero[TW_SETUP_LEN] = { 0 };
+	srv_read(f, buf, sizeof(buf));
+	tw_setup s;
+	assert_int_equal(tw_setup_decode(buf, sizeof(buf), &s), 0);
+	assert_int_equal(s.mode, TW_MODE_OPEN);
+	assert_memory_equal(buf + 4, zero, TW_SETUP_LEN - 4); /* KeyID, Token, Client-IV unused */
+	srv_server_start(f, TW_ACCEPT_OK);
+	assert_true(pump_until(f, cond_ready, f, WAIT_NS));
+	assert_true(f->ready);
+	assert_false(f->failed);
+}
+
+static tw_request request_for(const fx *f, uint16_t sender_port)
+{
+	tw_request r;
+	memset(&r, 0, sizeof(r));
+	tw_sa_to_wire(tw_client_local(f->c), &r.ipvn, r.sender_addr);
+	tw_sa_to_wire(&f->addr, &r.ipvn, r.receiver_addr);
+	r.sender_port = sender_port;
+	r.receiver_port = sender_port;
+	r.padding = 27;
+	r.timeout = tw_ts_interval_from_ns(2000 * MS);
+	r.type_p = tw_type_p_from_dscp(46);
+	return r;
+}
+
+static bool cond_accepted_n(void *arg)
+{
+	fx *f = arg;
+	return f->accepted >= f->want_accepted || f->failed;
+}
+
+/* Client requests r; the server checks the bytes and answers accept/port. */
+static void request_answered(fx *f, const tw_request *r, uint8_t accept, uint16_t port)
+{
+	f->want_accepted = f->accepted + 1;
+	assert_int_equal(tw_client_request(f->c, r), 0);
+	uint8_t buf[TW_REQUEST_LEN], want[TW_REQUEST_LEN];
+	srv_read(f, buf, sizeof(buf));
+	assert_int_equal(tw_request_encode(r, want, sizeof(want)), TW_REQUEST_LEN);
+	assert_memory_equal(buf, want, TW_REQUEST_LEN); /* HMAC zero in open mode */
+	tw_accept_session a = { .accept = accept, .port = port };
+	memset(a.sid, 0x5c, sizeof(a.sid));
+	a.sid[15] = (uint8_t)port;
+	uint8_t out[TW_ACCEPT_LEN];
+	assert_int_equal(tw_accept_encode(&a, out, sizeof(out)), TW_ACCEPT_LEN);
+	srv_send(f, out, sizeof(out));
+	assert_true(pump_until(f, cond_accepted_n, f, WAIT_NS));
+	assert_false(f->failed);
+	assert_int_equal(f->acc.accept, accept);
+	assert_int_equal(f->acc.port, accept ? 0 : port);
+}
+
+static void srv_start_ack(fx *f, uint8_t accept)
+{
+	uint8_t buf[TW_START_LEN], zero[TW_START_LEN] = { 0 };
+	srv_read(f, buf, sizeof(buf));
+	assert_int_equal(buf[0], TW_CMD_START);
+	assert_memory_equal(buf + 1, zero, TW_START_LEN - 1);
+	tw_start_ack a = { .accept = accept };
+	uint8_t out[TW_START_ACK_LEN];
+	assert_int_equal(tw_start_ack_encode(&a, out, sizeof(out)), TW_START_ACK_LEN);
+	srv_send(f, out, sizeof(out));
+	assert_true(pump_until(f, cond_started, f, WAIT_NS));
+}
+
+static uint32_t srv_read_stop(fx *f)
+{
+	uint8_t buf[TW_STOP_LEN];
+	srv_read(f, buf, sizeof(buf));
+	tw_stop s;
+	assert_int_equal(tw_stop_decode(buf, sizeof(buf), &s), 0);
+	assert_int_equal(s.accept, TW_ACCEPT_OK);
+	return s.nsessions;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_conversation_and_stop_count(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1");
+	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
+	srv_open_setup(&f);
+	assert_int_equal(tw_client_mode(f.c), TW_MODE_OPEN);
+	/* three requests, the middle one refused: two sessions exist */
+	tw_request r = request_for(&f, 40001);
+	request_answered(&f, &r, TW_ACCEPT_OK, 50001);
+	r = request_for(&f, 40002);
+	request_answered(&f, &r, TW_ACCEPT_NOT_SUPPORTED, 0);
+	r = request_for(&f, 40003);
+	request_answered(&f, &r, TW_ACCEPT_OK, 50003);
+	assert_int_equal(f.acc.sid[15], (uint8_t)50003);
+	assert_int_equal(tw_client_start(f.c), 0);
+	srv_start_ack(&f, TW_ACCEPT_OK);
+	assert_true(f.started);
+	assert_int_equal(tw_client_stop(f.c, TW_ACCEPT_OK), 0);
+	assert_int_equal(srv_read_stop(&f), 2); /* the true count */
+	assert_false(f.failed);
+	fx_stop(&f);
+}
+
+static void test_conversation_v6(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "::1");
+	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
+	srv_open_setup(&f);
+	char buf[64];
+	assert_string_equal(tw_sa_format_host(tw_client_local(f.c), buf, sizeof(buf)), "::1");
+	tw_request r = request_for(&f, 40001);
+	assert_int_equal(r.ipvn, 6);
+	request_answered(&f, &r, TW_ACCEPT_OK, 50001);
+	assert_int_equal(tw_client_start(f.c), 0);
+	srv_start_ack(&f, TW_ACCEPT_OK);
+	assert_int_equal(tw_client_stop(f.c, TW_ACCEPT_OK), 0);
+	assert_int_equal(srv_read_stop(&f), 1);
+	fx_stop(&f);
+}
+
+static void expect_failure(fx *f, tw_client_fail why, const char *needle)
+{
+	assert_true(pump_until(f, cond_failed, f, WAIT_NS));
+	if (f->why != why)
+		fail_msg("failure %s (%s), want %s", tw_client_fail_name(f->why), f->detail, tw_client_fail_name(why));
+	if (needle && !strstr(f->detail, needle))
+		fail_msg("detail '%s' lacks '%s'", f->detail, needle);
+	assert_false(f->ready);
+}
+
+static void test_greeting_modes_zero(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1");
+	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
+	srv_accept(&f);
+	srv_greeting(&f, 0, 0);
+	expect_failure(&f, TW_CLIENT_FAIL_REFUSED, "Modes 0");
+	assert_true(srv_nothing_more(&f)); /* no Set-Up-Response after a refusal */
+	fx_stop(&f);
+}
+
+static void test_no_common_mode(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1");
+	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
+	srv_accept(&f);
+	srv_greeting(&f, TW_MODE_AUTH | TW_MODE_ENC, 1024);
+	expect_failure(&f, TW_CLIENT_FAIL_REFUSED, "no common mode");
+	fx_stop(&f);
+}
+
+static void test_kdf_count_limit(void **state)
+{
+	(void)state;
+	fx f;
+	/* keyed: a Count above the limit is refused before any work */
+	fx_start(&f, "127.0.0.1");
+	client_start(&f, TW_MODE_AUTH, "secret", 2000 * MS);
+	srv_accept(&f);
+	srv_greeting(&f, TW_MODE_AUTH, 65536);
+	expect_failure(&f, TW_CLIENT_FAIL_KDF_COUNT, "65536");
+	fx_stop(&f);
+	/* open mode: Count is meaningless (control.md A4), even 0 */
+	fx_start(&f, "127.0.0.1");
+	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
+	srv_accept(&f);
+	srv_greeting(&f, TW_MODE_OPEN, 0);
+	uint8_t buf[TW_SETUP_LEN];
+	srv_read(&f, buf, sizeof(buf));
+	srv_server_start(&f, TW_ACCEPT_OK);
+	assert_true(pump_until(&f, cond_ready, &f, WAIT_NS));
+	assert_true(f.ready);
+	fx_stop(&f);
+}
+
+static void test_keyed_mode_choice(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1");
+	client_start(&f, TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED, "secret", 2000 * MS);
+	srv_accept(&f);
+	srv_greeting(&f, TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_MIXED, 1024);
+	uint8_t buf[TW_SETUP_LEN];
+	srv_read(&f, buf, sizeof(buf));
+	tw_setup s;
+	assert_int_equal(tw_setup_decode(buf, sizeof(buf), &s), 0);
+	assert_int_equal(s.mode, TW_MODE_AUTH); /* strongest offered */
+	assert_memory_equal(s.keyid, "testuser", 9); /* zero-padded KeyID */
+	fx_stop(&f);
+}
+
+static void test_server_start_refused(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1");
+	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
+	srv_accept(&f);
+	srv_greeting(&f, TW_MODE_OPEN, 1024);
+	uint8_t buf[TW_SETUP_LEN];
+	srv_read(&f, buf, sizeof(buf));
+	srv_server_start(&f, TW_ACCEPT_FAILURE);
+	expect_failure(&f, TW_CLIENT_FAIL_SERVER, "Accept 1");
+	fx_stop(&f);
+}
+
+static void test_start_ack_refused(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1");
+	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
+	srv_open_setup(&f);
+	tw_request r = request_for(&f, 40001);
+	request_answered(&f, &r, TW_ACCEPT_OK, 50001);
+	assert_int_equal(tw_client_start(f.c), 0);
+	srv_start_ack(&f, TW_ACCEPT_TEMPORARY);
+	assert_true(f.failed);
+	assert_false(f.started);
+	assert_int_equal(f.why, TW_CLIENT_FAIL_SERVER);
+	fx_stop(&f);
+}
+
+static void test_silent_server_times_out(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1");
+	int64_t t0 = mono_ns();
+	client_start(&f, TW_MODE_OPEN, NULL, 200 * MS);
+	srv_accept(&f);
+	expect_failure(&f, TW_CLIENT_FAIL_TIMEOUT, NULL);
+	int64_t took = mono_ns() - t0;
+	assert_true(took >= 190 * MS && took < 2000 * MS);
+	fx_stop(&f);
+	/* no Accept-Session either */
+	fx_start(&f, "127.0.0.1");
+	client_start(&f, TW_MODE_OPEN, NULL, 200 * MS);
+	srv_open_setup(&f);
+	tw_request r = request_for(&f, 40001);
+	assert_int_equal(tw_client_request(f.c, &r), 0);
+	assert_true(pump_until(&f, cond_failed, &f, WAIT_NS));
+	assert_int_equal(f.why, TW_CLIENT_FAIL_TIMEOUT);
+	fx_stop(&f);
+}
+
+static void test_connect_refused(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1");
+	close(f.lfd); /* nothing listens there any more */
+	f.lfd = -1;
+	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
+	expect_failure(&f, TW_CLIENT_FAIL_CONNECT, "refused");
+	tw_client_free(f.c);
+	f.c = NULL;
+	tw_loop_free(f.loop);
+}
+
+static void test_server_hangs_up(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1");
+	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
+	srv_open_setup(&f);
+	close(f.sfd);
+	f.sfd = -1;
+	assert_true(pump_until(&f, cond_failed, &f, WAIT_NS));
+	assert_int_equal(f.why, TW_CLIENT_FAIL_CLOSED);
+	assert_int_equal(tw_client_request(f.c, &(tw_request){ .ipvn = 4 }), -ENOTCONN);
+	fx_stop(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* the Session-Sender against a scripted reflector                      */
+
+typedef struct sndrec {
+	bool done;
+	uint64_t results, lost_reported;
+	uint64_t sent_cb;
+} sndrec;
+
+static void s_result(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf)
+{
+	sndrec *x = arg;
+	(void)r;
+	(void)rf;
+	x->results++;
+}
+
+static void s_lost(void *arg, uint64_t n)
+{
+	((sndrec *)arg)->lost_reported += n;
+}
+
+static void s_sent(void *arg, int64_t lag_ns)
+{
+	(void)lag_ns;
+	((sndrec *)arg)->sent_cb++;
+}
+
+static void s_done(void *arg)
+{
+	((sndrec *)arg)->done = true;
+}
+
+static bool cond_done(void *arg)
+{
+	return ((sndrec *)arg)->done;
+}
+
+typedef struct urx {
+	int fd;
+	uint8_t buf[2048];
+	long n;
+	tw_rx_meta m;
+} urx;
+
+static bool cond_urx(void *arg)
+{
+	urx *u = arg;
+	u->n = tw_net_recv(u->fd, u->buf, sizeof(u->buf), &u->m, NULL);
+	return u->n >= 0;
+}
+
+static const tw_test_fmt open_fmt = { .sec = TW_TEST_OPEN };
+
+/* Reflects pkt back to its source from fd with reflector seq rseq. */
+static void reflect(int fd, const urx *u, uint32_t rseq, size_t len_override)
+{
+	tw_sender_fields sf;
+	assert_int_equal(tw_sender_parse(&open_fmt, NULL, u->buf, (size_t)u->n, &sf), 0);
+	tw_reflector_fields rf = {
+		.seq = rseq,
+		.rx_ts = tw_ts_from_unix_ns(u->m.rx_real_ns),
+		.sender_seq = sf.seq,
+		.sender_ts = sf.ts,
+		.sender_errest = sf.errest,
+		.sender_ttl = (uint8_t)u->m.ttl,
+	};
+	uint8_t out[2048];
+	int n = tw_reflector_build(&open_fmt, NULL, u->buf, (size_t)u->n, &rf, out, sizeof(out));
+	assert_true(n > 0);
+	tw_reflector_stamp(&open_fmt, NULL, out, (size_t)n, tw_ts_from_unix_ns(real_ns()), 0x0001);
+	assert_int_equal(tw_net_send(fd, out, len_override ? len_override : (size_t)n, &u->m.from), 0);
+}
+
+static void check_sender(const char *host)
+{
+	fx f;
+	fx_start(&f, host);
+	tw_sockaddr any;
+	assert_int_equal(tw_sa_from_numeric(host, 0, &any), 0);
+	tw_udp_opts o = { .tos = -1, .ttl = 255, .recv_meta = true };
+	int refl = tw_net_udp_open(&any, &o), stranger = tw_net_udp_open(&any, &o);
+	assert_true(refl >= 0 && stranger >= 0);
+	tw_sockaddr raddr;
+	assert_int_equal(tw_net_local_addr(refl, &raddr), 0);
+	int err;
+	tw_sender *s = tw_sender_open(f.loop, &any, 46, NULL, &err);
+	assert_non_null(s);
+	uint16_t errest = 0x8005;
+	sndrec rec = { 0 };
+	tw_sender_params sp = {
+		.fmt = open_fmt,
+		.reflector = raddr,
+		.padding = 27,
+		.interval_ns = 5 * MS,
+		.count = 10,
+		.loss_timeout_ns = 300 * MS,
+		.errest = &errest,
+		.on_result = s_result,
+		.on_lost = s_lost,
+		.on_sent = s_sent,
+		.on_done = s_done,
+		.arg = &rec,
+	};
+	assert_int_equal(tw_sender_start(s, &sp), 0);
+	uint32_t rseq = 0;
+	for (uint32_t i = 0; i < 10; i++) {
+		urx u = { .fd = refl };
+		int64_t before = real_ns();
+		assert_true(pump_until(&f, cond_urx, &u, WAIT_NS));
+		assert_int_equal(u.n, 41); /* 14 + 27: the size-symmetric default */
+		tw_sender_fields sf;
+		assert_int_equal(tw_sender_parse(&open_fmt, NULL, u.buf, 41, &sf), 0);
+		assert_int_equal(sf.seq, i);
+		assert_int_equal(sf.errest, errest);
+		assert_true(tw_errest_valid(sf.errest));
+		int64_t t1 = tw_ts_to_unix_ns(sf.ts);
+		assert_true(t1 >= before - 20 * MS && t1 <= real_ns() + 20 * MS);
+		assert_int_equal(u.m.ttl, 255);
+		assert_int_equal(u.m.tos, 46 << 2);
+		if (i == 3 || i == 7)
+			continue; /* lost on the way back */
+		if (i == 5) {
+			reflect(refl, &u, rseq++, 40);      /* shorter than 41: ignored */
+			reflect(stranger, &u, rseq, 0);     /* wrong source: ignored */
+		}
+		reflect(refl, &u, rseq++, 0);
+		if (i == 8)
+			reflect(refl, &u, rseq - 1, 0);     /* a duplicate */
+	}
+	assert_true(pump_until(&f, cond_done, &rec, WAIT_NS));
+	tw_stats_counters c;
+	tw_stats_get(tw_sender_stats(s), &c);
+	assert_int_equal(c.sent, 10);
+	assert_int_equal(c.received, 8);
+	assert_int_equal(c.lost, 2);
+	assert_int_equal(rec.lost_reported, 2);
+	assert_int_equal(c.duplicates[TW_STATS_BWD] + c.duplicates[TW_STATS_FWD], 1);
+	assert_int_equal(rec.sent_cb, 10);
+	const tw_sender_counters *sc = tw_sender_counters_get(s);
+	assert_int_equal(sc->invalid, 1);
+	assert_int_equal(sc->wrong_source, 1);
+	assert_int_equal(sc->ts_source, TW_TS_KERNEL);
+	tw_sender_free(s);
+	close(refl);
+	close(stranger);
+	fx_stop(&f);
+}
+
+static void test_sender_v4(void **state)
+{
+	(void)state;
+	check_sender("127.0.0.1");
+}
+
+static void test_sender_v6(void **state)
+{
+	(void)state;
+	check_sender("::1");
+}
+
+/* 14-octet packets (padding 0) and the schedule's pace. */
+static void test_sender_no_padding_and_pace(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1");
+	tw_sockaddr any;
+	assert_int_equal(tw_sa_from_numeric("127.0.0.1", 0, &any), 0);
+	tw_udp_opts o = { .tos = -1, .ttl = -1, .recv_meta = true };
+	int refl = tw_net_udp_open(&any, &o);
+	tw_sockaddr raddr;
+	assert_int_equal(tw_net_local_addr(refl, &raddr), 0);
+	int err;
+	tw_sender *s = tw_sender_open(f.loop, &any, 0, NULL, &err);
+	assert_non_null(s);
+	uint16_t errest = 0x0001;
+	sndrec rec = { 0 };
+	tw_sender_params sp = {
+		.fmt = open_fmt, .reflector = raddr, .padding = 0, .interval_ns = 10 * MS, .count = 20,
+		.loss_timeout_ns = 100 * MS, .errest = &errest, .on_done = s_done, .arg = &rec,
+	};
+	int64_t t0 = mono_ns();
+	assert_int_equal(tw_sender_start(s, &sp), 0);
+	for (uint32_t i = 0; i < 20; i++) {
+		urx u = { .fd = refl };
+		assert_true(pump_until(&f, cond_urx, &u, WAIT_NS));
+		assert_int_equal(u.n, 14);
+		assert_int_equal(u.buf[3], i);
+		assert_int_equal(u.m.tos, 0);
+	}
+	int64_t took = mono_ns() - t0;
+	assert_true(took >= 185 * MS && took < 1000 * MS); /* 19 gaps of 10 ms */
+	assert_true(pump_until(&f, cond_done, &rec, WAIT_NS));
+	tw_stats_counters c;
+	tw_stats_get(tw_sender_stats(s), &c);
+	assert_int_equal(c.lost, 20);
+	tw_sender_free(s);
+	close(refl);
+	fx_stop(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_conversation_and_stop_count),
+		cmocka_unit_test(test_conversation_v6),
+		cmocka_unit_test(test_greeting_modes_zero),
+		cmocka_unit_test(test_no_common_mode),
+		cmocka_unit_test(test_kdf_count_limit),
+		cmocka_unit_test(test_keyed_mode_choice),
+		cmocka_unit_test(test_server_start_refused),
+		cmocka_unit_test(test_start_ack_refused),
+		cmocka_unit_test(test_silent_server_times_out),
+		cmocka_unit_test(test_connect_refused),
+		cmocka_unit_test(test_server_hangs_up),
+		cmocka_unit_test(test_sender_v4),
+		cmocka_unit_test(test_sender_v6),
+		cmocka_unit_test(test_sender_no_padding_and_pace),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
