@@ -405,3 +405,33 @@ int tw_net_send(int fd, const uint8_t *buf, size_t len, const tw_sockaddr *dst)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return (size_t)n == len ? 0 : -EIO;
 }
+
+int tw_net_send_tos(int fd, const uint8_t *buf, size_t len, const tw_sockaddr *dst, int tos)
+{
+	if (tos < 0)
+		return tw_net_send(fd, buf, len, dst);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+	struct msghdr msg = {
+		.msg_name = dst ? (void *)(uintptr_t)&dst->ss : NULL,
+		.msg_namelen = dst ? dst->len : 0,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctrl.buf,
+		.msg_controllen = sizeof(ctrl.buf),
+	};
+	memset(ctrl.buf, 0, sizeof(ctrl.buf));
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	bool v6 = dst ? dst->ss.ss_family == AF_INET6 : false;
+	c->cmsg_level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+	c->cmsg_type = v6 ? IPV6_TCLASS : IP_TOS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &tos, sizeof(int));
+	ssize_t n = sendmsg(fd, &msg, 0);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}

@@ -102,4 +102,8 @@ long tw_net_recv(int fd, uint8_t *buf, size_t cap, tw_rx_meta *meta, const tw_cl
  * negative errno (-EAGAIN when the socket buffer is full). */
 int tw_net_send(int fd, const uint8_t *buf, size_t len, const tw_sockaddr *dst);
 
+/* As tw_net_send, with the DS byte (DSCP << 2 | ECN) of this datagram set
+ * through ancillary data (IP_TOS / IPV6_TCLASS); tos < 0 = socket default. */
+int tw_net_send_tos(int fd, const uint8_t *buf, size_t len, const tw_sockaddr *dst, int tos);
+
 #endif /* TW_NET_H */

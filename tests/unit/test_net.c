@@ -144,6 +144,42 @@ static void test_resolve(void **state)
 	assert_true(gai != 0);
 }
 
+/* Per-datagram DS byte through ancillary data overrides the socket's. */
+static void tos_cmsg_roundtrip(const char *host)
+{
+	tw_sockaddr any, rx_addr;
+	assert_int_equal(tw_sa_from_numeric(host, 0, &any), 0);
+	tw_udp_opts rxo = { .tos = -1, .ttl = -1, .recv_meta = true };
+	tw_udp_opts txo = { .tos = 0, .ttl = 255 };
+	int rx = tw_net_udp_open(&any, &rxo), tx = tw_net_udp_open(&any, &txo);
+	assert_true(rx >= 0 && tx >= 0);
+	tw_net_local_addr(rx, &rx_addr);
+	static const int tos[] = { 46 << 2, (10 << 2) | 1, 0 };
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(tw_net_send_tos(tx, (const uint8_t *)"x", 1, &rx_addr, tos[i]), 0);
+		struct pollfd p = { rx, POLLIN, 0 };
+		assert_int_equal(poll(&p, 1, 2000), 1);
+		uint8_t buf[4];
+		tw_rx_meta m;
+		assert_int_equal(tw_net_recv(rx, buf, sizeof(buf), &m, NULL), 1);
+		assert_int_equal(m.tos, tos[i]);
+	}
+	close(rx);
+	close(tx);
+}
+
+static void test_send_tos_ipv4(void **state)
+{
+	(void)state;
+	tos_cmsg_roundtrip("127.0.0.1");
+}
+
+static void test_send_tos_ipv6(void **state)
+{
+	(void)state;
+	tos_cmsg_roundtrip("::1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +189,8 @@ int main(void)
 		cmocka_unit_test(test_udp_meta_ipv6),
 		cmocka_unit_test(test_tcp_connect),
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_send_tos_ipv4),
+		cmocka_unit_test(test_send_tos_ipv6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
