@@ -21,12 +21,15 @@
 #include "loop.h"
 #include "net.h"
 #include "ping.h"
+#include "sender.h"
 #include "server.h"
 #include "version.h"
 
 #define DEFAULT_PORT 862
 #define MAX_LISTEN 16
 #define MAX_ALLOW 64
+/* Padding that fits a test packet in every mode (48-octet keyed header). */
+#define MAX_PADDING (TW_SENDER_MAX_PACKET - TW_SENDER_HDR_KEYED)
 
 static void print_version(void)
 {
@@ -59,8 +62,8 @@ static const char ping_help[] =
 	"  -c, --count N            test packets to send (default 100)\n"
 	"  -i, --interval T         packet spacing in seconds or as 10ms (default 0.1)\n"
 	"      --poisson            exponentially distributed spacing with mean -i\n"
-	"  -s, --padding N          padding octets per packet (default: equal sizes both\n"
-	"                           ways: 27 unauthenticated/mixed, 64 keyed modes)\n"
+	"  -s, --padding N          padding octets per packet, 0-9168 (default: equal\n"
+	"                           sizes both ways: 27 unauthenticated/mixed, 64 keyed)\n"
 	"      --zero-padding       all-zero padding instead of pseudo-random octets\n"
 	"  -D, --dscp DSCP          DSCP of the test packets, 0-63 or EF, AF41, CS1... (0)\n"
 	"  -L, --loss-timeout T     a packet unanswered this long is lost (default 2s)\n"
@@ -147,7 +150,7 @@ static int ping_option(int c, const char *arg, tw_ping_opts *o)
 	case 'i':
 		return tw_arg_duration("ping", "-i", arg, 1000, &o->interval_ns);
 	case 's':
-		if (tw_arg_u64("ping", "-s", arg, 0, 65000, &v) < 0)
+		if (tw_arg_u64("ping", "-s", arg, 0, MAX_PADDING, &v) < 0)
 			return -EINVAL;
 		o->padding = (int64_t)v;
 		return 0;

@@ -10,7 +10,7 @@
 #include "rng.h"
 
 #define RX_BATCH 64
-#define RX_BUF 9216
+#define RX_BUF TW_SENDER_MAX_PACKET
 #define RING_MARGIN 64
 
 struct tw_sender {
@@ -236,6 +236,8 @@ int tw_sender_start(tw_sender *s, const tw_sender_params *p)
 {
 	if (s->started || p->interval_ns <= 0 || p->loss_timeout_ns <= 0 || !p->errest)
 		return -EINVAL;
+	if (tw_test_sender_hdr_len(&p->fmt) + p->padding > TW_SENDER_MAX_PACKET)
+		return -EMSGSIZE; /* every packet would fail to build */
 	s->p = *p;
 	s->stats = tw_stats_new(ring_capacity(p), p->loss_timeout_ns);
 	s->pad = calloc(p->padding ? p->padding : 1, 1);

@@ -19,6 +19,10 @@
 #include "stats.h"
 #include "testpkt.h"
 
+/* Largest test packet (header + padding) sent and received, the size of
+ * the reflector's buffers too (jumbo frames). */
+#define TW_SENDER_MAX_PACKET 9216
+
 typedef struct tw_sender tw_sender;
 
 typedef struct tw_sender_params {
@@ -63,8 +67,8 @@ void tw_sender_free(tw_sender *s); /* NULL-safe; frees the crypto context */
 uint16_t tw_sender_port(const tw_sender *s);
 const tw_sockaddr *tw_sender_local(const tw_sender *s);
 
-/* Starts the schedule. Returns 0 or a negative errno (bad parameters, no
- * memory). */
+/* Starts the schedule. Returns 0 or a negative errno (bad parameters,
+ * -EMSGSIZE when header + padding exceed TW_SENDER_MAX_PACKET, no memory). */
 int tw_sender_start(tw_sender *s, const tw_sender_params *p);
 /* Stops sending; on_done follows once the packets in flight are decided. */
 void tw_sender_finish(tw_sender *s);
