@@ -75,6 +75,7 @@ def main():
         (v4, ["--poisson"], {"padding": 27}),
         (v6, ["--poisson", "-s", "0", "-D", "CS1"], {"padding": 0, "dscp": 8}),
         (v4, ["--zero-padding", "-s", "100"], {"padding": 100}),
+        (v6, ["-s", "9168"], {"padding": 9168}),    # the largest: 9182-octet packets
     ]
     for target, extra, want in variants:
         rc, d, cp = t.ping_json(A.agent, target, ["-c", "50", "-i", "0.005"] + extra, timeout=60)

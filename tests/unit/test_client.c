@@ -571,7 +571,7 @@ static bool cond_done(void *arg)
 
 typedef struct urx {
 	int fd;
-	uint8_t buf[2048];
+	uint8_t buf[TW_SENDER_MAX_PACKET + 16];
 	long n;
 	tw_rx_meta m;
 } urx;
@@ -733,6 +733,44 @@ static void test_sender_no_padding_and_pace(void **state)
 	fx_stop(&f);
 }
 
+/* Paddings the sender cannot build are refused up front instead of
+ * silently sending nothing. */
+static void test_sender_padding_limit(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1");
+	tw_sockaddr any;
+	assert_int_equal(tw_sa_from_numeric("127.0.0.1", 0, &any), 0);
+	tw_udp_opts o = { .tos = -1, .ttl = -1, .recv_meta = true };
+	int refl = tw_net_udp_open(&any, &o);
+	tw_sockaddr raddr;
+	assert_int_equal(tw_net_local_addr(refl, &raddr), 0);
+	uint16_t errest = 0x0001;
+	sndrec rec = { 0 };
+	tw_sender_params sp = {
+		.fmt = { .sec = TW_TEST_AUTH }, .reflector = raddr, .interval_ns = 10 * MS, .count = 1,
+		.loss_timeout_ns = 100 * MS, .errest = &errest, .on_done = s_done, .arg = &rec,
+	};
+	int err;
+	tw_sender *s = tw_sender_open(f.loop, &any, 0, NULL, &err);
+	sp.padding = TW_SENDER_MAX_PACKET - TW_SENDER_HDR_KEYED + 1;
+	assert_int_equal(tw_sender_start(s, &sp), -EMSGSIZE);
+	tw_sender_free(s);
+	/* the largest one works: one packet of exactly the maximum */
+	s = tw_sender_open(f.loop, &any, 0, NULL, &err);
+	sp.fmt.sec = TW_TEST_OPEN;
+	sp.padding = TW_SENDER_MAX_PACKET - TW_SENDER_HDR_OPEN;
+	assert_int_equal(tw_sender_start(s, &sp), 0);
+	urx u = { .fd = refl };
+	assert_true(pump_until(&f, cond_urx, &u, WAIT_NS));
+	assert_int_equal(u.n, TW_SENDER_MAX_PACKET);
+	assert_true(pump_until(&f, cond_done, &rec, WAIT_NS));
+	tw_sender_free(s);
+	close(refl);
+	fx_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -750,6 +788,7 @@ int main(void)
 		cmocka_unit_test(test_sender_v4),
 		cmocka_unit_test(test_sender_v6),
 		cmocka_unit_test(test_sender_no_padding_and_pace),
+		cmocka_unit_test(test_sender_padding_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
