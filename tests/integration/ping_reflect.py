@@ -86,6 +86,19 @@ def main():
         for k, v in want.items():
             t.check(d[k] == v, "%s: %s = %s, want %s" % (where, k, d[k], v), *ctx)
 
+    # Ctrl-C ends the run early: the packets in flight are waited for and
+    # the summary is printed as usual
+    p = subprocess.Popen(ping_args(v4, ["-c", "100000", "-i", "0.01"]), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    t.time.sleep(1.0)
+    p.send_signal(t.signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    ctx = ("interrupted ping exit %s\nstdout:\n%s\nstderr:\n%s" % (p.returncode, out, err), refl)
+    t.check(p.returncode == 0, "interrupted ping exited %s" % p.returncode, *ctx)
+    d = t.json.loads(out)
+    t.check(20 <= d["sent"] < 1000 and d["received"] == d["sent"] and d["lost"] == 0,
+            "interrupted ping summary %s" % d, *ctx)
+
     t.check(refl.alive() and refl6.alive(), "a reflector died", refl, refl6)
     rc4, rc6 = refl.stop(), refl6.stop()
     t.check(rc4 == 0 and rc6 == 0, "reflectors exited %s/%s on SIGTERM" % (rc4, rc6), refl, refl6)
