@@ -1,0 +1,135 @@
+"""Helpers shared by the deploy_* integration tests (standard library only)."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import twamplib as tl  # noqa: E402
+
+# An agent that measures its own reflector: every sender, reflector,
+# resolver (the name "localhost" goes through the hosts file) and exporter
+# path runs.
+SELF_CONFIG = """
+reflector:
+  listen: ["127.0.0.1:{refl}"]
+defaults:
+  interval: {interval}
+targets:
+  - {{name: self, host: localhost, port: {refl}}}
+  - {{name: self-v4, host: 127.0.0.1, port: {refl}, dscp: 46}}
+"""
+
+
+def write_self_config(path, refl_port, interval="50ms"):
+    with open(path, "w") as f:
+        f.write(SELF_CONFIG.format(refl=refl_port, interval=interval))
+
+
+def wait_ready(web_port, proc, timeout=20.0):
+    """Polls /-/ready until it answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tl.check(proc.alive(), "%s exited before it became ready" % proc.name, proc)
+        try:
+            status, _, _ = tl.http_get("http://127.0.0.1:%d/-/ready" % web_port, timeout=1)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    tl.check(False, "not ready after %.0fs" % timeout, proc)
+
+
+def scrape(web_port):
+    status, _, body = tl.http_get("http://127.0.0.1:%d/metrics" % web_port)
+    if status != 200:
+        raise AssertionError("/metrics answered %d" % status)
+    return body.decode()
+
+
+def metric_families(text):
+    """Family names of an exposition (from # TYPE lines), with their types."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            out[name] = kind
+    return out
+
+
+def sample_names(text):
+    """Every sample name of an exposition (x_bucket, x_sum, x_count included)."""
+    names = set()
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            names.add(line.split("{", 1)[0].split(" ", 1)[0])
+    return names
+
+
+def label_names(text):
+    """metric name -> set of label names seen on its samples."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#") or "{" not in line:
+            continue
+        name, rest = line.split("{", 1)
+        labels = out.setdefault(name, set())
+        body = rest.rsplit("}", 1)[0]
+        i = 0
+        while i < len(body):
+            eq = body.index("=", i)
+            labels.add(body[i:eq].strip(","))
+            j = eq + 2  # past ="
+            while body[j] != '"':
+                j += 2 if body[j] == "\\" else 1
+            i = j + 2  # past ",
+    return out
+
+
+def live_exposition(agent, tmp, seconds=1.5):
+    """Starts a self-measuring agent, lets it run, returns one scrape."""
+    cfg = os.path.join(tmp, "live.yml")
+    write_self_config(cfg, tl.free_port())
+    web = tl.free_port()
+    pr = tl.Proc([agent, "run", "--config.file", cfg, "--web.listen-address", "127.0.0.1:%d" % web],
+                 name="agent")
+    wait_ready(web, pr)
+    time.sleep(seconds)
+    text = scrape(web)
+    pr.stop()
+    return text
+
+
+def kubectl_json(args, stdin=None, timeout=60):
+    """Runs kubectl, returns the list of objects it printed as JSON (it
+    prints one JSON document per object, back to back)."""
+    cp = subprocess.run(["kubectl"] + args, input=stdin, capture_output=True, text=True, timeout=timeout)
+    if cp.returncode != 0:
+        raise AssertionError("kubectl %s failed:\n%s" % (" ".join(args), cp.stderr))
+    dec = json.JSONDecoder()
+    text, i, objs = cp.stdout, 0, []
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            break
+        obj, i = dec.raw_decode(text, i)
+        objs.extend(obj["items"] if obj.get("kind") == "List" else [obj])
+    return objs
+
+
+def privileged_free_port():
+    """A TCP+UDP port below 1024 that is free on 127.0.0.1 (we run as root)."""
+    for port in range(863, 1024):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s, \
+                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                s.bind(("127.0.0.1", port))
+                u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port below 1024")
