@@ -35,8 +35,32 @@ static bool keyfile_known(const tw_keyfile *v, size_t n, const char *path)
 	return false;
 }
 
+/* A target whose identity is not in its key file could never
+ * authenticate (and with security auto would quietly measure
+ * unauthenticated): reject the configuration instead. */
+static int check_identities(const tw_config *cfg, const tw_keyfile *v, size_t n, char *err, size_t errcap)
+{
+	for (size_t i = 0; i < cfg->n_targets; i++) {
+		const tw_config_target *t = &cfg->targets[i];
+		const uint8_t *secret;
+		size_t len;
+		if (!t->s.identity || !t->s.key_file || t->s.security == TW_CONFIG_SECURITY_UNAUTHENTICATED)
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			if (strcmp(v[k].path, t->s.key_file) != 0 ||
+			    tw_keystore_lookup(v[k].ks, t->s.identity, &secret, &len))
+				continue;
+			snprintf(err, errcap, "target '%s' (line %u, column %u): identity '%s' not found in %s", t->name,
+				 t->loc.line, t->loc.col, t->s.identity, t->s.key_file);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
 /* Loads every distinct key file the targets name, so a missing or
- * world-readable file rejects the configuration at load time. */
+ * world-readable file (or an identity it lacks) rejects the configuration
+ * at load time. */
 static int load_keyfiles(const tw_config *cfg, tw_keyfile **out, size_t *nout, char *err, size_t errcap)
 {
 	tw_keyfile *v = calloc(cfg->n_targets ? cfg->n_targets : 1, sizeof(*v));
@@ -50,6 +74,8 @@ static int load_keyfiles(const tw_config *cfg, tw_keyfile **out, size_t *nout, c
 		rc = v[n].path ? tw_keystore_load(path, &v[n].ks, err, errcap) : -ENOMEM;
 		n++;
 	}
+	if (rc == 0)
+		rc = check_identities(cfg, v, n, err, errcap);
 	if (rc < 0) {
 		keyfiles_free(v, n);
 		return rc;
