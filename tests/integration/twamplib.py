@@ -259,3 +259,221 @@ def wait_closed(sock, timeout=5.0):
 def sender_packet(seq, padding=27):
     """An unauthenticated Session-Sender packet (14 octets + zero padding)."""
     return struct.pack("!I", seq) + ntp_now() + struct.pack("!H", 0x0001) + bytes(padding)
+
+
+# ---- the long-running agent (run mode): processes, scrapes, exposition ----
+
+def wait_until(fn, timeout, what, *context, interval=0.1):
+    """Polls fn() until it returns something truthy (returned) or timeout
+    seconds pass (AssertionError naming what, with context)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = fn()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            check(False, "timed out after %.0fs waiting for %s (last: %r)" % (timeout, what, last), *context)
+        for c in context:
+            if isinstance(c, Proc) and not c.alive():
+                check(False, "%s exited while waiting for %s" % (c.name, what), *context)
+        time.sleep(interval)
+
+
+def write_file(path, text, mode=0o600):
+    """Writes text to path with mode (set explicitly: the umask does not apply)."""
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def write_key_file(path, entries, mode=0o600):
+    """A pfs key file: one 'identity hex(secret)' line per (identity, secret)."""
+    lines = ["# test keys"] + ["%s %s" % (ident, secret.encode().hex()) for ident, secret in entries]
+    return write_file(path, "\n".join(lines) + "\n", mode)
+
+
+def write_secret_dir(path, entries):
+    """A key directory in the layout of a Kubernetes Secret volume:
+    path/..2024_01_01_00_00_00.1/<identity> (0400 files), path/..data ->
+    that directory, and path/<identity> -> ..data/<identity>."""
+    stamp = "..2024_01_01_00_00_00.1"
+    os.makedirs(os.path.join(path, stamp), mode=0o755)
+    for ident, secret in entries:
+        write_file(os.path.join(path, stamp, ident), secret + "\n", 0o400)
+    os.symlink(stamp, os.path.join(path, "..data"))
+    for ident, _ in entries:
+        os.symlink(os.path.join("..data", ident), os.path.join(path, ident))
+    return path
+
+
+def start_agent(agent, workdir, config_text, name="agent", extra=(), web_port=None):
+    """Writes workdir/<name>.yml and starts `twamp-agent run` with it on a
+    free loopback web port; waits (bounded) until /-/ready answers 200.
+    Returns (Proc, web port, config path)."""
+    path = write_file(os.path.join(workdir, name + ".yml"), config_text, 0o644)
+    port = web_port or free_port()
+    pr = Proc([agent, "run", "--config.file", path, "--web.listen-address", "127.0.0.1:%d" % port] + list(extra),
+              name=name)
+
+    def ready():
+        try:
+            return http_get("http://127.0.0.1:%d/-/ready" % port, timeout=1.0)[0] == 200
+        except OSError:
+            return False
+    wait_until(ready, 15, "%s /-/ready" % name, pr)
+    return pr, port, path
+
+
+def _unescape_label(s, i):
+    """Reads a quoted label value starting after the opening quote at s[i];
+    returns (value, index after the closing quote)."""
+    out = []
+    while i < len(s):
+        ch = s[i]
+        if ch == '"':
+            return "".join(out), i + 1
+        if ch == "\\":
+            nxt = s[i + 1] if i + 1 < len(s) else ""
+            if nxt not in ('\\', '"', 'n'):
+                raise ValueError("bad escape \\%s in label value" % nxt)
+            out.append("\n" if nxt == "n" else nxt)
+            i += 2
+            continue
+        if ch == "\n":
+            raise ValueError("raw newline in label value")
+        out.append(ch)
+        i += 1
+    raise ValueError("unterminated label value")
+
+
+def _parse_sample(line):
+    """'name{a="x",b="y"} 1.5' -> (name, {labels}, value). Strict: no
+    timestamps (the agent never writes them)."""
+    i = 0
+    while i < len(line) and (line[i].isalnum() or line[i] in "_:"):
+        i += 1
+    name = line[:i]
+    labels = {}
+    if i < len(line) and line[i] == "{":
+        i += 1
+        while line[i] != "}":
+            j = line.index("=", i)
+            lname = line[i:j]
+            if line[j + 1] != '"':
+                raise ValueError("label %s value not quoted" % lname)
+            if lname in labels:
+                raise ValueError("label %s twice" % lname)
+            labels[lname], i = _unescape_label(line, j + 2)
+            if line[i] == ",":
+                i += 1
+    i += 1 if i < len(line) and line[i] == "}" else 0
+    rest = line[i:]
+    if not rest.startswith(" ") or len(rest.split()) != 1:
+        raise ValueError("expected one value after the labels: %r" % line)
+    v = rest.strip()
+    value = {"+Inf": float("inf"), "-Inf": float("-inf"), "NaN": float("nan")}.get(v)
+    return name, labels, float(v) if value is None else value
+
+
+def parse_exposition(text):
+    """Parses the Prometheus text format 0.0.4 and checks its structure:
+    HELP then TYPE before each family's samples, families contiguous and
+    declared once, the text ends in a newline. Returns (families, samples):
+    families maps name -> {"help", "type"}; samples is a list of
+    (name, labels, value) in order. Raises ValueError on a violation."""
+    if not text.endswith("\n"):
+        raise ValueError("exposition does not end in a newline")
+    families, samples = {}, []
+    current = None
+    suffixes = {"histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count", "")}
+    for n, line in enumerate(text.split("\n")[:-1], 1):
+        if line.startswith("# HELP "):
+            name = line.split(" ", 3)[2]
+            if name in families:
+                raise ValueError("line %d: family %s declared twice (not contiguous)" % (n, name))
+            families[name] = {"help": line.split(" ", 3)[3] if line.count(" ") >= 3 else "", "type": None}
+            current = name
+        elif line.startswith("# TYPE "):
+            _, _, name, typ = line.split(" ")
+            if name != current or families[name]["type"] is not None:
+                raise ValueError("line %d: TYPE %s not right after its HELP" % (n, name))
+            families[name]["type"] = typ
+        elif line.startswith("#") or not line:
+            raise ValueError("line %d: unexpected line %r" % (n, line))
+        else:
+            name, labels, value = _parse_sample(line)
+            typ = families.get(current, {}).get("type")
+            ok = [current + s for s in suffixes.get(typ, ("",))]
+            if current is None or typ is None or name not in ok:
+                raise ValueError("line %d: sample %s outside its family (current %s)" % (n, name, current))
+            samples.append((name, labels, value))
+    return families, samples
+
+
+def select(samples, name, **labels):
+    """The samples named name whose labels include every given one."""
+    return [s for s in samples if s[0] == name and all(s[1].get(k) == v for k, v in labels.items())]
+
+
+def value(samples, name, **labels):
+    """The value of the only sample matching (AssertionError when there is
+    not exactly one)."""
+    m = select(samples, name, **labels)
+    if len(m) != 1:
+        raise AssertionError("%d samples match %s%s" % (len(m), name, labels))
+    return m[0][2]
+
+
+def scrape(port, path="/metrics", headers=None):
+    """GETs the agent's metrics and parses them; returns (families, samples)."""
+    st, hdr, body = http_get("http://127.0.0.1:%d%s" % (port, path), headers=headers)
+    if st != 200:
+        raise AssertionError("GET %s: status %d: %r" % (path, st, body[:300]))
+    return parse_exposition(body.decode())
+
+
+def scrape_samples(port, path="/metrics"):
+    return scrape(port, path)[1]
+
+
+def check_histograms(families, samples):
+    """Histogram invariants promtool 2.42 does not check: per series,
+    buckets in strictly increasing le, cumulative (non-decreasing), a +Inf
+    bucket equal to _count, and a _sum. Returns the number of series."""
+    series = {}
+    for name, labels, v in samples:
+        for fam, f in families.items():
+            if f["type"] != "histogram" or not name.startswith(fam):
+                continue
+            suffix = name[len(fam):]
+            if suffix not in ("_bucket", "_sum", "_count"):
+                continue
+            key = (fam, tuple(sorted((k, x) for k, x in labels.items() if k != "le")))
+            s = series.setdefault(key, {"buckets": [], "sum": None, "count": None})
+            if suffix == "_bucket":
+                s["buckets"].append((float(labels["le"]), v))
+            else:
+                s[suffix[1:]] = v
+    for key, s in series.items():
+        b = s["buckets"]
+        if not b or b[-1][0] != float("inf"):
+            raise AssertionError("%s: no +Inf bucket last" % (key,))
+        for (le1, c1), (le2, c2) in zip(b, b[1:]):
+            if not le1 < le2 or not c1 <= c2:
+                raise AssertionError("%s: buckets not increasing/cumulative at le=%s..%s" % (key, le1, le2))
+        if s["count"] is None or s["sum"] is None or b[-1][1] != s["count"]:
+            raise AssertionError("%s: +Inf %s, _count %s, _sum %s" % (key, b[-1][1], s["count"], s["sum"]))
+    return len(series)
+
+
+class ProcIn(Proc):
+    """A Proc started in the working directory cwd."""
+
+    def __init__(self, args, cwd, name="proc", env=None):
+        self.name = name
+        self.log = tempfile.NamedTemporaryFile(prefix=name + "-", suffix=".log", delete=False)
+        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                  start_new_session=True)
+        _procs.append(self)

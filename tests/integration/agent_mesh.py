@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Two long-running agents on loopback measuring each other (issue 3).
+
+Agent A reflects on one port and measures B, an unreachable target (a
+closed port) and a plain `reflect` process R; agent B reflects on another
+port and measures A. Asserted from live /metrics scrapes:
+  - reachable targets: packets sent and received, none lost, session up,
+    RTT histogram count == received and a plausible sum, reflector
+    counters on the peer;
+  - the unreachable target: session down, connect failures and attempts
+    counted, every series present with zeros from configuration on;
+  - loss: R is stopped (SIGSTOP) for longer than the loss timeout; the
+    lost counter rises by the packets sent while it could not answer, the
+    invariant sent == received + lost + in flight holds with in flight
+    bounded by loss_timeout / interval, and after SIGCONT the target
+    recovers (received grows again, the queued replies count as late).
+"""
+import os
+import signal
+import sys
+import tempfile
+import time
+
+import twamplib as t
+
+INTERVAL_S = 0.05
+LOSS_TIMEOUT_S = 1.0
+IN_FLIGHT_MAX = int(LOSS_TIMEOUT_S / INTERVAL_S) + 2
+
+
+def config(listen_port, targets):
+    lines = ["reflector:", '  listen: ["127.0.0.1:%d"]' % listen_port, "defaults:",
+             "  interval: %dms" % int(INTERVAL_S * 1000), "  loss_timeout: %dms" % int(LOSS_TIMEOUT_S * 1000),
+             "targets:"]
+    for name, port in targets:
+        lines.append("  - {name: %s, host: 127.0.0.1, port: %d, labels: {mesh: test}}" % (name, port))
+    return "\n".join(lines) + "\n"
+
+
+def counters(samples, target):
+    g = lambda n: t.value(samples, n, target=target)
+    return {"sent": g("twamp_test_packets_sent_total"), "received": g("twamp_test_packets_received_total"),
+            "lost": g("twamp_test_packets_lost_total"), "late": g("twamp_test_packets_late_total"),
+            "up": g("twamp_session_up")}
+
+
+def check_reachable(samples, target, *ctx):
+    c = counters(samples, target)
+    t.check(c["sent"] > 0 and c["received"] > 0, "%s: sent/received %s" % (target, c), *ctx)
+    t.check(c["lost"] == 0 and c["late"] == 0, "%s: loss on loopback: %s" % (target, c), *ctx)
+    t.check(c["up"] == 1, "%s: session not up" % target, *ctx)
+    in_flight = c["sent"] - c["received"] - c["lost"]
+    t.check(0 <= in_flight <= IN_FLIGHT_MAX, "%s: in flight %s" % (target, in_flight), *ctx)
+    n = t.value(samples, "twamp_rtt_seconds_count", target=target)
+    s = t.value(samples, "twamp_rtt_seconds_sum", target=target)
+    t.check(n == c["received"], "%s: rtt count %s != received %s" % (target, n, c["received"]), *ctx)
+    t.check(0 < s / n < 0.05, "%s: mean loopback RTT %.6fs implausible" % (target, s / n), *ctx)
+    attempts = t.value(samples, "twamp_control_connection_attempts_total", target=target)
+    t.check(attempts == 1, "%s: %s control attempts for a healthy peer" % (target, attempts), *ctx)
+    info = t.select(samples, "twamp_session_info", target=target)
+    t.check(len(info) == 1 and info[0][1]["target_ip"] == "127.0.0.1" and info[0][1]["mode"] == "unauthenticated"
+            and info[0][1]["port"] != "0" and info[0][1]["mesh"] == "test",
+            "%s: session_info %s" % (target, info), *ctx)
+
+
+def check_unreachable(samples, target, *ctx):
+    c = counters(samples, target)
+    t.check(c["up"] == 0, "%s: session up" % target, *ctx)
+    t.check(c["sent"] == 0 and c["received"] == 0 and c["lost"] == 0,
+            "%s: series should exist with zeros: %s" % (target, c), *ctx)
+    fails = t.value(samples, "twamp_control_connection_failures_total", target=target, reason="connect")
+    attempts = t.value(samples, "twamp_control_connection_attempts_total", target=target)
+    t.check(fails > 0 and attempts >= fails, "%s: connect failures %s attempts %s" % (target, fails, attempts), *ctx)
+    others = [s for s in t.select(samples, "twamp_control_connection_failures_total", target=target)
+              if s[1]["reason"] != "connect" and s[2] != 0]
+    t.check(not others, "%s: unexpected failure reasons %s" % (target, others), *ctx)
+    for fam in ("twamp_rtt_seconds_count", "twamp_rtt_seconds_sum", "twamp_remote_processing_seconds_count"):
+        t.check(t.value(samples, fam, target=target) == 0, "%s: %s not zero" % (target, fam), *ctx)
+    t.check(len(t.select(samples, "twamp_rtt_seconds_bucket", target=target)) == 17,
+            "%s: rtt buckets missing" % target, *ctx)
+    info = t.select(samples, "twamp_session_info", target=target)
+    t.check(len(info) == 1 and info[0][1]["port"] == "0", "%s: session_info %s" % (target, info), *ctx)
+
+
+def main():
+    args = t.parse_args()
+    work = tempfile.mkdtemp(prefix="agent_mesh-")
+    port_a, port_b, closed = t.free_port(), t.free_port(), t.free_port()
+    refl, port_r = t.start_reflector(args.agent, "127.0.0.1", name="reflect-r")
+    a_cfg = config(port_a, [("b", port_b), ("dead", closed), ("r", port_r)])
+    b_cfg = config(port_b, [("a", port_a)])
+    # B first, so A's first attempt finds it; A then B's view of A follows.
+    b, web_b, _ = t.start_agent(args.agent, work, b_cfg, name="agent-b")
+    a, web_a, _ = t.start_agent(args.agent, work, a_cfg, name="agent-a")
+    ctx = (a, b, refl)
+
+    # Series exist from configuration on, whatever the session state.
+    _, s = t.scrape(web_a)
+    for target in ("b", "dead", "r"):
+        t.check(len(t.select(s, "twamp_test_packets_sent_total", target=target)) == 1,
+                "no sent series for %s right after start" % target, *ctx)
+
+    def settled():
+        sa, sb = t.scrape_samples(web_a), t.scrape_samples(web_b)
+        ok = (t.value(sa, "twamp_test_packets_received_total", target="b") >= 20
+              and t.value(sa, "twamp_test_packets_received_total", target="r") >= 20
+              and t.value(sb, "twamp_test_packets_received_total", target="a") >= 20
+              and t.value(sa, "twamp_control_connection_failures_total", target="dead", reason="connect") >= 1)
+        return (sa, sb) if ok else None
+    sa, sb = t.wait_until(settled, 20, "both agents measuring", *ctx)
+    check_reachable(sa, "b", *ctx)
+    check_reachable(sa, "r", *ctx)
+    check_reachable(sb, "a", *ctx)
+    check_unreachable(sa, "dead", *ctx)
+    # Each agent reflected the other's packets.
+    for samples, who in ((sa, "A"), (sb, "B")):
+        refl_n = t.value(samples, "twamp_reflector_test_packets_reflected_total")
+        t.check(refl_n > 0, "%s reflected nothing" % who, *ctx)
+        t.check(t.value(samples, "twamp_reflector_sessions") == 1, "%s: reflector sessions != 1" % who, *ctx)
+        drops = [x for x in t.select(samples, "twamp_reflector_test_packets_dropped_total") if x[2] != 0]
+        t.check(not drops, "%s dropped test packets: %s" % (who, drops), *ctx)
+    t.check(t.value(sa, "twamp_agent_sessions", state="up") == 2, "A: sessions up != 2", *ctx)
+
+    # ---- loss: R stops answering for longer than the loss timeout ----
+    before = counters(t.scrape_samples(web_a), "r")
+    refl.signal(signal.SIGSTOP)
+    stopped_at = time.monotonic()
+    try:
+        def losing():
+            c = counters(t.scrape_samples(web_a), "r")
+            return c if c["lost"] - before["lost"] >= 20 else None
+        mid = t.wait_until(losing, 15, "lost packets while R is stopped", *ctx)
+        t.check(mid["up"] == 1, "session down while the reflector is only silent", *ctx)
+        in_flight = mid["sent"] - mid["received"] - mid["lost"]
+        t.check(0 <= in_flight <= IN_FLIGHT_MAX,
+                "sent %s != received %s + lost %s + in flight (<= %d)" % (
+                    mid["sent"], mid["received"], mid["lost"], IN_FLIGHT_MAX), *ctx)
+        time.sleep(max(0.0, 2.5 - (time.monotonic() - stopped_at)))
+    finally:
+        refl.signal(signal.SIGCONT)
+    stop_s = time.monotonic() - stopped_at
+    after_cont = counters(t.scrape_samples(web_a), "r")
+
+    def recovered():
+        c = counters(t.scrape_samples(web_a), "r")
+        return c if c["received"] >= after_cont["received"] + 20 else None
+    end = t.wait_until(recovered, 15, "R answering again", *ctx)
+    lost = end["lost"] - before["lost"]
+    # Every packet sent during the silence minus those still answerable
+    # within their loss timeout when R resumed; +-3 for the edges.
+    want = (stop_s - LOSS_TIMEOUT_S) / INTERVAL_S
+    t.check(want - 3 - 0.2 * want <= lost <= stop_s / INTERVAL_S + 3,
+            "lost %d packets in a %.2fs stop (expected about %.0f)" % (lost, stop_s, want), *ctx)
+    in_flight = end["sent"] - end["received"] - end["lost"]
+    t.check(0 <= in_flight <= IN_FLIGHT_MAX, "after recovery: in flight %s" % in_flight, *ctx)
+    # R's socket kept the packets: once resumed it reflected them, too late.
+    late = end["late"] - before["late"]
+    t.check(0 < late <= lost, "late %s for %s lost" % (late, lost), *ctx)
+    t.check(end["up"] == 1, "session not up after recovery", *ctx)
+    t.check(t.value(t.scrape_samples(web_a), "twamp_control_connection_attempts_total", target="r") == 1,
+            "the control session to R was re-established although it never failed", *ctx)
+
+    for p in (a, b, refl):
+        t.check(p.alive(), "%s died" % p.name, *ctx)
+    for p in (a, b, refl):
+        rc = p.stop()
+        t.check(rc == 0, "%s exited %s on SIGTERM" % (p.name, rc), *ctx)
+    print("ok: A->b %d received, A->r lost %d / late %d in %.1fs stop" % (
+        t.value(sa, "twamp_test_packets_received_total", target="b"), lost, late, stop_s))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
