@@ -92,6 +92,13 @@ int tw_test_cbc_encrypt(tw_test_crypto *c, uint8_t *buf, size_t len);
 int tw_test_cbc_decrypt(tw_test_crypto *c, uint8_t *buf, size_t len);
 int tw_test_mac(tw_test_crypto *c, const uint8_t *data, size_t len, uint8_t mac[TW_MAC_LEN]);
 bool tw_test_mac_verify(tw_test_crypto *c, const uint8_t *data, size_t len, const uint8_t mac[TW_MAC_LEN]);
+/* The same MAC over the concatenation a || b without copying either part
+ * (the STAMP HMAC TLV covers the Sequence Number || the preceding TLVs,
+ * which are not adjacent in the packet). Either part may be empty. */
+int tw_test_mac2(tw_test_crypto *c, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+		 uint8_t mac[TW_MAC_LEN]);
+bool tw_test_mac2_verify(tw_test_crypto *c, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+			 const uint8_t mac[TW_MAC_LEN]);
 
 /* ---- helpers ---- */
 
