@@ -46,6 +46,7 @@ struct conn {
 	bool closing; /* close once out is flushed */
 	sess **sessions;
 	uint32_t nsessions;
+	uint32_t max_sessions; /* sizes sessions[] and fsm; a reload cannot raise it */
 };
 
 typedef struct listener {
@@ -305,10 +306,10 @@ static tw_refl_session *open_session(conn *c, const tw_request *r, const uint8_t
 /* Creates the session; returns the Accept value for the reply. */
 static uint8_t create_session(conn *c, const tw_request *r, tw_accept_session *a)
 {
-	if (c->nsessions >= c->srv->p.max_sessions) {
+	uint32_t limit = c->srv->p.max_sessions < c->max_sessions ? c->srv->p.max_sessions : c->max_sessions;
+	if (c->nsessions >= limit) {
 		count_reject(c, TW_REJECT_SESSION_LIMIT);
-		tw_warn("session request refused", "peer=%s reason=session_limit limit=%u", c->peer_str,
-			c->srv->p.max_sessions);
+		tw_warn("session request refused", "peer=%s reason=session_limit limit=%u", c->peer_str, limit);
 		return TW_ACCEPT_PERMANENT;
 	}
 	sess *x = calloc(1, sizeof(*x));
@@ -571,8 +572,9 @@ static conn *conn_new(tw_server *s, int fd, const tw_sockaddr *peer)
 	tw_sa_format(&c->peer, c->peer_str, sizeof(c->peer_str));
 	tw_io_init(&c->io);
 	tw_timer_init(&c->idle, on_idle, c);
-	c->fsm = tw_srv_new(s->p.max_sessions);
-	c->sessions = calloc(s->p.max_sessions ? s->p.max_sessions : 1, sizeof(*c->sessions));
+	c->max_sessions = s->p.max_sessions;
+	c->fsm = tw_srv_new(c->max_sessions);
+	c->sessions = calloc(c->max_sessions ? c->max_sessions : 1, sizeof(*c->sessions));
 	if (!c->fsm || !c->sessions || tw_io_add(s->loop, &c->io, fd, EPOLLIN, on_conn_io, c) < 0) {
 		tw_srv_free(c->fsm);
 		free(c->sessions);
