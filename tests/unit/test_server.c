@@ -44,7 +44,8 @@
 typedef struct fx {
 	tw_loop *loop;
 	tw_server *srv;
-	tw_sockaddr addr; /* the bound listener */
+	tw_sockaddr addr;   /* the bound listener */
+	tw_sockaddr listen; /* as configured (port 0) */
 	int family;
 	const char *host;
 } fx;
@@ -80,11 +81,10 @@ static void fx_start(fx *f, const char *host, const tw_server_params *params)
 	f->host = host;
 	f->loop = tw_loop_new(NULL);
 	assert_non_null(f->loop);
-	tw_sockaddr listen;
-	assert_int_equal(tw_sa_from_numeric(host, 0, &listen), 0);
-	f->family = tw_sa_family(&listen);
+	assert_int_equal(tw_sa_from_numeric(host, 0, &f->listen), 0);
+	f->family = tw_sa_family(&f->listen);
 	tw_server_params p = *params;
-	p.listen = &listen;
+	p.listen = &f->listen;
 	p.nlisten = 1;
 	char err[256] = "";
 	f->srv = tw_server_new(f->loop, &p, err, sizeof(err));
@@ -1577,6 +1577,51 @@ static void test_session_limit(void **state)
 	fx_stop(&f);
 }
 
+/* A reload that raises max_sessions must not let a connection accepted
+ * under the old limit outgrow what was sized for it; a lowered limit
+ * applies at once; new connections get the new limit. */
+static void test_reconfigure_session_limit(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	p.max_sessions = 1;
+	fx_start(&f, "127.0.0.1", &p);
+	int old = peer_open(&f);
+	udp_peer u = udp_open(&f);
+	tw_request r = make_request(&f, &u, 0);
+	assert_int_equal(peer_request(&f, old, &r).accept, TW_ACCEPT_OK);
+	p.max_sessions = 4;
+	p.listen = &f.listen;
+	p.nlisten = 1;
+	char err[128];
+	assert_int_equal(tw_server_reconfigure(f.srv, &p, err, sizeof(err)), 0);
+	tw_sockaddr again;
+	assert_int_equal(tw_server_listen_addr(f.srv, 0, &again), 0);
+	assert_true(tw_sa_equal(&again, &f.addr)); /* the listener was kept */
+	tw_accept_session a = peer_request(&f, old, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_PERMANENT);
+	assert_int_equal(a.port, 0);
+	assert_true(peer_silent_open(&f, old));
+	int fresh = peer_open(&f);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(peer_request(&f, fresh, &r).accept, TW_ACCEPT_OK);
+	assert_int_equal(peer_request(&f, fresh, &r).accept, TW_ACCEPT_PERMANENT);
+	/* lowered: applies to the open connections too */
+	p.max_sessions = 2;
+	assert_int_equal(tw_server_reconfigure(f.srv, &p, err, sizeof(err)), 0);
+	int third = peer_open(&f);
+	assert_int_equal(peer_request(&f, third, &r).accept, TW_ACCEPT_OK);
+	assert_int_equal(peer_request(&f, third, &r).accept, TW_ACCEPT_OK);
+	assert_int_equal(peer_request(&f, third, &r).accept, TW_ACCEPT_PERMANENT);
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_SESSION_LIMIT], 3);
+	close(old);
+	close(fresh);
+	close(third);
+	close(u.fd);
+	fx_stop(&f);
+}
+
 typedef struct allow_rec {
 	int calls;
 	tw_sockaddr seen;
@@ -1830,6 +1875,7 @@ int main(void)
 		cmocka_unit_test(test_servwait_suspended_while_testing),
 		cmocka_unit_test(test_connection_limit),
 		cmocka_unit_test(test_session_limit),
+		cmocka_unit_test(test_reconfigure_session_limit),
 		cmocka_unit_test(test_allow_refuses),
 		cmocka_unit_test(test_accept_backs_off_out_of_fds),
 		cmocka_unit_test(test_open_client_session),
