@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Security failures fail cleanly (issue 4, failure behaviour and secrets).
+
+Server S is a `run` agent reflecting in the keyed modes only, so its
+counters can be scraped. Asserted:
+  - wrong secret: ping exits 5 saying "authentication failed"; S logs
+    the identity with reason bad_secret and counts
+    twamp_reflector_control_rejections_total{reason="bad_secret"};
+  - unknown identity: exit 5 likewise, reason unknown_identity;
+  - an agent target with the wrong secret: session down, its
+    twamp_control_connection_failures_total{reason="authentication"}
+    grows (retried with backoff), S's bad_secret counter grows with it;
+  - no secret (right or wrong, raw or hex) appears in any log, any ping
+    output, or S's /metrics;
+  - a world-readable key file is refused by ping (exit 5) and reflect
+    (exit 2) with a message naming the file, its mode and `chmod 600`; a
+    Secret directory holding a 0644 file is refused the same way;
+  - a key directory in the Kubernetes Secret layout (..data symlinks)
+    works for ping and reflect;
+  - the Count cap: against `reflect --kdf-count 65536` ping exits 5 with a
+    message about the greeting Count; with --max-kdf-count 65536 it
+    succeeds;
+  - every run is bounded; afterwards S still serves a good client, has no
+    control connection left open, and no process crashed.
+"""
+import os
+import sys
+import tempfile
+
+import twamplib as t
+
+IDENT = "testuser"
+SECRET = "the-right-secret-91d2"
+WRONG = "a-wrong-secret-7b3e"
+
+
+def secrets_absent(text, where, *ctx):
+    for s in (SECRET, WRONG):
+        for form in (s, s.encode().hex(), s.encode().hex().upper()):
+            t.check(form not in text, "%s contains a secret (%s)" % (where, form), *ctx)
+
+
+def ping(agent, port, keys, ident=IDENT, extra=(), host="127.0.0.1"):
+    rc, d, cp = t.ping_json(agent, t.hostport(host, port), ["-c", "5", "-i", "0.01", "--connect-timeout", "5s",
+                                                            "--identity", ident, "--key-file", keys] + list(extra),
+                            timeout=30)
+    secrets_absent(cp.stdout + cp.stderr, "ping output")
+    return rc, d, cp
+
+
+def rejections(web, reason):
+    return t.value(t.scrape_samples(web), "twamp_reflector_control_rejections_total", reason=reason)
+
+
+def wait_log(proc, needle, what):
+    return t.wait_until(lambda: needle in proc.output(), 5, what, proc)
+
+
+def server_side(agent, work, keys, wrong, nobody):
+    refl_port = t.free_port()
+    cfg = """reflector:
+  listen: ["127.0.0.1:%d"]
+  modes: [authenticated, encrypted, mixed]
+  key_file: %s
+targets: []
+""" % (refl_port, keys)
+    s, web, _ = t.start_agent(agent, work, cfg, name="server")
+
+    # wrong secret
+    rc, d, cp = ping(agent, refl_port, wrong, extra=["--mode", "authenticated"])
+    t.check(rc == 5 and "authentication failed" in cp.stderr, "wrong secret: %s" % t.describe(cp), s)
+    wait_log(s, "identity=%s reason=bad_secret" % IDENT, "S logging the bad secret")
+    t.check(rejections(web, "bad_secret") == 1, "bad_secret rejections != 1", s)
+    t.check(rejections(web, "unknown_identity") == 0, "unknown_identity counted for a bad secret", s)
+    # unknown identity, in every keyed mode
+    for n, mode in enumerate(("authenticated", "encrypted", "mixed"), 1):
+        rc, d, cp = ping(agent, refl_port, nobody, ident="nobody", extra=["--mode", mode])
+        t.check(rc == 5 and "authentication failed" in cp.stderr, "unknown identity (%s): %s" % (
+            mode, t.describe(cp)), s)
+        t.wait_until(lambda: rejections(web, "unknown_identity") == n, 5, "unknown_identity == %d" % n, s)
+    wait_log(s, "identity=nobody reason=unknown_identity", "S logging the unknown identity")
+
+    # an agent whose target has the wrong secret
+    c_cfg = """defaults: {interval: 50ms, identity: %s, key_file: %s}
+targets:
+  - {name: s, host: 127.0.0.1, port: %d, security: encrypted}
+""" % (IDENT, wrong, refl_port)
+    c, web_c, _ = t.start_agent(agent, work, c_cfg, name="client")
+
+    def failing():
+        sc = t.scrape_samples(web_c)
+        n = t.value(sc, "twamp_control_connection_failures_total", target="s", reason="authentication")
+        return sc if n >= 2 else None
+    sc = t.wait_until(failing, 15, "client counting authentication failures (with backoff)", c, s)
+    t.check(t.value(sc, "twamp_session_up", target="s") == 0, "session up with a wrong secret", c)
+    t.check(t.value(sc, "twamp_test_packets_sent_total", target="s") == 0, "test packets sent unauthenticated", c)
+    t.check(rejections(web, "bad_secret") >= 3, "S did not count the agent's bad secrets", s, c)
+    t.check("reason=authentication" in c.output(), "client log lacks the reason", c)
+
+    # a good client still gets through, and nothing is left open
+    rc, d, cp = ping(agent, refl_port, keys, extra=["--mode", "encrypted"])
+    t.check(rc == 0 and d["mode"] == "encrypted" and d["received"] == 5, "good client after failures: %s" % (
+        t.describe(cp)), s)
+    t.check(c.stop() == 0, "client agent exit status", c)
+    t.wait_until(lambda: t.value(t.scrape_samples(web), "twamp_reflector_control_connections") == 0, 10,
+                 "S's control connections closed", s)
+    st, _, body = t.http_get("http://127.0.0.1:%d/metrics" % web)
+    secrets_absent(body.decode(), "S /metrics", s)
+    secrets_absent(s.output(), "S log", s)
+    secrets_absent(c.output(), "client log", c)
+    t.check(s.alive(), "S died", s)
+    t.check(s.stop() == 0, "S exit status", s)
+
+
+def permissions(agent, work, keys):
+    open_keys = t.write_key_file(os.path.join(work, "open.pfs"), [(IDENT, SECRET)], mode=0o644)
+    group_ok = t.write_key_file(os.path.join(work, "group.pfs"), [(IDENT, SECRET)], mode=0o640)
+    refl, port = t.start_reflector(agent, "127.0.0.1", name="reflect-perm",
+                                   extra=["--modes", "authenticated", "--key-file", keys])
+    rc, d, cp = ping(agent, port, open_keys)
+    t.check(rc == 5 and open_keys in cp.stderr and "0644" in cp.stderr and "chmod 600" in cp.stderr,
+            "ping with a world-readable key file: %s" % t.describe(cp), refl)
+    rc, d, cp = ping(agent, port, group_ok)
+    t.check(rc == 0, "a group-readable (0640) key file should be accepted: %s" % t.describe(cp), refl)
+    cp = t.run([agent, "reflect", "--listen", "127.0.0.1:%d" % t.free_port(), "--modes", "authenticated",
+                "--key-file", open_keys], timeout=10)
+    t.check(cp.returncode == 2 and open_keys in cp.stderr and "0644" in cp.stderr and "chmod 600" in cp.stderr,
+            "reflect with a world-readable key file: %s" % t.describe(cp), refl)
+    secrets_absent(cp.stdout + cp.stderr, "reflect output")
+    # a Secret volume with Kubernetes' default file mode 0644
+    bad_dir = t.write_secret_dir(os.path.join(work, "secret-0644"), [(IDENT, SECRET)])
+    real = os.path.join(bad_dir, "..2024_01_01_00_00_00.1", IDENT)
+    os.chmod(real, 0o644)
+    rc, d, cp = ping(agent, port, bad_dir)
+    t.check(rc == 5 and IDENT in cp.stderr and "0644" in cp.stderr and "defaultMode" in cp.stderr,
+            "ping with a 0644 Secret file: %s" % t.describe(cp), refl)
+    t.check(refl.stop() == 0, "reflector exit status", refl)
+
+
+def secret_dir(agent, work):
+    d = t.write_secret_dir(os.path.join(work, "secret"), [("other", "z" * 12), (IDENT, SECRET)])
+    for host in ("127.0.0.1", "::1"):
+        refl, port = t.start_reflector(agent, host, name="reflect-secretdir",
+                                       extra=["--modes", "authenticated,encrypted", "--key-file", d])
+        for mode in ("authenticated", "encrypted"):
+            rc, out, cp = ping(agent, port, d, extra=["--mode", mode], host=host)
+            t.check(rc == 0 and out["mode"] == mode and out["lost"] == 0,
+                    "Secret directory, %s on %s: %s" % (mode, host, t.describe(cp)), refl)
+        secrets_absent(refl.output(), "reflector log", refl)
+        t.check(refl.stop() == 0, "reflector exit status", refl)
+
+
+def kdf_cap(agent, keys):
+    refl, port = t.start_reflector(agent, "127.0.0.1", name="reflect-kdf",
+                                   extra=["--modes", "authenticated", "--key-file", keys, "--kdf-count", "65536"])
+    rc, d, cp = ping(agent, port, keys)
+    t.check(rc == 5 and "Count 65536" in cp.stderr and "32768" in cp.stderr,
+            "Count above the default cap: %s" % t.describe(cp), refl)
+    rc, d, cp = ping(agent, port, keys, extra=["--max-kdf-count", "65536"])
+    t.check(rc == 0 and d["mode"] == "authenticated" and d["received"] == 5,
+            "--max-kdf-count 65536: %s" % t.describe(cp), refl)
+    rc, d, cp = ping(agent, port, keys, extra=["--max-kdf-count", "32768"])
+    t.check(rc == 5, "explicit cap 32768: %s" % t.describe(cp), refl)
+    t.check(refl.alive(), "reflector died", refl)
+    t.check(refl.stop() == 0, "reflector exit status", refl)
+
+
+def main():
+    args = t.parse_args()
+    work = tempfile.mkdtemp(prefix="security_failures-")
+    keys = t.write_key_file(os.path.join(work, "keys.pfs"), [(IDENT, SECRET)])
+    wrong = t.write_key_file(os.path.join(work, "wrong.pfs"), [(IDENT, WRONG)])
+    nobody = t.write_key_file(os.path.join(work, "nobody.pfs"), [("nobody", SECRET)])
+    server_side(args.agent, work, keys, wrong, nobody)
+    permissions(args.agent, work, keys)
+    secret_dir(args.agent, work)
+    kdf_cap(args.agent, keys)
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
