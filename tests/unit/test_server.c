@@ -651,6 +651,55 @@ static void test_greeting_offers_configured_modes(void **state)
 	fx_stop(&f);
 }
 
+/* A client that does not wait for each answer: Set-Up-Response, two
+ * requests and Start-Sessions in one segment get their four answers. */
+static void test_pipelined_commands(void **state)
+{
+	(void)state;
+	fx f;
+	tw_server_params p = default_params();
+	fx_start(&f, "127.0.0.1", &p);
+	int fd = peer_connect(&f);
+	tw_greeting g;
+	peer_greeting(&f, fd, &g, NULL);
+	udp_peer u = udp_open(&f);
+	uint8_t burst[TW_SETUP_LEN + 2 * TW_REQUEST_LEN + TW_START_LEN], mac[TW_HMAC_LEN] = { 0 };
+	tw_setup su = { .mode = TW_MODE_OPEN };
+	size_t n = 0;
+	n += (size_t)tw_setup_encode(&su, burst + n, sizeof(burst) - n);
+	tw_request r = make_request(&f, &u, 0);
+	n += (size_t)tw_request_encode(&r, burst + n, sizeof(burst) - n);
+	n += (size_t)tw_request_encode(&r, burst + n, sizeof(burst) - n);
+	n += (size_t)tw_start_encode(mac, burst + n, sizeof(burst) - n);
+	assert_int_equal(n, sizeof(burst));
+	peer_send(fd, burst, n);
+	tw_server_start ss;
+	peer_server_start(&f, fd, &ss, NULL);
+	assert_int_equal(ss.accept, TW_ACCEPT_OK);
+	tw_accept_session a1, a2;
+	peer_accept(&f, fd, &a1);
+	peer_accept(&f, fd, &a2);
+	assert_int_equal(a1.accept, TW_ACCEPT_OK);
+	assert_int_equal(a2.accept, TW_ACCEPT_OK);
+	assert_int_not_equal(a1.port, a2.port);
+	uint8_t ack[TW_START_ACK_LEN];
+	peer_read(&f, fd, ack, sizeof(ack));
+	assert_int_equal(ack[0], TW_ACCEPT_OK);
+	/* Stop-Sessions and a new request in one segment */
+	uint8_t burst2[TW_STOP_LEN + TW_REQUEST_LEN];
+	tw_stop st = { .nsessions = 2 };
+	assert_int_equal(tw_stop_encode(&st, burst2, sizeof(burst2)), TW_STOP_LEN);
+	assert_int_equal(tw_request_encode(&r, burst2 + TW_STOP_LEN, TW_REQUEST_LEN), TW_REQUEST_LEN);
+	peer_send(fd, burst2, sizeof(burst2));
+	tw_accept_session a3;
+	peer_accept(&f, fd, &a3);
+	assert_int_equal(a3.accept, TW_ACCEPT_OK);
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 0);
+	close(fd);
+	close(u.fd);
+	fx_stop(&f);
+}
+
 /* ------------------------------------------------------------------ */
 /* Request-TW-Session refusals                                          */
 
@@ -1845,6 +1894,7 @@ int main(void)
 		cmocka_unit_test(test_handshake_v4),
 		cmocka_unit_test(test_handshake_v6),
 		cmocka_unit_test(test_greeting_offers_configured_modes),
+		cmocka_unit_test(test_pipelined_commands),
 		cmocka_unit_test(test_request_refusals_answered),
 		cmocka_unit_test(test_zero_addresses_v4),
 		cmocka_unit_test(test_zero_addresses_v6),
