@@ -148,12 +148,44 @@ typedef struct tw_config_target {
 	tw_config_loc loc; /* the target's entry in the file */
 } tw_config_target;
 
+/* ---- target discovery (target_groups[].discovery) ---- */
+
+typedef enum tw_config_discovery_kind {
+	TW_CONFIG_DISCOVERY_DNS = 1,     /* every A/AAAA record of a name */
+	TW_CONFIG_DISCOVERY_FILE_SD = 2, /* Prometheus file_sd files (JSON/YAML) */
+	TW_CONFIG_DISCOVERY_HTTP_SD = 3, /* Prometheus http_sd URL (JSON) */
+} tw_config_discovery_kind;
+
+typedef struct tw_config_paths {
+	const char *const *v;
+	size_t n;
+} tw_config_paths;
+
+typedef struct tw_config_discovery {
+	tw_config_discovery_kind kind;
+	int64_t refresh_ns;      /* re-query / re-read / re-fetch this often */
+	/* dns */
+	const char *dns_name;    /* a host name (a headless Service) */
+	uint16_t dns_port;       /* 0 = the group's port */
+	/* file_sd: glob patterns (in the last path segment only), each ending
+	 * in .json, .yml or .yaml; relative ones joined to the config's dir */
+	tw_config_paths files;
+	/* http_sd */
+	const char *url;         /* http:// or https:// */
+	int64_t timeout_ns;      /* the whole fetch */
+	const char *tls_ca_file; /* NULL = the system CAs */
+	const char *bearer_token_file; /* NULL = no Authorization */
+	tw_config_loc loc;       /* the discovery: mapping in the file */
+} tw_config_discovery;
+
 typedef struct tw_config_group {
 	const char *name;
 	tw_config_settings s; /* built-in < defaults < group: what a target of
 	                       * this group (or one discovered later) starts from */
 	size_t first, n;      /* its static targets: cfg->targets[first .. first+n) */
 	tw_config_loc loc;
+	const tw_config_discovery *discovery; /* NULL: static targets only */
+	bool exclude_self;    /* discovered targets that are this host are dropped */
 } tw_config_group;
 
 typedef struct tw_config_reflector {

@@ -248,6 +248,31 @@ static int check_group_names(tw_ld *ld, const tw_raw_group *g, size_t n)
 
 /* ---- assembly ---- */
 
+/* The group's discovery source (schema_sd.c checked it), or NULL. */
+static int resolve_discovery(tw_ld *ld, const tw_raw_group *raw, size_t gi, tw_config_group *out)
+{
+	int di = tw_schema_key_index(&tw_schema_group, "discovery");
+	out->exclude_self = raw->exclude_self;
+	if (!(raw->h.seen & (UINT64_C(1) << di)))
+		return 0;
+	const tw_raw_discovery *d = &raw->discovery;
+	if (d->v.kind == 0) { /* "discovery:" with nothing after it */
+		tw_ld_push_key(ld, "target_groups");
+		tw_ld_push_index(ld, gi);
+		tw_ld_push_key(ld, "discovery");
+		int rc = tw_ld_fail(ld, &d->h.mark, "found nothing, expected %s", tw_schema_discovery.what);
+		tw_ld_pop(ld, 0);
+		return rc;
+	}
+	tw_config_discovery *v = tw_arena_alloc(ld->perm, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*v = d->v;
+	v->loc = (tw_config_loc){ ld->file, (uint32_t)d->h.mark.line + 1, (uint32_t)d->h.mark.column + 1 };
+	out->discovery = v;
+	return 0;
+}
+
 static int resolve_group(tw_ld *ld, const resolved *base, const tw_raw_group *raw, size_t gi,
 			 tw_config_group *out, tw_config_target *targets, where *wh, size_t *next)
 {
@@ -263,6 +288,7 @@ static int resolve_group(tw_ld *ld, const resolved *base, const tw_raw_group *ra
 		(uint32_t)raw->h.mark.column + 1 };
 	out->first = *next;
 	out->n = raw->targets.n;
+	rc = resolve_discovery(ld, raw, gi, out);
 	const tw_raw_target *t = raw->targets.v;
 	for (size_t i = 0; i < raw->targets.n && rc == 0; i++, (*next)++) {
 		wh[*next] = (where){ gi, i };

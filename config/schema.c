@@ -152,6 +152,10 @@ static const tw_key group_keys[] = {
 		.flags = TW_KEY_REQUIRED, .help = "group name, unique" },
 	{ .name = "targets", .kind = TW_K_SECTION_LIST, FIELD(tw_raw_group, targets),
 		.sub = &tw_schema_target, .help = "the group's targets; they inherit its settings" },
+	{ .name = "discovery", .kind = TW_K_SECTION, FIELD(tw_raw_group, discovery),
+		.sub = &tw_schema_discovery, .help = "where more targets come from (schema_sd.c)" },
+	{ .name = "exclude_self", .kind = TW_K_BOOL, FIELD(tw_raw_group, exclude_self), .def = "true",
+		.help = "never probe this host's own addresses or node name among discovered targets" },
 };
 
 const tw_section tw_schema_group = {
@@ -277,6 +281,9 @@ void tw_config_schema_print(FILE *f)
 	print_section(f, "target_groups[].", &tw_schema_group);
 	fprintf(f, "%-36s %-22s %-16s %s\n", "target_groups[].targets", "list of targets", "-",
 		"the group's targets; they inherit its settings");
+	print_section(f, "target_groups[].discovery.dns.", &tw_schema_sd_dns);
+	print_section(f, "target_groups[].discovery.file_sd.", &tw_schema_sd_file);
+	print_section(f, "target_groups[].discovery.http_sd.", &tw_schema_sd_http);
 	fprintf(f, "\nTarget settings, allowed in defaults, target_groups[] and targets[]:\n");
 	print_section(f, "", &tw_schema_settings);
 }

@@ -36,6 +36,7 @@ typedef enum tw_kind {
 	TW_K_BUCKETS, /* preset name or list of durations min..max */
 	TW_K_SECTION,
 	TW_K_SECTION_LIST,
+	TW_K_PATH_LIST, /* list of TW_K_PATH -> tw_config_paths */
 	TW_K__COUNT
 } tw_kind;
 
@@ -102,11 +103,26 @@ typedef struct tw_raw_target {
 	tw_layer layer;
 } tw_raw_target;
 
+/* One discovery source (schema_sd.c): its rows write into v. */
+typedef struct tw_raw_sd {
+	tw_raw_hdr h;
+	tw_config_discovery v;
+} tw_raw_sd;
+
+/* target_groups[].discovery: the check keeps the one source given in v. */
+typedef struct tw_raw_discovery {
+	tw_raw_hdr h;
+	tw_raw_sd dns, file_sd, http_sd;
+	tw_config_discovery v; /* kind 0 until a source was given */
+} tw_raw_discovery;
+
 typedef struct tw_raw_group {
 	tw_raw_hdr h;
 	const char *name;
 	tw_layer layer;
 	tw_raw_list targets; /* of tw_raw_target */
+	tw_raw_discovery discovery;
+	bool exclude_self;
 } tw_raw_group;
 
 typedef struct tw_raw_reflector {
@@ -134,6 +150,8 @@ extern const tw_section tw_schema_settings; /* the inheritable keys */
 extern const tw_section tw_schema_reflector;
 extern const tw_section tw_schema_target;
 extern const tw_section tw_schema_group;
+extern const tw_section tw_schema_discovery; /* schema_sd.c */
+extern const tw_section tw_schema_sd_dns, tw_schema_sd_file, tw_schema_sd_http;
 
 /* Index of the settings row called name, or -1. */
 int tw_schema_settings_index(const char *name);

@@ -26,6 +26,8 @@ _Static_assert(sizeof(tw_config_hostports) == sizeof(gen_list), "list layout");
 _Static_assert(offsetof(tw_config_hostports, n) == offsetof(gen_list, n), "list layout");
 _Static_assert(sizeof(tw_config_cidrs) == sizeof(gen_list), "list layout");
 _Static_assert(offsetof(tw_config_cidrs, n) == offsetof(gen_list, n), "list layout");
+_Static_assert(sizeof(tw_config_paths) == sizeof(gen_list), "list layout");
+_Static_assert(offsetof(tw_config_paths, n) == offsetof(gen_list, n), "list layout");
 /* Enum fields are written as int. */
 _Static_assert(sizeof(tw_config_schedule) == sizeof(int), "enum size");
 _Static_assert(sizeof(tw_config_ip) == sizeof(int), "enum size");
@@ -391,6 +393,7 @@ static const struct kind_info {
 	[TW_K_BUCKETS] = { "buckets", scalar_bucket_preset, 0, false },
 	[TW_K_SECTION] = { "mapping", NULL, 0, false },
 	[TW_K_SECTION_LIST] = { "list", NULL, 0, false },
+	[TW_K_PATH_LIST] = { "list of paths", scalar_path, sizeof(const char *), true },
 };
 
 const char *tw_value_type_name(const tw_key *k)
@@ -433,6 +436,7 @@ void tw_value_describe(const tw_key *k, char *buf, size_t cap)
 				   "no '/', ':' or spaces)");
 		break;
 	case TW_K_PATH: snprintf(buf, cap, "a file path"); break;
+	case TW_K_PATH_LIST: snprintf(buf, cap, "a list of file paths"); break;
 	case TW_K_PORT_RANGE:
 		snprintf(buf, cap, "a port range such as 18760-18999 (ports 1-65535, low-high)");
 		break;
