@@ -133,3 +133,62 @@ def privileged_free_port():
         except OSError:
             continue
     raise RuntimeError("no free port below 1024")
+
+
+class LiveStack:
+    """A self-measuring agent scraped every second by a real Prometheus
+    server (Debian's `prometheus`), optionally evaluating rule files."""
+
+    def __init__(self, agent, tmp, rule_files=()):
+        cfg = os.path.join(tmp, "stack-agent.yml")
+        write_self_config(cfg, tl.free_port())
+        self.web = tl.free_port()
+        self.agent = tl.Proc([agent, "run", "--config.file", cfg, "--web.listen-address",
+                              "127.0.0.1:%d" % self.web], name="agent")
+        wait_ready(self.web, self.agent)
+        self.port = tl.free_port()
+        pcfg = os.path.join(tmp, "prometheus.yml")
+        with open(pcfg, "w") as f:
+            f.write("global: {scrape_interval: 1s, evaluation_interval: 1s}\n")
+            f.write("rule_files: [%s]\n" % ", ".join(json.dumps(os.path.abspath(r)) for r in rule_files))
+            f.write("scrape_configs:\n  - job_name: twamp-agent\n")
+            f.write("    static_configs: [{targets: [\"127.0.0.1:%d\"]}]\n" % self.web)
+        self.prom = tl.Proc(["prometheus", "--config.file", pcfg, "--storage.tsdb.path",
+                             os.path.join(tmp, "tsdb"), "--web.listen-address", "127.0.0.1:%d" % self.port],
+                            name="prometheus")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            tl.check(self.prom.alive(), "prometheus exited", self.prom)
+            try:
+                if tl.http_get(self.url("/-/ready"), timeout=1)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        tl.check(False, "prometheus not ready", self.prom)
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def query(self, expr):
+        """Instant query; returns the result list (raises on an API error)."""
+        import urllib.parse
+        status, _, body = tl.http_get(self.url("/api/v1/query?" + urllib.parse.urlencode({"query": expr})))
+        data = json.loads(body)
+        if status != 200 or data.get("status") != "success":
+            raise AssertionError("query %r failed: %s" % (expr, body[:500]))
+        return data["data"]["result"]
+
+    def wait_for(self, expr, timeout=30.0):
+        """Polls until expr returns something; returns the result."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            res = self.query(expr)
+            if res:
+                return res
+            time.sleep(0.5)
+        tl.check(False, "%r stayed empty for %.0fs" % (expr, timeout), self.prom, self.agent)
+
+    def stop(self):
+        self.prom.stop()
+        self.agent.stop()

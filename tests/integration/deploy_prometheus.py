@@ -8,6 +8,9 @@
 3. Every alert has a severity label and a summary; the required alerts
    and recordings exist.
 4. Every metric the rules read is one a live agent exports (its /metrics).
+5. A real Prometheus (when installed) scraping a self-measuring agent
+   with these rules loaded records loss 0 and RTT p50/p99 below 50ms for
+   both targets, and raises no alert, pending or firing.
 """
 import os
 import re
@@ -15,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deploy_common as dc  # noqa: E402
@@ -104,6 +108,32 @@ def metrics_check(rules_text, exported):
     return used
 
 
+def live_check(args, tmp, rules, text):
+    """A real Prometheus evaluates the rules against a healthy loopback
+    agent: every recording yields both targets, the values are sane, and
+    no alert is pending or firing."""
+    stack = dc.LiveStack(args.agent, tmp, rule_files=[rules])
+    try:
+        used = metrics_check(text, dc.sample_names(dc.scrape(stack.web)))
+        targets = {"self", "self-v4"}
+        for rec in sorted(RECORDS):
+            stack.wait_for("count(%s >= 0) >= 2" % rec)
+            res = stack.query(rec)
+            got = {r["metric"].get("target") for r in res}
+            assert got == targets, "%s: targets %s, expected %s" % (rec, got, targets)
+            for r in res:
+                v = float(r["value"][1])
+                limit = 0.0 if "loss" in rec else 0.05
+                assert 0 <= v <= limit, "%s{target=%s} = %g on loopback" % (rec, r["metric"]["target"], v)
+                assert r["metric"].get("job") == "twamp-agent" and r["metric"].get("dscp"), r["metric"]
+        time.sleep(3)
+        alerts = stack.query("ALERTS")
+        assert not alerts, "alerts on a healthy loopback agent: %s" % [a["metric"] for a in alerts]
+        return used
+    finally:
+        stack.stop()
+
+
 def main():
     args = tl.parse_args()
     d = os.path.join(args.source_dir, "deploy", "prometheus")
@@ -121,8 +151,11 @@ def main():
     coverage_check(tests, names["alert"])
     mutation_check(rules, tests, lines, blocks)
     with tempfile.TemporaryDirectory(prefix="deploy-prom-") as tmp:
-        exported = dc.sample_names(dc.live_exposition(args.agent, tmp))
-    used = metrics_check(text, exported)
+        if shutil.which("prometheus"):
+            used = live_check(args, tmp, rules, text)
+        else:
+            print("prometheus not installed: rules not evaluated live")
+            used = metrics_check(text, dc.sample_names(dc.live_exposition(args.agent, tmp)))
     print("deploy_prometheus: OK (%d alerts, %d recordings, %d metrics checked live)" % (
         len(names["alert"]), len(names["record"]), len(used)))
 
