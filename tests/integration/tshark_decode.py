@@ -12,6 +12,7 @@ packet" on a port of its own proves the malformed check is live.
 Exit 77 (ctest SKIP_RETURN_CODE) only when tshark is not installed or the
 capture is not permitted.
 """
+import atexit
 import os
 import shutil
 import signal
@@ -105,6 +106,7 @@ def main():
     hi = lo + 15
     canary = t.free_port(socket.AF_INET, socket.SOCK_DGRAM)
     tmp = tempfile.mkdtemp(prefix="tw-tshark-")
+    atexit.register(shutil.rmtree, tmp, True)
     pcap = os.path.join(tmp, "twamp.pcapng")
     os.chmod(tmp, 0o777)  # dumpcap may drop privileges before writing
 
@@ -179,7 +181,6 @@ def main():
     ef = [r for r in udp if r["ipv6.tclass"] == "0x000000b8"]
     t.check(len(ef) == 2 * count, "%d IPv6 packets with Traffic Class 0xb8 (EF), want %d both ways"
             % (len(ef), 2 * count), [r["ipv6.tclass"] for r in udp])
-    shutil.rmtree(tmp, ignore_errors=True)
     print("ok: %d control messages, %d test packets decoded" % (len(infos), len(udp)))
     return 0
 
