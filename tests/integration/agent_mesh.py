@@ -7,6 +7,9 @@ port and measures A. Asserted from live /metrics scrapes:
   - reachable targets: packets sent and received, none lost, session up,
     RTT histogram count == received and a plausible sum, reflector
     counters on the peer;
+  - B's reflector limits from its config: a client outside `allow` and
+    a connection over max_control_connections get a Modes-0 greeting and
+    are counted by reason, while A's session carries on;
   - the unreachable target: session down, connect failures and attempts
     counted, every series present with zeros from configuration on;
   - loss: R is stopped (SIGSTOP) for longer than the loss timeout; the
@@ -17,6 +20,7 @@ port and measures A. Asserted from live /metrics scrapes:
 """
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -28,8 +32,8 @@ LOSS_TIMEOUT_S = 1.0
 IN_FLIGHT_MAX = int(LOSS_TIMEOUT_S / INTERVAL_S) + 2
 
 
-def config(listen_port, targets):
-    lines = ["reflector:", '  listen: ["127.0.0.1:%d"]' % listen_port, "defaults:",
+def config(listen_port, targets, reflector_extra=()):
+    lines = ["reflector:", '  listen: ["127.0.0.1:%d"]' % listen_port] + list(reflector_extra) + ["defaults:",
              "  interval: %dms" % int(INTERVAL_S * 1000), "  loss_timeout: %dms" % int(LOSS_TIMEOUT_S * 1000),
              "targets:"]
     for name, port in targets:
@@ -85,13 +89,36 @@ def check_unreachable(samples, target, *ctx):
     t.check(len(info) == 1 and info[0][1]["port"] == "0", "%s: session_info %s" % (target, info), *ctx)
 
 
+def reflector_limits(agent, port_b, web_b, *ctx):
+    """B's allow list and connection limit, while it keeps serving A."""
+    rc, _, cp = t.ping_json(agent, "127.0.0.1:%d" % port_b, ["-c", "2", "-S", "127.0.0.2"], timeout=30)
+    t.check(rc == 4 and "Modes 0" in cp.stderr, "ping from 127.0.0.2 (not allowed): %s" % t.describe(cp), *ctx)
+    socks = []
+    try:
+        for _ in range(2):  # A holds one connection: the first is the 2nd, the next is over the limit
+            socks.append(socket.create_connection(("127.0.0.1", port_b), timeout=5))
+        greetings = [t.recv_exact(x, 64) for x in socks]
+        modes = [int.from_bytes(g[12:16], "big") if len(g) == 64 else None for g in greetings]
+        t.check(modes == [1, 0], "greeting modes %s: want [1, 0] (the 3rd connection refused)" % modes, *ctx)
+        sb = t.scrape_samples(web_b)
+        for reason, n in (("not_allowed", 1), ("connection_limit", 1)):
+            got = t.value(sb, "twamp_reflector_control_rejections_total", reason=reason)
+            t.check(got == n, "B rejections{reason=%s} = %s, want %d" % (reason, got, n), *ctx)
+    finally:
+        for x in socks:
+            x.close()
+    t.wait_until(lambda: t.value(t.scrape_samples(web_b), "twamp_reflector_control_connections") == 1, 10,
+                 "B back to A's one control connection", *ctx)
+
+
 def main():
     args = t.parse_args()
     work = tempfile.mkdtemp(prefix="agent_mesh-")
     port_a, port_b, closed = t.free_port(), t.free_port(), t.free_port()
     refl, port_r = t.start_reflector(args.agent, "127.0.0.1", name="reflect-r")
     a_cfg = config(port_a, [("b", port_b), ("dead", closed), ("r", port_r)])
-    b_cfg = config(port_b, [("a", port_a)])
+    # B reflects only for 127.0.0.1 and for at most 2 control connections
+    b_cfg = config(port_b, [("a", port_a)], ['  allow: ["127.0.0.1/32"]', "  max_control_connections: 2"])
     # B first, so A's first attempt finds it; B's may find A not yet there.
     b, web_b, _ = t.start_agent(args.agent, work, b_cfg, name="agent-b")
     a, web_a, _ = t.start_agent(args.agent, work, a_cfg, name="agent-a")
@@ -123,6 +150,8 @@ def main():
         drops = [x for x in t.select(samples, "twamp_reflector_test_packets_dropped_total") if x[2] != 0]
         t.check(not drops, "%s dropped test packets: %s" % (who, drops), *ctx)
     t.check(t.value(sa, "twamp_agent_sessions", state="up") == 2, "A: sessions up != 2", *ctx)
+
+    reflector_limits(args.agent, port_b, web_b, *ctx)
 
     # ---- loss: R stops answering for longer than the loss timeout ----
     before = counters(t.scrape_samples(web_a), "r")

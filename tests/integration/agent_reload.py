@@ -13,13 +13,18 @@ target names. Asserted from live scrapes, the log and the reload endpoint:
      POST /-/reload (400 with FILE:LINE:COL in the body) and by SIGHUP:
      the error is logged, config_last_reload_successful is 0, X keeps
      measuring; a fixed file reloads again (1).
-  4. Moving the reflector to a new listen port (and X with it): pings
-     succeed on the new port and fail on the old one; X's counters carry
-     on across its restarted session.
+  4. Moving the reflector onto a port another process holds is rejected
+     (the old listener keeps answering); moving it to a free port (and X
+     with it): pings succeed on the new port and fail on the old one; X's
+     counters carry on across its restarted session, with no packet lost.
+  5. Add/remove cycles leave process_open_fds where it was.
+  6. A Kubernetes-ConfigMap-style symlink swap (..data -> new directory)
+     followed by SIGHUP loads the new content.
 """
 import os
 import re
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -95,6 +100,38 @@ def ping(agent, port, count=5):
                        timeout=30)
 
 
+def configmap_swap(agent, work):
+    """A Kubernetes ConfigMap volume updates by swapping the ..data symlink:
+    the file the agent was given changes its target inode. SIGHUP must load
+    the new content."""
+    cm = os.path.join(work, "configmap")
+    port = t.free_port()
+    for v, name in (("..v1", "one"), ("..v2", "two")):
+        os.makedirs(os.path.join(cm, v))
+        t.write_file(os.path.join(cm, v, "agent.yml"), config(port, [(name, port, "1")]), 0o644)
+    os.symlink("..v1", os.path.join(cm, "..data"))
+    os.symlink(os.path.join("..data", "agent.yml"), os.path.join(cm, "agent.yml"))
+    web = t.free_port()
+    pr = t.Proc([agent, "run", "--config.file", os.path.join(cm, "agent.yml"),
+                 "--web.listen-address", "127.0.0.1:%d" % web], name="agent-cm")
+    t.wait_until(lambda: _try_sent(web, "one"), 15, "target one measuring", pr)
+    os.symlink("..v2", os.path.join(cm, "..data_tmp"))
+    os.rename(os.path.join(cm, "..data_tmp"), os.path.join(cm, "..data"))
+    pr.signal(signal.SIGHUP)
+    t.wait_until(lambda: _try_sent(web, "two"), 10, "target two after the symlink swap", pr)
+    s = t.scrape_samples(web)
+    t.check(not t.select(s, "twamp_test_packets_sent_total", target="one"), "target one remains", pr)
+    t.check(pr.stop() == 0, "agent-cm exit status", pr)
+
+
+def _try_sent(web, target):
+    try:
+        v = sent(t.scrape_samples(web), target)
+    except (OSError, AssertionError):
+        return None
+    return v is not None and v > 0
+
+
 def main():
     args = t.parse_args()
     work = tempfile.mkdtemp(prefix="agent_reload-")
@@ -166,6 +203,19 @@ def main():
     # ---- 4. the reflector moves; X follows ----
     rc, d, cp = ping(args.agent, p1)
     t.check(rc == 0 and d and d["received"] == 5, "ping on the first port: %s" % t.describe(cp), *ctx)
+    # a new listen address that is taken: rejected, the old listener stays
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        taken = busy.getsockname()[1]
+        t.write_file(path, config(taken, [("x", p1, "2"), ("z", p1, "1")]), 0o644)
+        st, _, body = post_reload(web)
+        t.check(st == 400 and b"127.0.0.1:%d" % taken in body, "reload onto a taken port: %d %r" % (st, body), *ctx)
+    rc, d, cp = ping(args.agent, p1)
+    t.check(rc == 0 and d and d["received"] == 5, "old listener after a failed move: %s" % t.describe(cp), *ctx)
+    s = t.scrape_samples(web)
+    t.check(reload_state(s)[0] == 0, "reload_successful after a failed move", *ctx)
+    t.check(t.value(s, "twamp_control_connection_attempts_total", target="x") == 1, "x restarted", *ctx)
     p2 = t.free_port()
     x_before = sent(s, "x")
     t.write_file(path, config(p2, [("x", p2, "2"), ("z", p2, "1")]), 0o644)
@@ -187,10 +237,40 @@ def main():
     t.check(reload_state(s)[0] == 1, "reload state after moving the reflector", *ctx)
     failures = [x for x in t.select(s, "twamp_control_connection_failures_total", target="x") if x[2] != 0]
     t.check(not failures, "x failures over the move: %s" % failures, *ctx)
+    # the old session's packets in flight were still answered (drained)
+    t.check(t.value(s, "twamp_test_packets_lost_total", target="x") == 0, "x lost packets over the move", *ctx)
+
+    # ---- 5. reloads do not leak descriptors ----
+    cfg_a = config(p2, [("x", p2, "2"), ("z", p2, "1")])
+    cfg_b = config(p2, [("x", p2, "2"), ("w", p2, "1")])
+
+    def quiet_fds():
+        """process_open_fds once nothing is in transition: both targets up,
+        the reflector serving exactly their two sessions, and the count
+        unchanged over 1.2 s (old senders drain for up to loss_timeout)."""
+        def once():
+            s = t.scrape_samples(web)
+            ok = (t.value(s, "twamp_agent_sessions", state="up") == 2
+                  and t.value(s, "twamp_reflector_sessions") == 2
+                  and t.value(s, "twamp_reflector_control_connections") == 2)
+            return t.value(s, "process_open_fds") if ok else None
+        a = once()
+        time.sleep(1.2)
+        b = once()
+        return a if a is not None and a == b else None
+    fds0 = t.wait_until(quiet_fds, 15, "a quiet agent before the cycles", *ctx)
+    for i in range(4):
+        t.write_file(path, cfg_b if i % 2 == 0 else cfg_a, 0o644)
+        st, _, body = post_reload(web)
+        t.check(st == 200, "reload %d: %d %r" % (i, st, body), *ctx)
+        time.sleep(0.3)
+    fds1 = t.wait_until(quiet_fds, 15, "a quiet agent after the cycles", *ctx)
+    t.check(fds1 == fds0, "open descriptors %d after 4 add/remove cycles, %d before" % (fds1, fds0), *ctx)
 
     t.check(agent.alive(), "agent died", *ctx)
     rc = agent.stop()
     t.check(rc == 0, "agent exited %s on SIGTERM" % rc, *ctx)
+    configmap_swap(args.agent, work)
     print("ok")
     return 0
 

@@ -20,6 +20,7 @@ counters can be scraped. Asserted:
   - the Count cap: against `reflect --kdf-count 65536` ping exits 5 with a
     message about the greeting Count; with --max-kdf-count 65536 it
     succeeds;
+  - a reload swaps S's key store (the old secret fails, the new works);
   - every run is bounded; afterwards S still serves a good client, has no
     control connection left open, and no process crashed.
 """
@@ -102,6 +103,16 @@ targets:
     t.check(rc == 0 and d["mode"] == "encrypted" and d["received"] == 5, "good client after failures: %s" % (
         t.describe(cp)), s)
     t.check(c.stop() == 0, "client agent exit status", c)
+
+    # key rotation: a reload swaps S's key store
+    rotated = t.write_key_file(os.path.join(work, "rotated.pfs"), [(IDENT, WRONG)])
+    t.write_file(os.path.join(work, "server.yml"), cfg.replace(keys, rotated), 0o644)
+    st, _, body = t.http_get("http://127.0.0.1:%d/-/reload" % web, method="POST", data=b"")
+    t.check(st == 200, "reload with a rotated key file: %d %r" % (st, body), s)
+    rc, d, cp = ping(agent, refl_port, keys)
+    t.check(rc == 5, "the old secret still works after rotation: %s" % t.describe(cp), s)
+    rc, d, cp = ping(agent, refl_port, wrong)
+    t.check(rc == 0 and d["received"] == 5, "the rotated secret does not work: %s" % t.describe(cp), s)
     t.wait_until(lambda: t.value(t.scrape_samples(web), "twamp_reflector_control_connections") == 0, 10,
                  "S's control connections closed", s)
     st, _, body = t.http_get("http://127.0.0.1:%d/metrics" % web)
