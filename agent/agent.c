@@ -391,7 +391,7 @@ static int start(tw_agent *a)
 	a->reg = a->loop ? tw_registry_new() : NULL;
 	a->metrics = a->reg ? tw_metrics_new(a->reg) : NULL;
 	a->resolver = a->metrics ? tw_resolver_new(a->loop, NULL) : NULL;
-	if (!a->resolver || tw_collect_register(a) < 0) {
+	if (!a->resolver || tw_collect_register(a) < 0 || tw_status_start(a) < 0) {
 		fprintf(stderr, "twamp-agent: cannot initialise (out of memory or no resolver)\n");
 		return -ENOMEM;
 	}
@@ -430,6 +430,7 @@ static void stop(tw_agent *a)
 	tw_registry_free(a->reg);
 	if (a->loop)
 		tw_timer_stop(a->loop, &a->clock_timer);
+	tw_status_free(a->status);
 	tw_loop_free(a->loop);
 }
 

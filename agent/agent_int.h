@@ -22,6 +22,7 @@
 #include "resolver.h"
 #include "scrape.h"
 #include "server.h"
+#include "status.h"
 
 /* A key file used by targets, loaded once per configuration. */
 typedef struct tw_keyfile {
@@ -47,6 +48,7 @@ typedef struct tw_agent {
 	tw_sync_state sync;
 	uint16_t errest;
 	tw_timer clock_timer;
+	tw_status *status;      /* histories and page for / (status.h) */
 	bool ready;
 	int64_t start_real_ns;
 	char last_reload_error[1024];
