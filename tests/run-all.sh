@@ -19,7 +19,11 @@ SUDO=""
 
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev
  libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
- libcmocka-dev python3 iproute2 prometheus tshark"
+ libcmocka-dev python3 iproute2 prometheus tshark chromium"
+
+# integration.status_page renders the status page in headless Chromium;
+# here a missing chromium is a failure, not a skip.
+export TW_REQUIRE_CHROMIUM=1
 
 if [ -z "${TW_SKIP_INSTALL:-}" ]; then
 	echo "== installing dependencies (apt-get)"
