@@ -35,7 +35,7 @@ static const tw_key settings_keys[] = {
 		.unit = "port", .help = "TWAMP-Control TCP port of the target (test port for light/stamp)" },
 	{ .name = "interval", .kind = TW_K_DURATION, SETTING(interval_ns), .min = NS_MS, .max = NS_H,
 		.def = "1s", .unit = "duration", .help = "spacing between test packets (the mean for poisson)" },
-	{ .name = "padding", .kind = TW_K_UINT, SETTING(padding), .min = 0, .max = 65000, .def = "27",
+	{ .name = "padding", .kind = TW_K_UINT, SETTING(padding), .min = 0, .max = 9104, .def = "27",
 		.unit = "bytes", .help = "padding octets in each test packet" },
 	{ .name = "dscp", .kind = TW_K_UINT, SETTING(dscp), .min = 0, .max = 63, .def = "0",
 		.unit = "codepoint", .help = "DSCP of the test packets (and of the requested Type-P)" },
@@ -114,7 +114,8 @@ static const tw_key reflector_keys[] = {
 		.max = INT64_C(0x80000000), .def = "2048", .unit = "iterations", .flags = TW_KEY_POW2,
 		.help = "PBKDF2 Count offered in the greeting (clients refuse > 32768 by default)" },
 	{ .name = "test_port_range", .kind = TW_K_PORT_RANGE, REFLECTOR(test_ports), .unit = "ports",
-		.help = "UDP ports for test sessions, e.g. 18760-18999 (default: any ephemeral port)" },
+		.help = "UDP ports offered when a session's requested port is taken, e.g. 18760-18999 "
+			 "(a free requested port is granted as asked; default: an ephemeral port)" },
 };
 
 const tw_section tw_schema_reflector = {
