@@ -5,8 +5,11 @@ Agent A reflects on one port and measures B, an unreachable target (a
 closed port) and a plain `reflect` process R; agent B reflects on another
 port and measures A. Asserted from live /metrics scrapes:
   - reachable targets: packets sent and received, none lost, session up,
-    RTT histogram count == received and a plausible sum, reflector
-    counters on the peer;
+    RTT histogram count == received and a plausible sum, every reply's
+    one-way delays either in the histogram or skipped with a reason,
+    reflector counters on the peer; B also measures A from source address
+    127.0.0.2 with DSCP 46 and a Poisson schedule (session_info shows
+    both), and A's test_port_range provides the port B's session gets;
   - B's reflector limits from its config: a client outside `allow` and
     a connection over max_control_connections get a Modes-0 greeting and
     are counted by reason, while A's session carries on;
@@ -33,12 +36,35 @@ IN_FLIGHT_MAX = int(LOSS_TIMEOUT_S / INTERVAL_S) + 2
 
 
 def config(listen_port, targets, reflector_extra=()):
+    """targets: (name, port) or (name, port, extra settings text)."""
     lines = ["reflector:", '  listen: ["127.0.0.1:%d"]' % listen_port] + list(reflector_extra) + ["defaults:",
              "  interval: %dms" % int(INTERVAL_S * 1000), "  loss_timeout: %dms" % int(LOSS_TIMEOUT_S * 1000),
              "targets:"]
-    for name, port in targets:
-        lines.append("  - {name: %s, host: 127.0.0.1, port: %d, labels: {mesh: test}}" % (name, port))
+    for tg in targets:
+        extra = ", " + tg[2] if len(tg) > 2 else ""
+        lines.append("  - {name: %s, host: 127.0.0.1, port: %d, labels: {mesh: test}%s}" % (tg[0], tg[1], extra))
     return "\n".join(lines) + "\n"
+
+
+def free_udp_range(n):
+    """n consecutive UDP ports free on 127.0.0.1 right now."""
+    for _ in range(50):
+        base = t.free_port(kind=socket.SOCK_DGRAM)
+        if base + n > 65535:
+            continue
+        socks = []
+        try:
+            for p in range(base, base + n):
+                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(u)
+                u.bind(("127.0.0.1", p))
+            return base, base + n - 1
+        except OSError:
+            continue
+        finally:
+            for u in socks:
+                u.close()
+    raise RuntimeError("no free UDP port range")
 
 
 def counters(samples, target):
@@ -60,6 +86,13 @@ def check_reachable(samples, target, *ctx):
     t.check(n == c["received"], "%s: rtt count %s != received %s" % (target, n, c["received"]), *ctx)
     t.check(0 < s / n < 0.05, "%s: mean loopback RTT %.6fs implausible" % (target, s / n), *ctx)
     # one session that never dropped (B's first tries may find A not yet started)
+    # every reply's one-way delays: in the histogram or skipped with a reason
+    for d in ("forward", "backward"):
+        owd = t.value(samples, "twamp_one_way_delay_seconds_count", target=target, direction=d)
+        skipped = sum(x[2] for x in t.select(samples, "twamp_one_way_delay_skipped_total", target=target,
+                                             direction=d))
+        t.check(owd + skipped == c["received"], "%s %s: %s in the histogram + %s skipped != %s received" % (
+            target, d, owd, skipped, c["received"]), *ctx)
     attempts = t.value(samples, "twamp_control_connection_attempts_total", target=target)
     fails = t.select(samples, "twamp_control_connection_failures_total", target=target)
     t.check(attempts == 1 + sum(f[2] for f in fails) and all(f[2] == 0 or f[1]["reason"] == "connect" for f in fails),
@@ -68,6 +101,7 @@ def check_reachable(samples, target, *ctx):
     t.check(len(info) == 1 and info[0][1]["target_ip"] == "127.0.0.1" and info[0][1]["mode"] == "unauthenticated"
             and info[0][1]["port"] != "0" and info[0][1]["mesh"] == "test",
             "%s: session_info %s" % (target, info), *ctx)
+    return info[0][1]
 
 
 def check_unreachable(samples, target, *ctx):
@@ -116,9 +150,11 @@ def main():
     work = tempfile.mkdtemp(prefix="agent_mesh-")
     port_a, port_b, closed = t.free_port(), t.free_port(), t.free_port()
     refl, port_r = t.start_reflector(args.agent, "127.0.0.1", name="reflect-r")
-    a_cfg = config(port_a, [("b", port_b), ("dead", closed), ("r", port_r)])
+    lo, hi = free_udp_range(8)
+    a_cfg = config(port_a, [("b", port_b), ("dead", closed), ("r", port_r)], ["  test_port_range: %d-%d" % (lo, hi)])
     # B reflects only for 127.0.0.1 and for at most 2 control connections
-    b_cfg = config(port_b, [("a", port_a)], ['  allow: ["127.0.0.1/32"]', "  max_control_connections: 2"])
+    b_cfg = config(port_b, [("a", port_a), ("src", port_a, "source_address: 127.0.0.2, dscp: 46, schedule: poisson")],
+                   ['  allow: ["127.0.0.1/32"]', "  max_control_connections: 2"])
     # B first, so A's first attempt finds it; B's may find A not yet there.
     b, web_b, _ = t.start_agent(args.agent, work, b_cfg, name="agent-b")
     a, web_a, _ = t.start_agent(args.agent, work, a_cfg, name="agent-a")
@@ -135,18 +171,26 @@ def main():
         ok = (t.value(sa, "twamp_test_packets_received_total", target="b") >= 20
               and t.value(sa, "twamp_test_packets_received_total", target="r") >= 20
               and t.value(sb, "twamp_test_packets_received_total", target="a") >= 20
+              and t.value(sb, "twamp_test_packets_received_total", target="src") >= 10
               and t.value(sa, "twamp_control_connection_failures_total", target="dead", reason="connect") >= 1)
         return (sa, sb) if ok else None
     sa, sb = t.wait_until(settled, 20, "both agents measuring", *ctx)
     check_reachable(sa, "b", *ctx)
     check_reachable(sa, "r", *ctx)
-    check_reachable(sb, "a", *ctx)
+    info = check_reachable(sb, "a", *ctx)
+    # B's sender holds the port it requests on 127.0.0.1: A offers one of its range
+    t.check(lo <= int(info["port"]) <= hi, "A's test port %s outside test_port_range %d-%d" % (
+        info["port"], lo, hi), *ctx)
+    info = check_reachable(sb, "src", *ctx)
+    t.check(info["source_ip"] == "127.0.0.2" and info["dscp"] == "46", "src: session_info %s" % info, *ctx)
     check_unreachable(sa, "dead", *ctx)
     # Each agent reflected the other's packets.
     for samples, who in ((sa, "A"), (sb, "B")):
         refl_n = t.value(samples, "twamp_reflector_test_packets_reflected_total")
         t.check(refl_n > 0, "%s reflected nothing" % who, *ctx)
-        t.check(t.value(samples, "twamp_reflector_sessions") == 1, "%s: reflector sessions != 1" % who, *ctx)
+        want = 2 if who == "A" else 1
+        t.check(t.value(samples, "twamp_reflector_sessions") == want, "%s: reflector sessions != %d" % (who, want),
+                *ctx)
         drops = [x for x in t.select(samples, "twamp_reflector_test_packets_dropped_total") if x[2] != 0]
         t.check(not drops, "%s dropped test packets: %s" % (who, drops), *ctx)
     t.check(t.value(sa, "twamp_agent_sessions", state="up") == 2, "A: sessions up != 2", *ctx)
