@@ -128,6 +128,7 @@ static const struct option ping_options[] = {
 	{ "connect-timeout", required_argument, 0, OPT_CONNECT_TIMEOUT },
 	{ "json", no_argument, 0, OPT_JSON },
 	{ "help", no_argument, 0, 'h' },
+	{ "version", no_argument, 0, 'V' },
 	{ 0, 0, 0, 0 },
 };
 
@@ -225,8 +226,8 @@ static int cmd_ping(int argc, char **argv)
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:i:s:D:L:T:S:I:46h", ping_options, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(ping_help, stdout);
+		if (c == 'h' || c == 'V') {
+			c == 'h' ? fputs(ping_help, stdout) : print_version();
 			return 0;
 		}
 		if (c == '?' || c == ':') {
@@ -286,6 +287,7 @@ static const struct option reflect_options[] = {
 	{ "log.level", required_argument, 0, OPT_LOG_LEVEL },
 	{ "log.format", required_argument, 0, OPT_LOG_FORMAT },
 	{ "help", no_argument, 0, 'h' },
+	{ "version", no_argument, 0, 'V' },
 	{ 0, 0, 0, 0 },
 };
 
@@ -494,8 +496,8 @@ static int cmd_reflect(int argc, char **argv)
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", reflect_options, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(reflect_help, stdout);
+		if (c == 'h' || c == 'V') {
+			c == 'h' ? fputs(reflect_help, stdout) : print_version();
 			return 0;
 		}
 		if (c == '?' || c == ':') {
@@ -567,6 +569,7 @@ static const struct option run_options[] = {
 	{ "log.level", required_argument, 0, OPT_LOG_LEVEL },
 	{ "log.format", required_argument, 0, OPT_LOG_FORMAT },
 	{ "help", no_argument, 0, 'h' },
+	{ "version", no_argument, 0, 'V' },
 	{ 0, 0, 0, 0 },
 };
 
@@ -626,8 +629,8 @@ static int cmd_run(int argc, char **argv)
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", run_options, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(run_help, stdout);
+		if (c == 'h' || c == 'V') {
+			c == 'h' ? fputs(run_help, stdout) : print_version();
 			return 0;
 		}
 		if (c == '?' || c == ':') {

@@ -223,10 +223,14 @@ static int enable_recv_meta(int fd, int family)
 		rc = setopt_int(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
 		if (rc == 0)
 			rc = setopt_int(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, 1);
+		if (rc == 0)
+			rc = setopt_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
 	} else if (rc == 0) {
 		rc = setopt_int(fd, IPPROTO_IP, IP_RECVTTL, 1);
 		if (rc == 0)
 			rc = setopt_int(fd, IPPROTO_IP, IP_RECVTOS, 1);
+		if (rc == 0)
+			rc = setopt_int(fd, IPPROTO_IP, IP_PKTINFO, 1);
 	}
 	return rc;
 }
@@ -359,6 +363,18 @@ static void parse_cmsg(struct msghdr *msg, tw_rx_meta *meta)
 		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) {
 			memcpy(&v, d, sizeof(v));
 			meta->tos = v;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, d, sizeof(pi));
+			struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr = pi.ipi_addr };
+			memcpy(&meta->to.ss, &a, sizeof(a));
+			meta->to.len = sizeof(a);
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, d, sizeof(pi));
+			struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = pi.ipi6_addr };
+			memcpy(&meta->to.ss, &a, sizeof(a));
+			meta->to.len = sizeof(a);
 		}
 	}
 }
@@ -366,7 +382,8 @@ static void parse_cmsg(struct msghdr *msg, tw_rx_meta *meta)
 long tw_net_recv(int fd, uint8_t *buf, size_t cap, tw_rx_meta *meta, const tw_clock *clock)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(struct timespec)) + 4 * CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(struct timespec)) + 4 * CMSG_SPACE(sizeof(int)) +
+			 CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} ctrl;
 	struct iovec iov = { buf, cap };

@@ -86,6 +86,7 @@ typedef enum tw_ts_source {
 
 typedef struct tw_rx_meta {
 	tw_sockaddr from;
+	tw_sockaddr to;     /* local address the datagram arrived on (family 0 if unknown; port 0) */
 	int64_t rx_real_ns; /* CLOCK_REALTIME of arrival */
 	tw_ts_source ts_source;
 	int ttl; /* received TTL / hop limit, -1 when unknown */

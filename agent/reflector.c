@@ -11,7 +11,7 @@
 #include "rng.h"
 
 #define RX_BATCH 64           /* datagrams handled per readiness event */
-#define RX_BUF 9216           /* jumbo-frame sized test packets */
+#define RX_BUF TW_REFL_MAX_PACKET
 #define PORT_TRIES 64
 
 typedef enum refl_state {

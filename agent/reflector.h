@@ -20,6 +20,9 @@
 #include "net.h"
 #include "testpkt.h"
 
+/* Largest test packet handled (jumbo frames); larger requests are refused. */
+#define TW_REFL_MAX_PACKET 9216
+
 /* Why a received test packet was not reflected. */
 typedef enum tw_refl_drop {
 	TW_REFL_DROP_NOT_STARTED = 0, /* before Start-Sessions or after Timeout */

@@ -303,15 +303,47 @@ static tw_refl_session *open_session(conn *c, const tw_request *r, const uint8_t
 	return rs;
 }
 
-/* Creates the session; returns the Accept value for the reply. */
-static uint8_t create_session(conn *c, const tw_request *r, tw_accept_session *a)
+/* Requests we can serve: packets that fit our buffers. */
+static uint8_t check_request(conn *c, const tw_request *r)
 {
-	uint32_t limit = c->srv->p.max_sessions < c->max_sessions ? c->srv->p.max_sessions : c->max_sessions;
+	tw_test_fmt f = session_format(c);
+	if (tw_test_sender_hdr_len(&f) + r->padding <= TW_REFL_MAX_PACKET)
+		return TW_ACCEPT_OK;
+	count_reject(c, TW_REJECT_REQUEST);
+	tw_info("session request refused", "peer=%s reason=padding padding=%u max_packet=%u", c->peer_str,
+		r->padding, TW_REFL_MAX_PACKET);
+	return TW_ACCEPT_NOT_SUPPORTED;
+}
+
+/* Per connection, and over the whole server (sessions still draining after
+ * their connection closed count too, so reconnecting cannot pile them up). */
+static uint8_t check_limits(conn *c)
+{
+	tw_server *s = c->srv;
+	uint32_t limit = s->p.max_sessions < c->max_sessions ? s->p.max_sessions : c->max_sessions;
+	uint64_t total = (uint64_t)s->p.max_connections * s->p.max_sessions;
 	if (c->nsessions >= limit) {
 		count_reject(c, TW_REJECT_SESSION_LIMIT);
 		tw_warn("session request refused", "peer=%s reason=session_limit limit=%u", c->peer_str, limit);
 		return TW_ACCEPT_PERMANENT;
 	}
+	if ((uint64_t)s->stats.refl.sessions >= total) {
+		count_reject(c, TW_REJECT_SESSION_LIMIT);
+		tw_warn("session request refused", "peer=%s reason=server_session_limit limit=%llu", c->peer_str,
+			(unsigned long long)total);
+		return TW_ACCEPT_TEMPORARY;
+	}
+	return TW_ACCEPT_OK;
+}
+
+/* Creates the session; returns the Accept value for the reply. */
+static uint8_t create_session(conn *c, const tw_request *r, tw_accept_session *a)
+{
+	uint8_t accept = check_request(c, r);
+	if (accept == TW_ACCEPT_OK)
+		accept = check_limits(c);
+	if (accept != TW_ACCEPT_OK)
+		return accept;
 	sess *x = calloc(1, sizeof(*x));
 	int err = -ENOMEM;
 	make_sid(c, a->sid);

@@ -51,7 +51,7 @@ static const bad_case bad_cases[] = {
 	  "agent.yml:2:3: reflector.Listen: unknown key, did you mean \"listen\"?" },
 	{ "wrong type: list for an integer",
 	  "defaults:\n  padding: [1]\n",
-	  "agent.yml:2:12: defaults.padding: found a list, expected an integer from 0 to 65000" },
+	  "agent.yml:2:12: defaults.padding: found a list, expected an integer from 0 to 9104" },
 	{ "wrong type: string for a bool",
 	  "defaults:\n  ipdv_histogram: yes\n",
 	  "agent.yml:2:19: defaults.ipdv_histogram: found \"yes\", expected true or false" },
@@ -76,7 +76,7 @@ static const bad_case bad_cases[] = {
 	  "agent.yml:2:9: defaults.dscp: found \"64\", expected an integer from 0 to 63" },
 	{ "out of range: negative padding",
 	  "defaults: {padding: -1}\n",
-	  "agent.yml:1:21: defaults.padding: found \"-1\", expected an integer from 0 to 65000" },
+	  "agent.yml:1:21: defaults.padding: found \"-1\", expected an integer from 0 to 9104" },
 	{ "out of range: target port 0",
 	  "targets:\n  - {name: a, host: b, port: 0}\n",
 	  "agent.yml:2:30: targets[0].port: found \"0\", expected an integer from 1 to 65535" },
@@ -85,8 +85,8 @@ static const bad_case bad_cases[] = {
 	  "agent.yml:1:18: defaults.dscp: found \"046\", expected an integer from 0 to 63 without "
 	  "leading zeros" },
 	{ "out of range: padding",
-	  "defaults: {padding: 65001}\n",
-	  "agent.yml:1:21: defaults.padding: found \"65001\", expected an integer from 0 to 65000" },
+	  "defaults: {padding: 9105}\n",
+	  "agent.yml:1:21: defaults.padding: found \"9105\", expected an integer from 0 to 9104" },
 	{ "out of range: interval below 1ms",
 	  "defaults: {interval: 500us}\n",
 	  "agent.yml:1:22: defaults.interval: found \"500us\", expected a duration from 1ms to 1h" },
@@ -568,7 +568,7 @@ static void test_target_values(void **state)
 		"    mode: stamp\n"
 		"    ipdv_histogram: true\n"
 		"    max_kdf_count: 1024\n"
-		"    padding: 65000\n"
+		"    padding: 9104\n"
 		"    port: 65535\n"
 		"    interval: 1.5ms\n");
 	const tw_config_target *t = &cfg->targets[0];
@@ -582,7 +582,7 @@ static void test_target_values(void **state)
 	assert_string_equal(t->s.source_interface, "eth0.100");
 	assert_int_equal(t->s.mode, TW_CONFIG_TEST_STAMP);
 	assert_true(t->s.ipdv_histogram);
-	assert_int_equal(t->s.padding, 65000);
+	assert_int_equal(t->s.padding, 9104);
 	assert_int_equal(t->s.port, 65535);
 	assert_true(t->s.interval_ns == 1500000);
 	tw_config_free(cfg);

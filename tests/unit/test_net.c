@@ -78,6 +78,7 @@ static void udp_meta_roundtrip(const char *host, int tos)
 	assert_int_equal(m.tos, tos);
 	assert_int_equal(m.ts_source, TW_TS_KERNEL);
 	assert_true(m.rx_real_ns > 1700000000LL * 1000000000LL);
+	assert_true(tw_sa_same_host(&m.to, &rx_addr)); /* IP_PKTINFO / IPV6_PKTINFO */
 	tw_sockaddr tx_addr;
 	tw_net_local_addr(tx, &tx_addr);
 	assert_true(tw_sa_equal(&m.from, &tx_addr));
