@@ -13,11 +13,16 @@ bounds) and a closed port. Asserted on live scrapes:
   - label values escaped (\\\\, \\", \\n) and parsed back exactly;
   - /, /-/healthy, /-/ready, an unknown path (404), HEAD, POST (405);
   - `--web.telemetry-path /m` moves the endpoint (and the landing link);
+    a second `--web.listen-address [::1]:PORT` serves it too;
+    `--log.format json --log.level warn` writes JSON records, none below
+    warn;
   - twamp_agent_build_info and process_* present;
   - three scrapes a second apart: no counter (or histogram count/bucket/
     sum) ever decreases and the self target's counters grow.
 """
 import gzip
+import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -170,9 +175,14 @@ def main():
         prev = cur
 
     # --web.telemetry-path moves the endpoint
+    web6 = t.free_port(socket.AF_INET6)
     b, web2, _ = t.start_agent(args.agent, work, config(t.free_port(), closed), name="agent-m",
-                               extra=["--web.telemetry-path", "/m"])
+                               extra=["--web.telemetry-path", "/m", "--web.listen-address", "[::1]:%d" % web6,
+                                      "--log.format", "json", "--log.level", "warn"])
     base2 = "http://127.0.0.1:%d" % web2
+    # a second, IPv6 listen address serves the same
+    st, hdr, body6 = t.http_get("http://[::1]:%d/m" % web6)
+    t.check(st == 200 and hdr.get("Content-Type") == CONTENT_TYPE, "[::1]:%d/m: %d" % (web6, st), b)
     st, hdr, body2 = t.http_get(base2 + "/m")
     t.check(st == 200 and hdr.get("Content-Type") == CONTENT_TYPE, "/m: %d" % st, b)
     promtool(body2, b)
@@ -180,6 +190,16 @@ def main():
     t.check(t.http_get(base2 + "/metrics")[0] == 404, "/metrics still served with --web.telemetry-path /m", b)
     st, _, page = t.http_get(base2 + "/")
     t.check(st == 200 and 'href="/m"' in page.decode(), "landing page does not link /m", b)
+
+    # --log.format json --log.level warn: JSON objects only, nothing below warn
+    t.wait_until(lambda: "session failed" in b.output(), 10, "agent-m logging the dead target", b)
+    for line in b.output().splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            t.check(False, "not a JSON log line: %r" % line, b)
+        t.check(rec.get("level") in ("warn", "error") and rec.get("msg") and rec.get("ts"),
+                "log record below warn or incomplete: %r" % line, b)
 
     for p in (a, b):
         t.check(p.alive(), "%s died" % p.name, p)
