@@ -10,6 +10,8 @@ port and measures A. Asserted from live /metrics scrapes:
     reflector counters on the peer; B also measures A from source address
     127.0.0.2 with DSCP 46 and a Poisson schedule (session_info shows
     both), and A's test_port_range provides the port B's session gets;
+    A reaches B by the name localhost, re-resolved every second without
+    restarting the session;
   - B's reflector limits from its config: a client outside `allow` and
     a connection over max_control_connections get a Modes-0 greeting and
     are counted by reason, while A's session carries on;
@@ -36,13 +38,14 @@ IN_FLIGHT_MAX = int(LOSS_TIMEOUT_S / INTERVAL_S) + 2
 
 
 def config(listen_port, targets, reflector_extra=()):
-    """targets: (name, port) or (name, port, extra settings text)."""
+    """targets: (name, port[, extra settings text[, host]])."""
     lines = ["reflector:", '  listen: ["127.0.0.1:%d"]' % listen_port] + list(reflector_extra) + ["defaults:",
              "  interval: %dms" % int(INTERVAL_S * 1000), "  loss_timeout: %dms" % int(LOSS_TIMEOUT_S * 1000),
              "targets:"]
     for tg in targets:
-        extra = ", " + tg[2] if len(tg) > 2 else ""
-        lines.append("  - {name: %s, host: 127.0.0.1, port: %d, labels: {mesh: test}%s}" % (tg[0], tg[1], extra))
+        extra = ", " + tg[2] if len(tg) > 2 and tg[2] else ""
+        host = tg[3] if len(tg) > 3 else "127.0.0.1"
+        lines.append("  - {name: %s, host: %s, port: %d, labels: {mesh: test}%s}" % (tg[0], host, tg[1], extra))
     return "\n".join(lines) + "\n"
 
 
@@ -151,13 +154,15 @@ def main():
     port_a, port_b, closed = t.free_port(), t.free_port(), t.free_port()
     refl, port_r = t.start_reflector(args.agent, "127.0.0.1", name="reflect-r")
     lo, hi = free_udp_range(8)
-    a_cfg = config(port_a, [("b", port_b), ("dead", closed), ("r", port_r)], ["  test_port_range: %d-%d" % (lo, hi)])
+    # A reaches B by name, re-resolved every second
+    a_cfg = config(port_a, [("b", port_b, "ip_version: 4", "localhost"), ("dead", closed), ("r", port_r)],
+                   ["  test_port_range: %d-%d" % (lo, hi)])
     # B reflects only for 127.0.0.1 and for at most 2 control connections
     b_cfg = config(port_b, [("a", port_a), ("src", port_a, "source_address: 127.0.0.2, dscp: 46, schedule: poisson")],
                    ['  allow: ["127.0.0.1/32"]', "  max_control_connections: 2"])
     # B first, so A's first attempt finds it; B's may find A not yet there.
     b, web_b, _ = t.start_agent(args.agent, work, b_cfg, name="agent-b")
-    a, web_a, _ = t.start_agent(args.agent, work, a_cfg, name="agent-a")
+    a, web_a, _ = t.start_agent(args.agent, work, a_cfg, name="agent-a", extra=["--dns.refresh-interval", "1s"])
     ctx = (a, b, refl)
 
     # Series exist from configuration on, whatever the session state.
@@ -196,6 +201,7 @@ def main():
     t.check(t.value(sa, "twamp_agent_sessions", state="up") == 2, "A: sessions up != 2", *ctx)
 
     reflector_limits(args.agent, port_b, web_b, *ctx)
+    dns0 = t.value(sa, "twamp_agent_dns_lookups_total", result="ok")
 
     # ---- loss: R stops answering for longer than the loss timeout ----
     before = counters(t.scrape_samples(web_a), "r")
@@ -235,6 +241,13 @@ def main():
     t.check(end["up"] == 1, "session not up after recovery", *ctx)
     t.check(t.value(t.scrape_samples(web_a), "twamp_control_connection_attempts_total", target="r") == 1,
             "the control session to R was re-established although it never failed", *ctx)
+    # b's name was re-resolved while up (same address: the session stays)
+    sa = t.scrape_samples(web_a)
+    dns1 = t.value(sa, "twamp_agent_dns_lookups_total", result="ok")
+    t.check(dns1 >= dns0 + 2, "DNS lookups %s -> %s over several refresh intervals" % (dns0, dns1), *ctx)
+    t.check(t.value(sa, "twamp_agent_dns_lookups_total", result="failed") == 0, "failed lookups", *ctx)
+    t.check(t.value(sa, "twamp_control_connection_attempts_total", target="b") == 1,
+            "b's session restarted by an unchanged re-resolution", *ctx)
 
     for p in (a, b, refl):
         t.check(p.alive(), "%s died" % p.name, *ctx)
