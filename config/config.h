@@ -138,6 +138,9 @@ typedef struct tw_config_settings {
 	const char *key_file;         /* NULL, or a path (relative ones resolved against
 	                               * the config file's directory); not opened here */
 	uint32_t max_kdf_count;       /* refuse a server greeting Count above this */
+	uint32_t features;            /* full mode: TW_CONFIG_FEATURE_* to use when offered */
+	uint16_t ssid;                /* stamp: Session-Sender Identifier (0 = random) */
+	uint32_t stamp_tlvs;          /* stamp: TW_CONFIG_TLV_* to send */
 } tw_config_settings;
 
 typedef struct tw_config_target {
@@ -188,6 +191,35 @@ typedef struct tw_config_group {
 	bool exclude_self;    /* discovered targets that are this host are dropped */
 } tw_config_group;
 
+/* Bits of reflector.features and the targets' features: the optional
+ * TWAMP features negotiated through the Modes field. */
+#define TW_CONFIG_FEATURE_ISC 1u            /* RFC 5938 individual session control */
+#define TW_CONFIG_FEATURE_REFLECT_OCTETS 2u /* RFC 6038 */
+#define TW_CONFIG_FEATURE_SYMMETRIC 4u      /* RFC 6038 symmetrical size */
+#define TW_CONFIG_FEATURE_DSCP_ECN 8u       /* RFC 7750 DSCP and ECN monitoring */
+#define TW_CONFIG_FEATURE_PTP 16u           /* RFC 8186 PTPv2 timestamps */
+
+/* Bits of stamp_tlvs: the RFC 8972 TLVs a STAMP sender adds. */
+#define TW_CONFIG_TLV_LOCATION 1u
+#define TW_CONFIG_TLV_TIMESTAMP_INFO 2u
+#define TW_CONFIG_TLV_COS 4u
+#define TW_CONFIG_TLV_DIRECT_MEASUREMENT 8u
+#define TW_CONFIG_TLV_FOLLOW_UP 16u
+
+/* reflector.light / reflector.stamp: reflectors without TWAMP-Control. */
+typedef struct tw_config_udp_reflector {
+	bool enabled;                /* the section is present */
+	tw_config_hostports listen;  /* UDP addresses */
+	bool stateless;              /* copy the sender's sequence number */
+	uint32_t max_senders;        /* stateful: senders tracked at once */
+	int64_t sender_idle_ns;      /* stateful: forget a sender silent this long */
+	tw_config_security security; /* unauthenticated, authenticated (light: or encrypted) */
+	const char *identity;        /* keyed: the identity in reflector.key_file holding the key */
+	bool copy_dscp;              /* reply with the received DSCP */
+	uint8_t reply_dscp;          /* ... else with this one */
+	bool allow_cos_dscp;         /* STAMP: honour a Class of Service TLV's DSCP1 */
+} tw_config_udp_reflector;
+
 typedef struct tw_config_reflector {
 	bool enabled; /* false when the section is absent or says enabled: false */
 	tw_config_hostports listen;
@@ -200,6 +232,9 @@ typedef struct tw_config_reflector {
 	const char *key_file;  /* required when a keyed mode is listed; not opened here */
 	uint32_t pbkdf2_count; /* power of two >= 1024 */
 	tw_config_port_range test_ports;
+	uint32_t features;     /* TW_CONFIG_FEATURE_* offered to clients */
+	bool reflect_to_source; /* answer the observed source (NAT), not the registered one */
+	tw_config_udp_reflector light, stamp;
 } tw_config_reflector;
 
 typedef struct tw_config {

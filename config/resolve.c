@@ -328,6 +328,16 @@ static int resolve_targets(tw_ld *ld, const tw_raw_root *root, const resolved *b
 	return rc;
 }
 
+/* reflector.light / reflector.stamp: enabled when the section is present
+ * (and the reflector is). */
+static void resolve_udp(const tw_raw_reflector *r, const char *key, const tw_raw_udp *raw,
+			tw_config_udp_reflector *out)
+{
+	int i = tw_schema_key_index(&tw_schema_reflector, key);
+	*out = raw->v;
+	out->enabled = r->v.enabled && (r->h.seen & (UINT64_C(1) << i)) != 0;
+}
+
 int tw_resolve(tw_ld *ld, const tw_raw_root *root, tw_config *cfg)
 {
 	resolved base;
@@ -342,5 +352,7 @@ int tw_resolve(tw_ld *ld, const tw_raw_root *root, tw_config *cfg)
 	int ri = tw_schema_key_index(&tw_schema_root, "reflector");
 	if (!(root->h.seen & (UINT64_C(1) << ri)))
 		cfg->reflector.enabled = false;
+	resolve_udp(&root->reflector, "light", &root->reflector.light, &cfg->reflector.light);
+	resolve_udp(&root->reflector, "stamp", &root->reflector.stamp, &cfg->reflector.stamp);
 	return resolve_targets(ld, root, &base, cfg);
 }

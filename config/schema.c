@@ -27,6 +27,13 @@ static const char *const security_names[] = { "auto", "unauthenticated", "authen
 /* Bit i of the mask is names[i]: 1, 2, 4, 8 = the TWAMP Modes bits. */
 static const char *const modes_names[] = { "unauthenticated", "authenticated", "encrypted",
 	"mixed", NULL };
+/* Bit i = TW_CONFIG_FEATURE_* and TW_CONFIG_TLV_* in config.h. */
+static const char *const feature_names[] = { "isc", "reflect_octets", "symmetric_size", "dscp_ecn",
+	"ptp", NULL };
+static const char *const tlv_names[] = { "location", "timestamp_info", "cos", "direct_measurement",
+	"follow_up", NULL };
+static const char *const light_security_names[] = { "auto", "unauthenticated", "authenticated",
+	"encrypted", NULL };
 
 /* ---- inheritable settings: defaults, target_groups[], targets[] ---- */
 
@@ -74,12 +81,78 @@ static const tw_key settings_keys[] = {
 	{ .name = "max_kdf_count", .kind = TW_K_UINT, SETTING(max_kdf_count), .min = 1024,
 		.max = INT64_C(0xFFFFFFFF), .def = "32768", .unit = "iterations",
 		.help = "refuse servers asking for more PBKDF2 iterations than this" },
+	{ .name = "features", .kind = TW_K_ENUM_SET, SETTING(features), .names = feature_names,
+		.max_n = 8, .help = "optional TWAMP features to use when the server offers them: isc, "
+			"reflect_octets, symmetric_size, dscp_ecn, ptp (full mode)" },
+	{ .name = "ssid", .kind = TW_K_UINT, SETTING(ssid), .min = 0, .max = 65535, .def = "0",
+		.help = "STAMP Session-Sender Identifier (0 = a random non-zero one)" },
+	{ .name = "stamp_tlvs", .kind = TW_K_ENUM_SET, SETTING(stamp_tlvs), .names = tlv_names,
+		.max_n = 8, .help = "RFC 8972 TLVs a STAMP sender adds: location, timestamp_info, cos, "
+			"direct_measurement, follow_up" },
 };
 
 const tw_section tw_schema_settings = {
 	.what = "a mapping of target settings such as {interval: 1s, dscp: 46}",
 	.keys = settings_keys,
 	.n_keys = sizeof(settings_keys) / sizeof(settings_keys[0]),
+};
+
+/* ---- reflector.light / reflector.stamp ---- */
+
+#define UDP(field) .off = offsetof(tw_raw_udp, v) + offsetof(tw_config_udp_reflector, field), \
+	.size = sizeof(((tw_config_udp_reflector *)0)->field)
+
+static int udp_check(tw_ld *ld, const yaml_node_t *map, void *obj);
+
+#define UDP_KEYS(listen_help, security_names_, security_help)                                          \
+	{ .name = "listen", .kind = TW_K_HOSTPORT_LIST, UDP(listen), .min = 0, .max = 65535, .max_n = 64,   \
+		.flags = TW_KEY_REQUIRED, .help = listen_help },                                            \
+	{ .name = "stateless", .kind = TW_K_BOOL, UDP(stateless), .def = "false",                           \
+		.help = "reply with the sender's sequence number instead of a per-sender counter" },        \
+	{ .name = "max_senders", .kind = TW_K_UINT, UDP(max_senders), .min = 1, .max = 1000000,             \
+		.def = "1024", .unit = "senders", .help = "stateful: senders tracked at once; more are dropped" }, \
+	{ .name = "sender_idle", .kind = TW_K_DURATION, UDP(sender_idle_ns), .min = NS_S, .max = 24 * NS_H, \
+		.def = "5m", .unit = "duration", .help = "stateful: forget a sender silent this long" },   \
+	{ .name = "security", .kind = TW_K_ENUM, UDP(security), .names = security_names_, .def = "auto",    \
+		.help = security_help },                                                                     \
+	{ .name = "identity", .kind = TW_K_STRING, UDP(identity), .min = 1, .max = 80, .flags = TW_KEY_TOKEN, \
+		.help = "keyed modes: the identity in reflector.key_file whose secret is the key" },        \
+	{ .name = "copy_dscp", .kind = TW_K_BOOL, UDP(copy_dscp), .def = "true",                           \
+		.help = "reply with the DSCP the packet arrived with (false: reply_dscp)" },                \
+	{ .name = "reply_dscp", .kind = TW_K_UINT, UDP(reply_dscp), .min = 0, .max = 63, .def = "0",       \
+		.unit = "codepoint", .help = "DSCP of the replies when copy_dscp is false" }
+
+static const char *const stamp_security_names[] = { "auto", "unauthenticated", "authenticated", NULL };
+
+static const tw_key light_keys[] = {
+	UDP_KEYS("UDP addresses of the TWAMP Light reflector, e.g. [\":862\"]", light_security_names,
+		 "unauthenticated, authenticated or encrypted TWAMP-Test (keyed: a 48-octet secret = "
+		 "AES key || HMAC key); auto = unauthenticated"),
+};
+
+static const tw_key stamp_keys[] = {
+	UDP_KEYS("UDP addresses of the STAMP reflector (it answers TWAMP Light senders too)",
+		 stamp_security_names,
+		 "unauthenticated or authenticated (HMAC-SHA-256 with the secret as key); "
+		 "auto = unauthenticated"),
+	{ .name = "allow_cos_dscp", .kind = TW_K_BOOL, UDP(allow_cos_dscp), .def = "true",
+		.help = "reply with the DSCP a Class of Service TLV asks for" },
+};
+
+const tw_section tw_schema_light = {
+	.what = "a mapping such as {listen: [\":862\"], stateless: false}",
+	.keys = light_keys,
+	.n_keys = sizeof(light_keys) / sizeof(light_keys[0]),
+	.obj_size = sizeof(tw_raw_udp),
+	.check = udp_check,
+};
+
+const tw_section tw_schema_stamp = {
+	.what = "a mapping such as {listen: [\":862\"], stateless: false}",
+	.keys = stamp_keys,
+	.n_keys = sizeof(stamp_keys) / sizeof(stamp_keys[0]),
+	.obj_size = sizeof(tw_raw_udp),
+	.check = udp_check,
 };
 
 /* ---- reflector: ---- */
@@ -116,6 +189,16 @@ static const tw_key reflector_keys[] = {
 	{ .name = "test_port_range", .kind = TW_K_PORT_RANGE, REFLECTOR(test_ports), .unit = "ports",
 		.help = "UDP ports offered when a session's requested port is taken, e.g. 18760-18999 "
 			 "(a free requested port is granted as asked; default: an ephemeral port)" },
+	{ .name = "features", .kind = TW_K_ENUM_SET, REFLECTOR(features), .names = feature_names,
+		.max_n = 8, .help = "optional TWAMP features offered: isc, reflect_octets, symmetric_size, "
+			"dscp_ecn, ptp" },
+	{ .name = "reflect_to_source", .kind = TW_K_BOOL, REFLECTOR(reflect_to_source), .def = "false",
+		.help = "answer test packets at the address and port they came from (NAT) instead of the "
+			"registered Sender Address and Port" },
+	{ .name = "light", .kind = TW_K_SECTION, FIELD(tw_raw_reflector, light), .sub = &tw_schema_light,
+		.help = "a TWAMP Light reflector (no TWAMP-Control) on UDP ports" },
+	{ .name = "stamp", .kind = TW_K_SECTION, FIELD(tw_raw_reflector, stamp), .sub = &tw_schema_stamp,
+		.help = "a STAMP reflector (RFC 8762, RFC 8972 TLVs) on UDP ports" },
 };
 
 const tw_section tw_schema_reflector = {
@@ -219,9 +302,38 @@ static bool hostport_equal(const tw_config_hostport *a, const tw_config_hostport
 	return a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
+/* Keyed light/stamp need an identity (its secret is in reflector.key_file,
+ * checked by reflector_check). */
+static int udp_check(tw_ld *ld, const yaml_node_t *map, void *obj)
+{
+	const tw_config_udp_reflector *u = &((const tw_raw_udp *)obj)->v;
+	bool keyed = u->security == TW_CONFIG_SECURITY_AUTHENTICATED || u->security == TW_CONFIG_SECURITY_ENCRYPTED;
+	if (!keyed || u->identity)
+		return 0;
+	const yaml_node_t *at = tw_walk_find(ld, map, "security");
+	size_t old = tw_ld_push_key(ld, "security");
+	tw_ld_fail(ld, at ? &at->start_mark : &map->start_mark,
+		   "a keyed mode needs identity (an identity in reflector.key_file)");
+	tw_ld_pop(ld, old);
+	return -EINVAL;
+}
+
+static bool udp_keyed(const tw_raw_udp *u)
+{
+	return u->v.security == TW_CONFIG_SECURITY_AUTHENTICATED || u->v.security == TW_CONFIG_SECURITY_ENCRYPTED;
+}
+
 static int reflector_check(tw_ld *ld, const yaml_node_t *map, void *obj)
 {
-	const tw_config_reflector *r = &((const tw_raw_reflector *)obj)->v;
+	const tw_raw_reflector *raw = obj;
+	const tw_config_reflector *r = &raw->v;
+	if ((udp_keyed(&raw->light) || udp_keyed(&raw->stamp)) && !r->key_file) {
+		size_t old = tw_ld_push_key(ld, udp_keyed(&raw->light) ? "light" : "stamp");
+		tw_ld_fail(ld, udp_keyed(&raw->light) ? &raw->light.h.mark : &raw->stamp.h.mark,
+			   "a keyed mode needs reflector.key_file (a pfs file or a Secret directory)");
+		tw_ld_pop(ld, old);
+		return -EINVAL;
+	}
 	const uint32_t keyed = TW_CONFIG_MODE_AUTHENTICATED | TW_CONFIG_MODE_ENCRYPTED |
 		TW_CONFIG_MODE_MIXED;
 	if ((r->modes & keyed) && !r->key_file) {

@@ -125,9 +125,16 @@ typedef struct tw_raw_group {
 	bool exclude_self;
 } tw_raw_group;
 
+/* reflector.light / reflector.stamp (schema.c). */
+typedef struct tw_raw_udp {
+	tw_raw_hdr h;
+	tw_config_udp_reflector v;
+} tw_raw_udp;
+
 typedef struct tw_raw_reflector {
 	tw_raw_hdr h;
 	tw_config_reflector v;
+	tw_raw_udp light, stamp; /* copied into v.light / v.stamp by resolve.c */
 } tw_raw_reflector;
 
 typedef struct tw_raw_defaults {
@@ -151,6 +158,7 @@ extern const tw_section tw_schema_reflector;
 extern const tw_section tw_schema_target;
 extern const tw_section tw_schema_group;
 extern const tw_section tw_schema_discovery; /* schema_sd.c */
+extern const tw_section tw_schema_light, tw_schema_stamp;
 extern const tw_section tw_schema_sd_dns, tw_schema_sd_file, tw_schema_sd_http;
 
 /* Index of the settings row called name, or -1. */

@@ -30,12 +30,31 @@ typedef struct bad_case {
 
 /* All loaded as "agent.yml". */
 static const bad_case bad_cases[] = {
+	{ "keyed light without identity",
+	  "reflector: {key_file: k, light: {listen: [\":862\"], security: authenticated}}\n",
+	  "agent.yml:1:62: reflector.light.security: a keyed mode needs identity (an identity in "
+	  "reflector.key_file)" },
+	{ "keyed stamp without key_file",
+	  "reflector:\n  stamp: {listen: [\":862\"], security: authenticated, identity: a}\n",
+	  "agent.yml:2:10: reflector.stamp: a keyed mode needs reflector.key_file (a pfs file or a Secret "
+	  "directory)" },
+	{ "stamp encrypted",
+	  "reflector:\n  stamp: {listen: [\":862\"], security: encrypted}\n",
+	  "agent.yml:2:39: reflector.stamp.security: found \"encrypted\", expected auto, "
+	  "unauthenticated or authenticated" },
+	{ "light without listen",
+	  "reflector:\n  light: {stateless: true}\n",
+	  "agent.yml:2:10: reflector.light: missing required key \"listen\"" },
+	{ "unknown feature",
+	  "targets: [{name: a, host: b, features: [isc, turbo]}]\n",
+	  "agent.yml:1:46: targets[0].features[1]: found \"turbo\", expected one of isc, reflect_octets, "
+	  "symmetric_size, dscp_ecn, ptp" },
 	{ "unknown key",
 	  "targets:\n  - {name: a, host: b, colour: red}\n",
 	  "agent.yml:2:24: targets[0].colour: unknown key; valid keys here: name, host, port, "
 	  "interval, padding, dscp, loss_timeout, session_timeout, schedule, labels, source_address, "
 	  "source_interface, ip_version, buckets, ipdv_histogram, mode, security, identity, key_file, "
-	  "max_kdf_count" },
+	  "max_kdf_count, features, ssid, stamp_tlvs" },
 	{ "unknown top-level key",
 	  "reflector: {}\nweb: {listen: \":9862\"}\n",
 	  "agent.yml:2:1: web: unknown key; valid keys here: reflector, defaults, targets, "
@@ -550,6 +569,51 @@ static void test_reflector(void **state)
 	tw_config_free(cfg);
 }
 
+/* Issue 5 keys: Light/STAMP reflectors, TWAMP features, STAMP sender. */
+static void test_light_stamp_features(void **state)
+{
+	(void)state;
+	tw_config *cfg = load_ok("reflector:\n"
+				 "  key_file: keys.pfs\n"
+				 "  features: [isc, symmetric_size, dscp_ecn, ptp, reflect_octets]\n"
+				 "  reflect_to_source: true\n"
+				 "  light: {listen: [\":862\"], stateless: true, security: encrypted, identity: l1}\n"
+				 "  stamp: {listen: [\"[::1]:8620\"], max_senders: 10, sender_idle: 30s,\n"
+				 "          copy_dscp: false, reply_dscp: 46, allow_cos_dscp: false}\n"
+				 "targets:\n"
+				 "  - {name: s, host: h, mode: stamp, ssid: 4660, stamp_tlvs: [cos, follow_up]}\n"
+				 "  - {name: f, host: h, features: [isc]}\n");
+	const tw_config_reflector *r = &cfg->reflector;
+	assert_int_equal(r->features, TW_CONFIG_FEATURE_ISC | TW_CONFIG_FEATURE_SYMMETRIC |
+					      TW_CONFIG_FEATURE_DSCP_ECN | TW_CONFIG_FEATURE_PTP |
+					      TW_CONFIG_FEATURE_REFLECT_OCTETS);
+	assert_true(r->reflect_to_source);
+	assert_true(r->light.enabled);
+	assert_true(r->light.stateless);
+	assert_int_equal(r->light.security, TW_CONFIG_SECURITY_ENCRYPTED);
+	assert_string_equal(r->light.identity, "l1");
+	assert_true(r->light.copy_dscp);
+	assert_int_equal(r->light.max_senders, 1024);
+	assert_true(r->stamp.enabled);
+	assert_false(r->stamp.stateless);
+	assert_int_equal(r->stamp.max_senders, 10);
+	assert_true(r->stamp.sender_idle_ns == 30 * SEC);
+	assert_false(r->stamp.copy_dscp);
+	assert_int_equal(r->stamp.reply_dscp, 46);
+	assert_false(r->stamp.allow_cos_dscp);
+	assert_int_equal(cfg->targets[0].s.mode, TW_CONFIG_TEST_STAMP);
+	assert_int_equal(cfg->targets[0].s.ssid, 4660);
+	assert_int_equal(cfg->targets[0].s.stamp_tlvs, TW_CONFIG_TLV_COS | TW_CONFIG_TLV_FOLLOW_UP);
+	assert_int_equal(cfg->targets[1].s.features, TW_CONFIG_FEATURE_ISC);
+	tw_config_free(cfg);
+
+	cfg = load_ok("reflector: {listen: [\":862\"]}\n");
+	assert_false(cfg->reflector.light.enabled);
+	assert_false(cfg->reflector.stamp.enabled);
+	assert_int_equal(cfg->reflector.features, 0);
+	tw_config_free(cfg);
+}
+
 static void test_target_values(void **state)
 {
 	(void)state;
@@ -860,6 +924,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_inheritance),
 		cmocka_unit_test(test_builtin_defaults),
 		cmocka_unit_test(test_reflector),
+		cmocka_unit_test(test_light_stamp_features),
 		cmocka_unit_test(test_target_values),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_aliases),
