@@ -21,7 +21,10 @@ port and measures A. Asserted from live /metrics scrapes:
     lost counter rises by the packets sent while it could not answer, the
     invariant sent == received + lost + in flight holds with in flight
     bounded by loss_timeout / interval, and after SIGCONT the target
-    recovers (received grows again, the queued replies count as late).
+    recovers (received grows again, the queued replies count as late);
+  - R is killed and restarted on its port: A's session fails once with
+    reason closed, reconnects after its backoff, keeps its counters, and
+    only packets in flight at the crash are lost.
 """
 import os
 import signal
@@ -148,6 +151,37 @@ def reflector_limits(agent, port_b, web_b, *ctx):
                  "B back to A's one control connection", *ctx)
 
 
+def restart_reflector(agent, refl, port_r, web_a, *ctx):
+    """SIGKILLs R and starts a new reflector on its port: A's session to it
+    fails with reason closed, comes back after a backoff, and its counters
+    carry on; the packets R never answered are lost, none is unaccounted."""
+    before = counters(t.scrape_samples(web_a), "r")
+    refl.p.kill()
+    refl.wait(5)
+    new = t.Proc([agent, "reflect", "--listen", "127.0.0.1:%d" % port_r], name="reflect-r2")
+    t.wait_tcp("127.0.0.1", port_r, proc=new)
+    ctx = tuple(x for x in ctx if x is not refl) + (new,)
+
+    def back():
+        s = t.scrape_samples(web_a)
+        c = counters(s, "r")
+        ok = (c["up"] == 1 and c["received"] >= before["received"] + 20
+              and t.value(s, "twamp_control_connection_attempts_total", target="r") >= 2)
+        return (s, c) if ok else None
+    s, c = t.wait_until(back, 15, "A's session to the restarted R", *ctx)
+    closed = t.value(s, "twamp_control_connection_failures_total", target="r", reason="closed")
+    attempts = t.value(s, "twamp_control_connection_attempts_total", target="r")
+    t.check(closed == 1 and attempts == 2, "after R's crash: %s closed failures, %s attempts" % (closed, attempts),
+            *ctx)
+    t.check(c["sent"] >= before["sent"] and c["late"] >= before["late"], "counters reset: %s -> %s" % (before, c),
+            *ctx)
+    in_flight = c["sent"] - c["received"] - c["lost"]
+    t.check(0 <= in_flight <= IN_FLIGHT_MAX, "after R's restart: in flight %s (%s)" % (in_flight, c), *ctx)
+    t.check(c["lost"] - before["lost"] <= IN_FLIGHT_MAX, "lost %s across a crash" % (c["lost"] - before["lost"]),
+            *ctx)
+    return new
+
+
 def main():
     args = t.parse_args()
     work = tempfile.mkdtemp(prefix="agent_mesh-")
@@ -248,6 +282,10 @@ def main():
     t.check(t.value(sa, "twamp_agent_dns_lookups_total", result="failed") == 0, "failed lookups", *ctx)
     t.check(t.value(sa, "twamp_control_connection_attempts_total", target="b") == 1,
             "b's session restarted by an unchanged re-resolution", *ctx)
+
+    # ---- R crashes and comes back on the same port ----
+    refl = restart_reflector(args.agent, refl, port_r, web_a, *ctx)
+    ctx = (a, b, refl)
 
     for p in (a, b, refl):
         t.check(p.alive(), "%s died" % p.name, *ctx)
