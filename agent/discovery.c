@@ -416,7 +416,7 @@ void disc_result(tw_discovery *d, disc_cands *cands, const char *error)
 
 /* ---- DNS ---- */
 
-static const char *dns_error_text(int err)
+const char *disc_dns_error_text(int err)
 {
 	switch (err) {
 	case -ENOENT: return "no such name, or no address";
@@ -433,7 +433,7 @@ static void dns_done(void *arg, int err, const tw_sockaddr *addrs, size_t n, uin
 	d->dns_req = NULL;
 	if (err < 0) {
 		char msg[300];
-		snprintf(msg, sizeof(msg), "%s: %s", d->g->discovery->dns_name, dns_error_text(err));
+		snprintf(msg, sizeof(msg), "%s: %s", d->g->discovery->dns_name, disc_dns_error_text(err));
 		disc_result(d, NULL, msg);
 		return;
 	}

@@ -341,8 +341,7 @@ static void on_resolved(void *arg, int err, const tw_sockaddr *addrs, size_t n, 
 	(void)ttl;
 	s->req = NULL;
 	if (err < 0)
-		fail(s, "cannot resolve %s: %s", s->host, err == -ENOENT ? "no such name or no address" :
-			strerror(-err));
+		fail(s, "cannot resolve %s: %s", s->host, disc_dns_error_text(err));
 	else
 		start(s, addrs, n);
 }

@@ -71,6 +71,9 @@ void disc_result(tw_discovery *d, disc_cands *cands, const char *error);
 
 const char *disc_group_name(const tw_discovery *d);
 
+/* A resolver error (tw_resolve_cb's err) in words. */
+const char *disc_dns_error_text(int err);
+
 /* ---- self-exclusion (pure enough to test) ---- */
 
 typedef struct disc_self {
