@@ -120,14 +120,14 @@ static const uint8_t *reflector_secret(void *arg, const char *identity, size_t *
 
 /* Listen addresses: "" is every IPv4 and IPv6 address; names are
  * resolved here (start-up and reload only). */
-static int listen_addrs(const tw_config_reflector *r, tw_sockaddr **out, size_t *n, char *err, size_t errcap)
+static int listen_addrs(const tw_config_hostports *l, tw_sockaddr **out, size_t *n, char *err, size_t errcap)
 {
-	tw_sockaddr *v = calloc(2 * r->listen.n + 1, sizeof(*v));
+	tw_sockaddr *v = calloc(2 * l->n + 1, sizeof(*v));
 	size_t k = 0;
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < r->listen.n; i++) {
-		const tw_config_hostport *hp = &r->listen.v[i];
+	for (size_t i = 0; i < l->n; i++) {
+		const tw_config_hostport *hp = &l->v[i];
 		int gai = 0;
 		if (!hp->host[0]) {
 			tw_sa_from_numeric("0.0.0.0", hp->port, &v[k++]);
@@ -181,7 +181,7 @@ static int apply_reflector(tw_agent *a, const tw_config_reflector *r, char *err,
 	tw_server_params p;
 	server_params(a, r, &p);
 	tw_sockaddr *addrs;
-	int rc = listen_addrs(r, &addrs, &p.nlisten, err, errcap);
+	int rc = listen_addrs(&r->listen, &addrs, &p.nlisten, err, errcap);
 	if (rc < 0)
 		return rc;
 	p.listen = addrs;
@@ -195,6 +195,110 @@ static int apply_reflector(tw_agent *a, const tw_config_reflector *r, char *err,
 	}
 	free(addrs);
 	return rc;
+}
+
+/* ---- TWAMP Light and STAMP reflectors ---- */
+
+static bool same_hostports(const tw_config_hostports *a, const tw_config_hostports *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].port != b->v[i].port || strcmp(a->v[i].host, b->v[i].host) != 0)
+			return false;
+	return true;
+}
+
+static bool same_udp(const tw_config_udp_reflector *a, const tw_config_udp_reflector *b)
+{
+	return a->enabled == b->enabled && same_hostports(&a->listen, &b->listen) && a->stateless == b->stateless &&
+	       a->max_senders == b->max_senders && a->sender_idle_ns == b->sender_idle_ns &&
+	       a->security == b->security && a->copy_dscp == b->copy_dscp && a->reply_dscp == b->reply_dscp &&
+	       a->allow_cos_dscp == b->allow_cos_dscp && (a->identity == NULL) == (b->identity == NULL) &&
+	       (!a->identity || strcmp(a->identity, b->identity) == 0);
+}
+
+/* The key of a keyed Light/STAMP reflector: TWAMP Light needs 48 octets
+ * (AES-128 key || HMAC key), STAMP takes the secret as its HMAC key. */
+static int udp_keys(const tw_config_udp_reflector *u, const tw_keystore *ks, tw_light_params *p, char *err,
+		    size_t errcap)
+{
+	const uint8_t *secret = NULL;
+	size_t len = 0;
+	if (u->security != TW_CONFIG_SECURITY_AUTHENTICATED && u->security != TW_CONFIG_SECURITY_ENCRYPTED)
+		return 0;
+	if (!ks || !tw_keystore_lookup(ks, u->identity, &secret, &len)) {
+		snprintf(err, errcap, "reflector: identity '%s' not found in reflector.key_file", u->identity);
+		return -ENOENT;
+	}
+	p->sec = u->security == TW_CONFIG_SECURITY_ENCRYPTED ? TW_TEST_ENC : TW_TEST_AUTH;
+	if (p->proto == TW_LIGHT_STAMP) {
+		p->hmac_key = secret;
+		p->hmac_key_len = len;
+	} else if (len == TW_AES_KEY_LEN + TW_HMAC_KEY_LEN) {
+		p->aes_key = secret;
+		p->hmac_key = secret + TW_AES_KEY_LEN;
+		p->hmac_key_len = TW_HMAC_KEY_LEN;
+	} else {
+		snprintf(err, errcap, "reflector.light: the secret of '%s' must be 48 octets (AES-128 key || HMAC key)",
+			 u->identity);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void observe_udp_processing(void *arg, int64_t ns)
+{
+	observe_refl_processing(arg, ns);
+}
+
+static tw_light *start_udp(tw_agent *a, int i, const tw_config_udp_reflector *u, const tw_keystore *ks, char *err,
+			   size_t errcap)
+{
+	tw_light_params p = {
+		.proto = i ? TW_LIGHT_STAMP : TW_LIGHT_TWAMP,
+		.stateless = u->stateless,
+		.max_senders = u->max_senders,
+		.sender_idle_ns = u->sender_idle_ns,
+		.reply_dscp = u->copy_dscp ? -1 : u->reply_dscp,
+		.allow_cos_dscp = u->allow_cos_dscp,
+		.allow = allow_cb,
+		.allow_arg = a,
+		.errest = &a->errest,
+		.stats = &a->udp_stats[i],
+	};
+	a->udp_stats[i].observe_processing = observe_udp_processing;
+	a->udp_stats[i].observe_arg = a;
+	tw_sockaddr *addrs = NULL;
+	tw_light *l = NULL;
+	if (udp_keys(u, ks, &p, err, errcap) == 0 && listen_addrs(&u->listen, &addrs, &p.nlisten, err, errcap) == 0) {
+		p.listen = addrs;
+		l = tw_light_new(a->loop, &p, err, errcap);
+	}
+	free(addrs);
+	return l;
+}
+
+/* Restarts a Light/STAMP reflector whose settings changed. On failure the
+ * previous one is brought back and the reload is rejected. */
+static int apply_udp(tw_agent *a, int i, const tw_config_reflector *r, const tw_keystore *ks, char *err,
+		     size_t errcap)
+{
+	const tw_config_udp_reflector *u = i ? &r->stamp : &r->light;
+	bool keyed = u->security == TW_CONFIG_SECURITY_AUTHENTICATED || u->security == TW_CONFIG_SECURITY_ENCRYPTED;
+	if (a->udp[i] && same_udp(u, &a->udp_cfg[i]) && !keyed)
+		return 0;
+	tw_light_free(a->udp[i]);
+	a->udp[i] = NULL;
+	if (!u->enabled)
+		return 0;
+	a->udp[i] = start_udp(a, i, u, ks, err, errcap);
+	if (a->udp[i])
+		return 0;
+	char ignored[256];
+	if (a->udp_cfg[i].enabled)
+		a->udp[i] = start_udp(a, i, &a->udp_cfg[i], a->refl_keys, ignored, sizeof(ignored));
+	return -EADDRINUSE;
 }
 
 /* ---- targets ---- */
@@ -304,8 +408,15 @@ int tw_agent_reload(tw_agent *a)
 		rc = load_reflector_keys(cfg, &refl_keys, err, errcap);
 	if (rc == 0)
 		rc = load_keyfiles(cfg, &keyfiles, &nkeyfiles, err, errcap);
+	bool server_applied = false;
 	if (rc == 0)
-		rc = apply_reflector(a, &cfg->reflector, err, errcap);
+		server_applied = (rc = apply_reflector(a, &cfg->reflector, err, errcap)) == 0;
+	for (int i = 0; i < 2 && rc == 0; i++)
+		rc = apply_udp(a, i, &cfg->reflector, refl_keys, err, errcap);
+	if (rc < 0 && server_applied && a->cfg) {
+		char ignored[256]; /* put the running configuration's server back */
+		apply_reflector(a, &a->cfg->reflector, ignored, sizeof(ignored));
+	}
 	if (rc < 0) {
 		tw_config_free(cfg);
 		tw_keystore_free(refl_keys);
@@ -321,6 +432,8 @@ int tw_agent_reload(tw_agent *a)
 	a->nkeyfiles = nkeyfiles;
 	tw_config *old = a->cfg;
 	a->cfg = cfg;
+	a->udp_cfg[0] = cfg->reflector.light;
+	a->udp_cfg[1] = cfg->reflector.stamp;
 	apply_targets(a, cfg);
 	tw_config_free(old);
 	a->last_reload_error[0] = '\0';
@@ -420,6 +533,8 @@ static void stop(tw_agent *a)
 		tw_probe_free(a->probes[i]);
 	free(a->probes);
 	tw_server_free(a->server);
+	tw_light_free(a->udp[0]);
+	tw_light_free(a->udp[1]);
 	tw_http_free(a->http);
 	tw_scrape_free(a->scrape);
 	tw_resolver_free(a->resolver);
@@ -462,6 +577,12 @@ int tw_agent_check_config(const char *config_file)
 	rc = load_reflector_keys(cfg, &ks, err, sizeof(err));
 	if (rc == 0)
 		rc = load_keyfiles(cfg, &kf, &nkf, err, sizeof(err));
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		const tw_config_udp_reflector *u = i ? &cfg->reflector.stamp : &cfg->reflector.light;
+		tw_light_params p = { .proto = i ? TW_LIGHT_STAMP : TW_LIGHT_TWAMP };
+		if (u->enabled)
+			rc = udp_keys(u, ks, &p, err, sizeof(err));
+	}
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", cfg->source, err);
 	} else {

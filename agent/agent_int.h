@@ -15,6 +15,7 @@
 #include "config.h"
 #include "http.h"
 #include "keystore.h"
+#include "light.h"
 #include "loop.h"
 #include "metrics.h"
 #include "probe.h"
@@ -40,6 +41,9 @@ typedef struct tw_agent {
 	tw_scrape *scrape;
 	tw_config *cfg;
 	tw_server *server;      /* NULL when the reflector is disabled */
+	tw_light *udp[2];       /* TWAMP Light [0] and STAMP [1] reflectors, or NULL */
+	tw_config_udp_reflector udp_cfg[2]; /* what they run with (strings point into cfg) */
+	tw_light_stats udp_stats[2];        /* kept across reloads */
 	tw_keystore *refl_keys; /* the reflector's key file */
 	tw_keyfile *keyfiles;   /* the targets' key files */
 	size_t nkeyfiles;

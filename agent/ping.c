@@ -129,10 +129,11 @@ static void on_ready(void *arg, tw_client *c)
 		stop_with(p, TW_PING_NETWORK, "cannot send Request-TW-Session");
 }
 
-static void on_result(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf)
+static void on_result(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf, const tw_sender_reply *x)
 {
 	ping *p = arg;
 	(void)rf;
+	(void)x;
 	if (r->cls != TW_STATS_NEW)
 		return;
 	tw_qsketch_add(p->q[Q_RTT], r->rtt_ns);

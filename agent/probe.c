@@ -44,6 +44,7 @@ struct tw_probe {
 	tw_stats_counters seen_drain; /* of draining */
 	tw_accept_session acc;
 	unsigned failures_in_row;
+	uint16_t ssid; /* STAMP: configured, or random non-zero, for the probe's life */
 	const char *last_error;
 	char log_target[128];
 };
@@ -132,8 +133,9 @@ static void observe_clocks(tw_probe *p, const tw_reflector_fields *rf)
 	tw_gauge_set_ns(p->s.errest[TW_SIDE_LOCAL], (int64_t)p->env.sync->error_ns);
 }
 
-static void on_result(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf)
+static void on_result(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf, const tw_sender_reply *x)
 {
+	(void)x;
 	tw_probe *p = arg;
 	if (r->cls == TW_STATS_NEW) {
 		observe_sample(p, r);
@@ -158,8 +160,10 @@ static void on_sent(void *arg, int64_t lag_ns)
 }
 
 /* Callbacks of the previous session's sender while it drains. */
-static void drain_result(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf)
+static void drain_result(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf,
+			 const tw_sender_reply *x)
 {
+	(void)x;
 	tw_probe *p = arg;
 	if (r->cls == TW_STATS_NEW)
 		observe_sample(p, r);
@@ -327,13 +331,11 @@ static void on_accepted(void *arg, tw_client *c, const tw_accept_session *a)
 		fail(p, TW_FAIL_CLOSED, "cannot send Start-Sessions");
 }
 
-static void on_started(void *arg, tw_client *c)
+/* Sender settings every protocol shares. */
+static tw_sender_params sender_params(tw_probe *p)
 {
-	tw_probe *p = arg;
 	const tw_config_settings *s = &p->t->s;
 	tw_sender_params sp = {
-		.fmt = format_for(tw_client_mode(c)),
-		.crypto = tw_client_test_crypto(c, p->acc.sid),
 		.reflector = p->addr,
 		.padding = s->padding,
 		.interval_ns = s->interval_ns,
@@ -345,18 +347,37 @@ static void on_started(void *arg, tw_client *c)
 		.on_sent = on_sent,
 		.arg = p,
 	};
-	tw_sa_set_port(&sp.reflector, p->acc.port);
-	int rc = tw_sender_start(p->sender, &sp);
-	if (rc < 0) {
-		fail(p, TW_FAIL_SOCKET, strerror(-rc));
-		return;
-	}
+	return sp;
+}
+
+static void became_up(tw_probe *p, uint16_t port)
+{
 	p->state = TW_PROBE_UP;
 	p->failures_in_row = 0;
 	p->last_error = NULL;
 	tw_gauge_set(p->s.up, 1);
 	tw_timer_in(p->env.loop, &p->timer, p->env.dns_refresh_ns);
-	tw_info("session up", "target=%s reflector_port=%u", p->log_target, p->acc.port);
+	tw_info("session up", "target=%s protocol=%s test_port=%u", p->log_target,
+		tw_probe_protocol_name(p->t->s.mode), port);
+}
+
+static void start_sending(tw_probe *p, tw_sender_params *sp)
+{
+	int rc = tw_sender_start(p->sender, sp);
+	if (rc < 0)
+		fail(p, TW_FAIL_SOCKET, strerror(-rc));
+	else
+		became_up(p, tw_sa_port(&sp->reflector));
+}
+
+static void on_started(void *arg, tw_client *c)
+{
+	tw_probe *p = arg;
+	tw_sender_params sp = sender_params(p);
+	sp.fmt = format_for(tw_client_mode(c));
+	sp.crypto = tw_client_test_crypto(c, p->acc.sid);
+	tw_sa_set_port(&sp.reflector, p->acc.port);
+	start_sending(p, &sp);
 }
 
 static tw_fail_reason map_client_fail(tw_client_fail why)
@@ -444,6 +465,67 @@ static void connect_now(tw_probe *p)
 		fail(p, TW_FAIL_SOCKET, strerror(-err));
 }
 
+/* ---- TWAMP Light and STAMP: no control connection ---- */
+
+const char *tw_probe_protocol_name(tw_config_test_mode m)
+{
+	return m == TW_CONFIG_TEST_LIGHT ? "light" : m == TW_CONFIG_TEST_STAMP ? "stamp" : "twamp";
+}
+
+/* Test keys from the key file: STAMP authenticated uses the secret as the
+ * HMAC-SHA-256 key; keyed TWAMP Light needs 48 octets, AES key || HMAC key
+ * (the keys a TWAMP-Control session would have derived). */
+static bool udp_crypto(tw_probe *p, tw_test_crypto **out)
+{
+	size_t len = 0;
+	bool ok;
+	const uint8_t *secret = find_secret(p, &len, &ok);
+	tw_config_security sec = p->t->s.security;
+	*out = NULL;
+	if (!ok)
+		return false;
+	if (sec != TW_CONFIG_SECURITY_AUTHENTICATED && sec != TW_CONFIG_SECURITY_ENCRYPTED)
+		return true;
+	if (p->t->s.mode == TW_CONFIG_TEST_STAMP) {
+		*out = tw_test_crypto_new(NULL, secret, len, TW_MAC_HMAC_SHA256);
+	} else if (len != TW_AES_KEY_LEN + TW_HMAC_KEY_LEN) {
+		fail(p, TW_FAIL_KEYS, "a keyed TWAMP Light secret must be 48 octets: AES-128 key || HMAC key");
+		return false;
+	} else {
+		*out = tw_test_crypto_new(secret, secret + TW_AES_KEY_LEN, TW_HMAC_KEY_LEN, TW_MAC_HMAC_SHA1);
+	}
+	if (!*out)
+		fail(p, TW_FAIL_KEYS, "cannot set up the test keys");
+	return *out != NULL;
+}
+
+static void start_udp(tw_probe *p)
+{
+	const tw_config_settings *s = &p->t->s;
+	tw_test_crypto *crypto;
+	if (!udp_crypto(p, &crypto))
+		return;
+	tw_sockaddr local;
+	if (source_address(p, &local) < 0)
+		tw_sa_from_numeric(tw_sa_family(&p->addr) == AF_INET6 ? "::" : "0.0.0.0", 0, &local);
+	int err;
+	tw_counter_inc(p->s.attempts);
+	p->sender = tw_sender_open(p->env.loop, &local, s->dscp, s->source_interface, &err);
+	if (!p->sender) {
+		tw_test_crypto_free(crypto);
+		fail(p, TW_FAIL_SOCKET, strerror(-err));
+		return;
+	}
+	tw_sender_params sp = sender_params(p);
+	sp.crypto = crypto;
+	sp.fmt.sec = !crypto ? TW_TEST_OPEN : s->security == TW_CONFIG_SECURITY_ENCRYPTED ? TW_TEST_ENC : TW_TEST_AUTH;
+	sp.stamp = s->mode == TW_CONFIG_TEST_STAMP;
+	sp.ssid = p->ssid;
+	sp.stamp_tlvs = s->stamp_tlvs;
+	sp.cos_dscp = s->dscp;
+	start_sending(p, &sp);
+}
+
 /* ---- resolving ---- */
 
 static int family_of(tw_config_ip v)
@@ -477,7 +559,10 @@ static void on_resolved(void *arg, int err, const tw_sockaddr *addrs, size_t n, 
 		teardown(p);
 	}
 	p->addr = a;
-	connect_now(p);
+	if (p->t->s.mode == TW_CONFIG_TEST_FULL)
+		connect_now(p);
+	else
+		start_udp(p);
 }
 
 static void start_resolve(tw_probe *p, bool refresh)
@@ -526,6 +611,7 @@ tw_probe *tw_probe_new(const tw_probe_env *env, tw_metrics *m, const tw_config_t
 		return NULL;
 	}
 	tw_prng_seed(&p->prng, 0);
+	p->ssid = t->s.ssid ? t->s.ssid : (uint16_t)(1 + tw_prng_next(&p->prng) % 65535);
 	tw_timer_init(&p->timer, on_timer, p);
 	tw_timer_init(&p->reaper, reap, p);
 	/* A random offset inside the interval spreads many targets out. */

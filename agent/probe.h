@@ -35,6 +35,8 @@ typedef enum tw_probe_state {
 } tw_probe_state;
 
 const char *tw_probe_state_name(tw_probe_state s);
+/* "twamp", "light" or "stamp". */
+const char *tw_probe_protocol_name(tw_config_test_mode m);
 
 /* What the probe needs from the agent; everything outlives every probe. */
 typedef struct tw_probe_env {

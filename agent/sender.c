@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "rng.h"
+#include "stamp.h"
+#include "wire.h"
 
 #define RX_BATCH 64
 #define RX_BUF TW_SENDER_MAX_PACKET
@@ -75,12 +77,57 @@ static void on_loss_timer(void *arg)
 
 /* ---- sending ---- */
 
+/* STAMP TLVs of packet seq, written into area; returns their length. In
+ * authenticated mode an HMAC TLV covers them (RFC 8972 §4.8). */
+static int stamp_tlvs(tw_sender *s, uint8_t *area, size_t cap)
+{
+	tw_wr w = tw_wr_make(area, cap);
+	uint32_t t = s->p.stamp_tlvs;
+	if (t & TW_SENDER_TLV_LOCATION)
+		tw_tlv_put_location_request(&w, TW_LOC_REQ_DST_IP | TW_LOC_REQ_SRC_IP);
+	if (t & TW_SENDER_TLV_TIMESTAMP_INFO)
+		tw_tlv_put_timestamp_info(&w);
+	if (t & TW_SENDER_TLV_COS)
+		tw_tlv_put_cos(&w, s->p.cos_dscp);
+	if (t & TW_SENDER_TLV_DIRECT_MEASUREMENT)
+		tw_tlv_put_direct_measurement(&w, (uint32_t)(s->sent + 1));
+	if (t & TW_SENDER_TLV_FOLLOW_UP)
+		tw_tlv_put_follow_up(&w);
+	size_t covered = tw_wr_len(&w);
+	if (s->p.crypto && covered)
+		tw_tlv_put_hmac(&w, s->p.crypto, s->seq, area, covered);
+	if (s->p.padding >= 4) /* padding after the HMAC TLV, as RFC 8972 allows */
+		tw_tlv_put_padding(&w, s->pad, (uint16_t)(s->p.padding - 4));
+	return tw_wr_ok(&w) ? (int)tw_wr_len(&w) : -EMSGSIZE;
+}
+
+static int build_packet(tw_sender *s, uint8_t *pkt, size_t cap)
+{
+	if (!s->p.stamp)
+		return tw_sender_build(&s->p.fmt, s->p.crypto, s->seq, s->pad, s->p.padding, pkt, cap);
+	tw_stamp_sec sec = s->p.crypto ? TW_STAMP_AUTH : TW_STAMP_OPEN;
+	size_t base = tw_stamp_base_len(sec);
+	int n = stamp_tlvs(s, pkt + base, cap - base);
+	if (n < 0)
+		return n;
+	return tw_stamp_sender_build(sec, s->seq, s->p.ssid, pkt + base, (size_t)n, pkt, cap);
+}
+
+static void stamp_packet(tw_sender *s, uint8_t *pkt, size_t len, tw_ts t1)
+{
+	if (s->p.stamp)
+		tw_stamp_sender_stamp(s->p.crypto ? TW_STAMP_AUTH : TW_STAMP_OPEN, s->p.crypto, pkt, len, t1,
+				      *s->p.errest);
+	else
+		tw_sender_stamp(&s->p.fmt, s->p.crypto, pkt, len, t1, *s->p.errest);
+}
+
 static int send_one(tw_sender *s)
 {
 	uint8_t pkt[RX_BUF + 256];
 	if (!s->p.zero_padding)
 		tw_prng_fill(&s->prng, s->pad, s->p.padding);
-	int n = tw_sender_build(&s->p.fmt, s->p.crypto, s->seq, s->pad, s->p.padding, pkt, sizeof(pkt));
+	int n = build_packet(s, pkt, sizeof(pkt));
 	if (n < 0)
 		return n;
 	/* T1 as late as possible: just before sendto. */
@@ -89,7 +136,7 @@ static int send_one(tw_sender *s)
 	if (!s->sent)
 		s->ctr.first_send_real_ns = now;
 	s->ctr.last_send_real_ns = now;
-	tw_sender_stamp(&s->p.fmt, s->p.crypto, pkt, (size_t)n, t1, *s->p.errest);
+	stamp_packet(s, pkt, (size_t)n, t1);
 	if (tw_net_send(s->fd, pkt, (size_t)n, &s->p.reflector) < 0)
 		s->ctr.send_errors++; /* still sent as far as sequencing goes: it will be lost */
 	tw_stats_on_sent(s->stats, s->seq, t1, tw_loop_mono(s->loop));
@@ -126,6 +173,24 @@ static void on_send_timer(void *arg)
 
 /* ---- receiving ---- */
 
+/* A STAMP reply as TWAMP reflector fields plus its TLV report. */
+static int parse_stamp(tw_sender *s, const uint8_t *buf, size_t len, tw_reflector_fields *rf, tw_sender_reply *x)
+{
+	tw_stamp_reflector_fields f;
+	int rc = tw_stamp_reflector_parse(s->p.crypto ? TW_STAMP_AUTH : TW_STAMP_OPEN, s->p.crypto, buf, len, &f);
+	if (rc < 0)
+		return rc;
+	*rf = (tw_reflector_fields){
+		.seq = f.seq, .ts = f.ts, .errest = f.errest, .rx_ts = f.rx_ts, .sender_seq = f.sender_seq,
+		.sender_ts = f.sender_ts, .sender_errest = f.sender_errest, .sender_ttl = f.sender_ttl,
+	};
+	x->stamp = true;
+	tw_tlv_read_reflected(buf + f.tlv_off, f.tlv_len, s->p.crypto, f.seq, &x->tlv);
+	if (x->tlv.seen & (1u << TW_TLV_COS))
+		rf->sender_tos = (uint8_t)(x->tlv.cos.dscp2 << 2 | x->tlv.cos.ecn);
+	return 0;
+}
+
 static void handle_reply(tw_sender *s, const uint8_t *buf, size_t len, const tw_rx_meta *m)
 {
 	tw_sockaddr from = m->from;
@@ -135,7 +200,9 @@ static void handle_reply(tw_sender *s, const uint8_t *buf, size_t len, const tw_
 		return;
 	}
 	tw_reflector_fields rf;
-	if (tw_reflector_parse(&s->p.fmt, s->p.crypto, buf, len, &rf) < 0) {
+	tw_sender_reply x = { .rx_tos = m->tos };
+	int rc = s->p.stamp ? parse_stamp(s, buf, len, &rf, &x) : tw_reflector_parse(&s->p.fmt, s->p.crypto, buf, len, &rf);
+	if (rc < 0) {
 		s->ctr.invalid++;
 		return;
 	}
@@ -145,7 +212,7 @@ static void handle_reply(tw_sender *s, const uint8_t *buf, size_t len, const tw_
 	if (tw_stats_on_reply(s->stats, &rf, tw_ts_from_unix_ns(m->rx_real_ns), ttl, tw_loop_mono(s->loop), &r) < 0)
 		return;
 	if (s->p.on_result)
-		s->p.on_result(s->p.arg, &r, &rf);
+		s->p.on_result(s->p.arg, &r, &rf, &x);
 }
 
 static void on_readable(void *arg, uint32_t events)
@@ -236,7 +303,9 @@ int tw_sender_start(tw_sender *s, const tw_sender_params *p)
 {
 	if (s->started || p->interval_ns <= 0 || p->loss_timeout_ns <= 0 || !p->errest)
 		return -EINVAL;
-	if (tw_test_sender_hdr_len(&p->fmt) + p->padding > TW_SENDER_MAX_PACKET)
+	/* STAMP: the authenticated base plus room for every TLV we send */
+	size_t hdr = p->stamp ? TW_STAMP_BASE_AUTH + 128 : tw_test_sender_hdr_len(&p->fmt);
+	if (hdr + p->padding > TW_SENDER_MAX_PACKET)
 		return -EMSGSIZE; /* every packet would fail to build */
 	s->p = *p;
 	s->stats = tw_stats_new(ring_capacity(p), p->loss_timeout_ns);
@@ -259,7 +328,9 @@ void tw_sender_finish(tw_sender *s)
 	check_done(s);
 }
 
-void tw_sender_retarget(tw_sender *s, void (*on_result)(void *, const tw_stats_result *, const tw_reflector_fields *),
+void tw_sender_retarget(tw_sender *s,
+			void (*on_result)(void *, const tw_stats_result *, const tw_reflector_fields *,
+					  const tw_sender_reply *),
 			void (*on_lost)(void *, uint64_t), void (*on_done)(void *), void *arg)
 {
 	s->p.on_result = on_result;

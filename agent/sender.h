@@ -18,6 +18,7 @@
 #include "net.h"
 #include "stats.h"
 #include "testpkt.h"
+#include "tlv.h"
 
 /* Largest test packet (header + padding) sent and received, the size of
  * the reflector's buffers too (jumbo frames). */
@@ -25,9 +26,29 @@
 
 typedef struct tw_sender tw_sender;
 
+/* STAMP TLVs the sender adds (TW_CONFIG_TLV_* values). */
+enum {
+	TW_SENDER_TLV_LOCATION = 1,
+	TW_SENDER_TLV_TIMESTAMP_INFO = 2,
+	TW_SENDER_TLV_COS = 4,
+	TW_SENDER_TLV_DIRECT_MEASUREMENT = 8,
+	TW_SENDER_TLV_FOLLOW_UP = 16,
+};
+
+/* What a reply says beyond the TWAMP fields. */
+typedef struct tw_sender_reply {
+	int rx_tos;             /* DS byte the reply arrived with, -1 unknown */
+	bool stamp;             /* a STAMP reply: tlv is valid */
+	tw_tlv_report tlv;      /* RFC 8972 TLVs read from the reply */
+} tw_sender_reply;
+
 typedef struct tw_sender_params {
-	tw_test_fmt fmt;
+	tw_test_fmt fmt;          /* TWAMP-Test format (ignored for STAMP) */
 	tw_test_crypto *crypto;   /* keyed modes; ownership passes to the sender */
+	bool stamp;               /* STAMP (RFC 8762) packets; crypto = HMAC-SHA-256 key */
+	uint16_t ssid;            /* STAMP Session-Sender Identifier (0 = none) */
+	uint32_t stamp_tlvs;      /* TW_SENDER_TLV_* */
+	uint8_t cos_dscp;         /* DSCP1 of the Class of Service TLV */
 	tw_sockaddr reflector;    /* address and the port from Accept-Session */
 	uint32_t padding;         /* octets after the sender header */
 	bool zero_padding;        /* all-zero instead of pseudo-random padding */
@@ -38,8 +59,9 @@ typedef struct tw_sender_params {
 	int64_t start_delay_ns;   /* first packet after this delay */
 	const uint16_t *errest;   /* our current Error Estimate word */
 	/* A reply was classified (every class; samples only for TW_STATS_NEW);
-	 * rf is the decoded reply. */
-	void (*on_result)(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf);
+	 * rf is the decoded reply, x what else it said. */
+	void (*on_result)(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf,
+			  const tw_sender_reply *x);
 	/* n packets were declared lost. */
 	void (*on_lost)(void *arg, uint64_t n);
 	/* A packet was sent; lag_ns = actual minus planned send time. */
@@ -74,7 +96,9 @@ int tw_sender_start(tw_sender *s, const tw_sender_params *p);
 void tw_sender_finish(tw_sender *s);
 /* Replaces the result, loss and done callbacks (and drops on_sent), e.g. to
  * hand a finishing sender to whoever accounts for its last packets. */
-void tw_sender_retarget(tw_sender *s, void (*on_result)(void *, const tw_stats_result *, const tw_reflector_fields *),
+void tw_sender_retarget(tw_sender *s,
+			void (*on_result)(void *, const tw_stats_result *, const tw_reflector_fields *,
+					  const tw_sender_reply *),
 			void (*on_lost)(void *, uint64_t), void (*on_done)(void *), void *arg);
 bool tw_sender_running(const tw_sender *s);
 

@@ -540,8 +540,9 @@ typedef struct sndrec {
 	uint64_t sent_cb;
 } sndrec;
 
-static void s_result(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf)
+static void s_result(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf, const tw_sender_reply *info)
 {
+	(void)info;
 	sndrec *x = arg;
 	(void)r;
 	(void)rf;
