@@ -13,6 +13,8 @@
   - key files: missing, world-readable (the message names the file, its
     mode and `chmod 600`), an identity absent from its key file, and a
     relative key_file resolved against the config file's directory;
+  - the command line: --version (and build_info agrees), run --help, bad
+    flags and values exit 2 with a message;
   - the embedded default: `--config.check` without a file passes, and
     `twamp-agent --web.listen-address 127.0.0.1:PORT` (no config file, in
     an empty working directory) serves metrics in which the `self` target
@@ -139,7 +141,7 @@ def key_files(agent, work, keys, secdir):
     expect_ok(check(agent, p), "Kubernetes Secret directory")
 
 
-def embedded_default(agent, work):
+def embedded_default(agent, work, version):
     expect_ok(check(agent, None), "embedded default")
     if not (port_free(18620) and port_free(18620, kind=socket.SOCK_DGRAM) and port_free(18620, "::1")):
         print("NOTE: port 18620 is in use; the embedded default's live run is not tested here")
@@ -164,10 +166,31 @@ def embedded_default(agent, work):
         s = t.wait_until(measuring, 10, "the embedded default's self target measuring", pr, interval=0.2)
         t.check(t.value(s, "twamp_test_packets_lost_total", target="self") == 0, "self lost packets", pr)
         t.check(t.value(s, "twamp_session_up", target="self") == 1, "self not up", pr)
+        bi = t.select(s, "twamp_agent_build_info")
+        t.check(bi and (bi[0][1]["version"], bi[0][1]["revision"]) == version,
+                "build_info %s disagrees with --version %s" % (bi, version), pr)
         t.check("<embedded default>" in pr.output(), "log does not name the embedded default", pr)
         t.check(os.listdir(empty) == [], "the agent wrote into its working directory: %s" % os.listdir(empty), pr)
         rc = pr.stop()
         t.check(rc == 0, "embedded default run exited %s" % rc, pr)
+
+
+def command_line(agent, work):
+    """--version agrees with twamp_agent_build_info; bad flags exit 2."""
+    cp = t.run([agent, "--version"], timeout=10)
+    m = re.match(r"twamp-agent (\S+) \(revision (\S+)\)$", cp.stdout.strip())
+    t.check(cp.returncode == 0 and m, "--version: %s" % t.describe(cp))
+    cp = t.run([agent, "run", "--help"], timeout=10)
+    t.check(cp.returncode == 0 and "--config.check" in cp.stdout and "--web.listen-address" in cp.stdout,
+            "run --help: %s" % t.describe(cp))
+    for bad, needle in ((["run", "--bogus"], "unknown option '--bogus'"),
+                        (["run", "--config.file"], "needs a value"),
+                        (["run", "--web.telemetry-path", "metrics"], "expected a path starting with /"),
+                        (["run", "--log.level", "loud"], "expected debug, info, warn or error"),
+                        (["run", "extra"], "unexpected argument")):
+        cp = t.run([agent] + bad, timeout=10)
+        t.check(cp.returncode == 2 and needle in cp.stderr and not cp.stdout, "%s: %s" % (bad, t.describe(cp)))
+    return m.group(1), m.group(2)
 
 
 def main():
@@ -177,7 +200,8 @@ def main():
     keys, secdir, _ = examples(args.agent, args.source_dir, work)
     broken(args.agent, work)
     key_files(args.agent, work, keys, secdir)
-    embedded_default(args.agent, work)
+    version = command_line(args.agent, work)
+    embedded_default(args.agent, work, version)
     shutil.rmtree(work, ignore_errors=True)
     print("ok")
     return 0
