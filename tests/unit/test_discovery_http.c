@@ -40,7 +40,7 @@ static int64_t wall_ms(void)
 
 /* ---- the server ---- */
 
-enum mode { M_OK, M_500, M_HANG, M_BIG, M_BIG_STREAM };
+enum mode { M_OK, M_500, M_HANG, M_BIG, M_BIG_STREAM, M_REDIRECT };
 enum { CONNS = 8 };
 
 typedef struct hconn {
@@ -100,6 +100,9 @@ static void respond(hconn *c)
 	if (s->mode == M_500)
 		h = snprintf(c->out, 512, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
 					  "Connection: close\r\n\r\n");
+	else if (s->mode == M_REDIRECT) /* to itself, for ever */
+		h = snprintf(c->out, 512, "HTTP/1.1 302 Found\r\nLocation: /sd\r\nContent-Length: 0\r\n"
+					  "Connection: close\r\n\r\n");
 	else if (s->mode == M_BIG_STREAM)
 		h = snprintf(c->out, 512, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 					  "Connection: close\r\n\r\n");
@@ -111,7 +114,7 @@ static void respond(hconn *c)
 		memset(c->out + c->olen, ' ', blen);
 	else if (s->mode == M_OK)
 		memcpy(c->out + c->olen, s->body, blen);
-	c->olen += s->mode == M_500 ? 0 : blen;
+	c->olen += s->mode == M_500 || s->mode == M_REDIRECT ? 0 : blen;
 	c->off = 0;
 	flush_out(c);
 }
@@ -288,14 +291,18 @@ static void test_http_sd(void **state)
 		{ M_OK, "", "1:1: found the end of the input, expected a list of target groups" },
 		{ M_BIG, "", "response larger than 65536 octets" },
 		{ M_BIG_STREAM, "", "response larger than 65536 octets" },
+		{ M_REDIRECT, "", "Number of redirects hit maximum amount" },
 	};
 	for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
 		s.mode = fails[i].mode;
 		s.big = 200000;
 		snprintf(s.body, sizeof(s.body), "%s", fails[i].body);
 		uint64_t before = refreshes(d);
+		int requests = s.requests;
 		tw_discovery_refresh_now(d);
 		assert_true(wait_refreshes(l, d, before + 1, 3000));
+		if (fails[i].mode == M_REDIRECT)
+			assert_int_equal(s.requests - requests, 6); /* the first and 5 redirects */
 		tw_discovery_stats st = tw_discovery_get_stats(d);
 		assert_int_equal(st.refreshes_failed, i + 1);
 		assert_int_equal(st.targets, 2);
@@ -414,6 +421,34 @@ static void test_resolved_name(void **state)
 	unlink(conf);
 	unlink(hosts);
 	rmdir(dir);
+}
+
+/* Freeing while a transfer hangs closes everything it had in the loop. */
+static void test_free_during_transfer(void **state)
+{
+	(void)state;
+	tw_loop *l = tw_loop_new(NULL);
+	hsrv s;
+	srv_start(&s, l);
+	s.mode = M_HANG;
+	char url[128];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/sd", s.port);
+	tw_config *cfg = http_config(url, "");
+	rec r = { 0 };
+	int err;
+	tw_discovery *d = tw_discovery_new(l, NULL, &cfg->groups[0], &opts, on_update, &r, &err);
+	assert_non_null(d);
+	int64_t end = wall_ms() + 3000;
+	while (s.requests == 0 && wall_ms() < end)
+		tw_loop_run_once(l, 10 * MS);
+	assert_int_equal(s.requests, 1);
+	tw_discovery_free(d);
+	assert_int_equal(tw_loop_timer_count(l), 0);
+	srv_stop(&s);
+	/* No handle of the discovery is left: the loop has nothing to run. */
+	assert_int_equal(tw_loop_run_once(l, 0), 0);
+	tw_loop_free(l);
+	tw_config_free(cfg);
 }
 
 /* ---- TLS: a Python https server with a self-signed certificate ---- */
@@ -555,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_https_to_plain),
 		cmocka_unit_test(test_resolved_name),
 		cmocka_unit_test(test_tls_verification),
+		cmocka_unit_test(test_free_during_transfer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
