@@ -9,6 +9,8 @@ target names. Asserted from live scrapes, the log and the reload endpoint:
      timestamp advances.
   2. A user label change is a new identity: the old series vanish, the
      new ones start from zero.
+  2b. New histogram buckets for a target re-create its histograms (from
+     zero, new le set) while its counters and session carry on.
   3. Broken files (a YAML syntax error; an unknown key; dscp: 99), by
      POST /-/reload (400 with FILE:LINE:COL in the body) and by SIGHUP:
      the error is logged, config_last_reload_successful is 0, X keeps
@@ -180,6 +182,25 @@ def main():
     s = wait_growing(web, "x", x_new, "x{v=2} measuring", *ctx, v="2")
     good = config(p1, [("x", p1, "2"), ("z", p1, "1")])
     # from here on X is x{v=2}
+
+    # ---- 2b. new buckets: z's histograms restart, its counters and session stay ----
+    z0 = sent(s, "z")
+    rebucketed = good.replace('labels: {v: "1"}}', 'labels: {v: "1"}, buckets: [1ms, 2ms]}')
+    t.check(rebucketed != good, "test bug: no z line to rebucket", *ctx)
+    t.write_file(path, rebucketed, 0o644)
+    st, _, body = post_reload(web)
+    t.check(st == 200, "reload with new buckets: %d %r" % (st, body), *ctx)
+    s = wait_growing(web, "z", z0, "z measuring after new buckets", *ctx)
+    les = [x[1]["le"] for x in t.select(s, "twamp_rtt_seconds_bucket", target="z")]
+    t.check(les == ["0.001", "0.002", "+Inf"], "z buckets %s" % les, *ctx)
+    rtt_n = t.value(s, "twamp_rtt_seconds_count", target="z")
+    received = t.value(s, "twamp_test_packets_received_total", target="z")
+    t.check(0 < rtt_n < received and sent(s, "z") > z0, "z after rebucketing: rtt count %s, received %s, sent %s"
+            " (was %s)" % (rtt_n, received, sent(s, "z"), z0), *ctx)
+    t.check(t.value(s, "twamp_control_connection_attempts_total", target="z") == 1, "z restarted by new buckets",
+            *ctx)
+    t.write_file(path, good, 0o644)
+    t.check(post_reload(web)[0] == 200, "reload back to the default buckets", *ctx)
 
     # ---- 3. broken files are rejected, the running config keeps going ----
     syntax = good.replace("targets:\n", "targets:\n  - {name: broken, host: [\n")
