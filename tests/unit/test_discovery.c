@@ -476,6 +476,51 @@ static void test_reconfigure(void **state)
 	tmp_remove(&t);
 }
 
+/* Refreshes come every refresh interval plus 0-10 % jitter (fake clock). */
+static void test_schedule(void **state)
+{
+	(void)state;
+	tmpdir t;
+	tmp_make(&t);
+	char yaml[512];
+	snprintf(yaml, sizeof(yaml), "target_groups:\n  - name: g\n    discovery:\n"
+		 "      file_sd: {files: [\"%s/*.json\"], refresh: 10s}\n", t.dir);
+	tw_config *cfg = load(yaml);
+	tw_fake_clock fc = { .mono = 1000 * MS, .real = 1000 * MS };
+	tw_clock clock = tw_fake_clock_make(&fc);
+	tw_loop *l = tw_loop_new(&clock);
+	rec r = { 0 };
+	int err;
+	tw_discovery_opts o = { .ignore_env = true };
+	tw_discovery *d = tw_discovery_new(l, NULL, &cfg->groups[0], &o, on_update, &r, &err);
+	assert_non_null(d);
+	int64_t last = -1, at[16];
+	int n = 0;
+	for (int step = 0; step < 1200 && n < 16; step++) { /* 120 s in 100 ms steps */
+		tw_loop_run_timers(l);
+		uint64_t done = tw_discovery_get_stats(d).refreshes_ok;
+		if ((int64_t)done != last) {
+			at[n++] = fc.mono;
+			last = (int64_t)done;
+		}
+		fc.mono += 100 * MS;
+	}
+	assert_true(n >= 10);
+	assert_int_equal(at[0], 1000 * MS); /* the first one at once */
+	bool jittered = false;
+	for (int i = 1; i < n; i++) {
+		int64_t gap = at[i] - at[i - 1];
+		assert_true(gap >= 10000 * MS && gap <= 11100 * MS);
+		jittered |= gap > 10100 * MS;
+	}
+	assert_true(jittered);
+	tw_discovery_free(d);
+	assert_int_equal(tw_loop_timer_count(l), 0);
+	tw_loop_free(l);
+	tw_config_free(cfg);
+	tmp_remove(&t);
+}
+
 static void test_new_errors(void **state)
 {
 	(void)state;
@@ -707,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_family_and_duplicates),
 		cmocka_unit_test(test_reconfigure),
 		cmocka_unit_test(test_new_errors),
+		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_dns_exclude_self),
 	};
