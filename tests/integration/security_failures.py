@@ -11,10 +11,13 @@ counters can be scraped. Asserted:
     twamp_control_connection_failures_total{reason="authentication"}
     grows (retried with backoff), S's bad_secret counter grows with it;
   - no secret (right or wrong, raw or hex) appears in any log, any ping
-    output, or S's /metrics;
+    output, or the agents' /metrics and status pages;
   - a world-readable key file is refused by ping (exit 5) and reflect
     (exit 2) with a message naming the file, its mode and `chmod 600`; a
     Secret directory holding a 0644 file is refused the same way;
+  - malformed pfs files are refused (ping, reflect, --config.check, a
+    running agent's reload) with FILE:LINE and the fault, never quoting
+    the secret; the agent keeps its old keys;
   - a key directory in the Kubernetes Secret layout (..data symlinks)
     works for ping and reflect;
   - the Count cap: against `reflect --kdf-count 65536` ping exits 5 with a
@@ -108,6 +111,9 @@ targets:
     rc, d, cp = ping(agent, refl_port, keys, extra=["--mode", "encrypted"])
     t.check(rc == 0 and d["mode"] == "encrypted" and d["received"] == 5, "good client after failures: %s" % (
         t.describe(cp)), s)
+    st, _, body = t.http_get("http://127.0.0.1:%d/" % web_c)
+    t.check(st == 200, "client landing page: %d" % st, c)
+    secrets_absent(body.decode(), "client /", c)
     t.check(c.stop() == 0, "client agent exit status", c)
 
     # key rotation: a reload swaps S's key store
@@ -121,8 +127,9 @@ targets:
     t.check(rc == 0 and d["received"] == 5, "the rotated secret does not work: %s" % t.describe(cp), s)
     t.wait_until(lambda: t.value(t.scrape_samples(web), "twamp_reflector_control_connections") == 0, 10,
                  "S's control connections closed", s)
-    st, _, body = t.http_get("http://127.0.0.1:%d/metrics" % web)
-    secrets_absent(body.decode(), "S /metrics", s)
+    for path in ("/metrics", "/"):
+        st, _, body = t.http_get("http://127.0.0.1:%d%s" % (web, path))
+        secrets_absent(body.decode(), "S " + path, s)
     secrets_absent(s.output(), "S log", s)
     secrets_absent(c.output(), "client log", c)
     t.check(s.alive(), "S died", s)
@@ -152,6 +159,47 @@ def permissions(agent, work, keys):
     t.check(rc == 5 and IDENT in cp.stderr and "0644" in cp.stderr and "defaultMode" in cp.stderr,
             "ping with a 0644 Secret file: %s" % t.describe(cp), refl)
     t.check(refl.stop() == 0, "reflector exit status", refl)
+
+
+def malformed_keys(agent, work):
+    """Malformed pfs files are refused with FILE:LINE and what is wrong,
+    by ping, reflect, --config.check and a running agent's reload, and no
+    message quotes any part of the secret."""
+    hexs = SECRET.encode().hex()
+    cases = [("odd.pfs", "%s %s0\n" % (IDENT, hexs), "odd number of hex digits"),
+             ("nothex.pfs", "# keys\n%s %szz\n" % (IDENT, hexs), "not hexadecimal"),
+             ("trailing.pfs", "%s %s %s\n" % (IDENT, hexs, hexs[:10]), "unexpected text after the secret")]
+    refl_port = t.free_port()
+    good = t.write_key_file(os.path.join(work, "good-for-reload.pfs"), [(IDENT, SECRET)])
+    cfg = "reflector:\n  listen: [\"127.0.0.1:%d\"]\n  modes: [authenticated]\n  key_file: %s\ntargets: []\n"
+    s, web, cfg_path = t.start_agent(agent, work, cfg % (refl_port, good), name="malformed")
+    for name, text, why in cases:
+        path = t.write_file(os.path.join(work, name), text, 0o600)
+        line = "%s:%d:" % (path, text.count("\n"))
+        outputs = []
+        cp = t.run([agent, "ping", "--identity", IDENT, "--key-file", path, "127.0.0.1:%d" % refl_port], timeout=10)
+        t.check(cp.returncode == 5, "ping with %s: %s" % (name, t.describe(cp)))
+        outputs.append(cp.stderr)
+        cp = t.run([agent, "reflect", "--listen", "127.0.0.1:0", "--modes", "authenticated", "--key-file", path],
+                   timeout=10)
+        t.check(cp.returncode == 2, "reflect with %s: %s" % (name, t.describe(cp)))
+        outputs.append(cp.stderr)
+        conf = t.write_file(os.path.join(work, name + ".yml"), cfg % (refl_port, path), 0o644)
+        cp = t.run([agent, "--config.check", "--config.file", conf], timeout=10)
+        t.check(cp.returncode == 1, "--config.check with %s: %s" % (name, t.describe(cp)))
+        outputs.append(cp.stderr)
+        t.write_file(cfg_path, cfg % (refl_port, path), 0o644)
+        st, _, body = t.http_get("http://127.0.0.1:%d/-/reload" % web, method="POST", data=b"")
+        t.check(st == 400, "reload with %s: %d %r" % (name, st, body), s)
+        outputs.append(body.decode())
+        for out in outputs:
+            t.check(line in out and why in out, "%s: message lacks %r / %r: %r" % (name, line, why, out), s)
+            secrets_absent(out, "message for " + name)
+            t.check(hexs[:8] not in out, "%s: a message quotes the secret: %r" % (name, out), s)
+    secrets_absent(s.output(), "agent log", s)
+    rc, d, cp = ping(agent, refl_port, good)
+    t.check(rc == 0, "the agent's key store after rejected reloads: %s" % t.describe(cp), s)
+    t.check(s.stop() == 0, "agent exit status", s)
 
 
 def secret_dir(agent, work):
@@ -258,6 +306,7 @@ def main():
     server_side(args.agent, work, keys, wrong, nobody)
     permissions(args.agent, work, keys)
     secret_dir(args.agent, work)
+    malformed_keys(args.agent, work)
     kdf_cap(args.agent, keys)
     forged_packets(args.agent, work, keys)
     print("ok")
