@@ -22,7 +22,7 @@ counters can be scraped. Asserted:
     works for ping and reflect;
   - the Count cap: against `reflect --kdf-count 65536` ping exits 5 with a
     message about the greeting Count; with --max-kdf-count 65536 it
-    succeeds;
+    succeeds; the same through the agent's pbkdf2_count / max_kdf_count;
   - forged test packets (from the real sender's address and port, via a
     raw socket) in authenticated and encrypted sessions: dropped, counted
     as auth (or short), never reflected, the real session unharmed;
@@ -230,6 +230,35 @@ def kdf_cap(agent, keys):
     t.check(refl.stop() == 0, "reflector exit status", refl)
 
 
+def kdf_cap_agent(agent, work, keys):
+    """The same cap in the agent's configuration: reflector.pbkdf2_count
+    65536; a target with the default max_kdf_count fails with reason
+    kdf_count, one with max_kdf_count: 65536 measures."""
+    port = t.free_port()
+    cfg = """reflector:
+  listen: ["127.0.0.1:%d"]
+  modes: [authenticated]
+  key_file: %s
+  pbkdf2_count: 65536
+defaults: {interval: 50ms, identity: %s, key_file: %s}
+targets:
+  - {name: capped, host: 127.0.0.1, port: %d}
+  - {name: allowed, host: 127.0.0.1, port: %d, max_kdf_count: 65536}
+""" % (port, keys, IDENT, keys, port, port)
+    a, web, _ = t.start_agent(agent, work, cfg, name="kdf")
+
+    def settled():
+        sm = t.scrape_samples(web)
+        ok = (t.value(sm, "twamp_control_connection_failures_total", target="capped", reason="kdf_count") >= 1
+              and t.value(sm, "twamp_test_packets_received_total", target="allowed") >= 10)
+        return sm if ok else None
+    sm = t.wait_until(settled, 15, "capped failing, allowed measuring", a)
+    t.check(t.value(sm, "twamp_session_up", target="capped") == 0, "capped session up", a)
+    t.check(t.value(sm, "twamp_session_up", target="allowed") == 1, "allowed session down", a)
+    t.check("reason=kdf_count" in a.output(), "log lacks reason=kdf_count", a)
+    t.check(a.stop() == 0, "kdf agent exit status", a)
+
+
 def udp_ports(pid):
     """Local (address, port) of the UDP sockets process pid holds (IPv4)."""
     inodes = set()
@@ -308,6 +337,7 @@ def main():
     secret_dir(args.agent, work)
     malformed_keys(args.agent, work)
     kdf_cap(args.agent, keys)
+    kdf_cap_agent(args.agent, work, keys)
     forged_packets(args.agent, work, keys)
     print("ok")
     return 0
