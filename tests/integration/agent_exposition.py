@@ -22,6 +22,7 @@ bounds) and a closed port. Asserted on live scrapes:
 """
 import gzip
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -205,6 +206,7 @@ def main():
         t.check(p.alive(), "%s died" % p.name, p)
         rc = p.stop()
         t.check(rc == 0, "%s exited %s on SIGTERM" % (p.name, rc), p)
+    shutil.rmtree(work, ignore_errors=True)  # kept when a check failed
     print("ok: %d families, %d samples" % (len(fams), len(samples)))
     return 0
 

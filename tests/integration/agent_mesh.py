@@ -27,6 +27,7 @@ port and measures A. Asserted from live /metrics scrapes:
     only packets in flight at the crash are lost.
 """
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -292,6 +293,7 @@ def main():
     for p in (a, b, refl):
         rc = p.stop()
         t.check(rc == 0, "%s exited %s on SIGTERM" % (p.name, rc), *ctx)
+    shutil.rmtree(work, ignore_errors=True)  # kept when a check failed
     print("ok: A->b %d received, A->r lost %d / late %d in %.1fs stop" % (
         t.value(sa, "twamp_test_packets_received_total", target="b"), lost, late, stop_s))
     return 0

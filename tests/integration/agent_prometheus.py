@@ -134,6 +134,7 @@ targets:
     rc = agent.stop()
     prom.stop()
     t.check(rc == 0, "agent exited %s on SIGTERM" % rc, agent)
+    shutil.rmtree(work, ignore_errors=True)  # kept when a check failed
     print("ok: prometheus sees %s" % sorted(by))
     return 0
 

@@ -25,6 +25,7 @@ target names. Asserted from live scrapes, the log and the reload endpoint:
 """
 import os
 import re
+import shutil
 import signal
 import socket
 import sys
@@ -292,6 +293,7 @@ def main():
     rc = agent.stop()
     t.check(rc == 0, "agent exited %s on SIGTERM" % rc, *ctx)
     configmap_swap(args.agent, work)
+    shutil.rmtree(work, ignore_errors=True)  # kept when a check failed
     print("ok")
     return 0
 

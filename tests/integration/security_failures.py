@@ -32,6 +32,7 @@ counters can be scraped. Asserted:
 """
 import json
 import os
+import shutil
 import socket
 import struct
 import sys
@@ -339,6 +340,7 @@ def main():
     kdf_cap(args.agent, keys)
     kdf_cap_agent(args.agent, work, keys)
     forged_packets(args.agent, work, keys)
+    shutil.rmtree(work, ignore_errors=True)  # kept when a check failed
     print("ok")
     return 0
 

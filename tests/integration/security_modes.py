@@ -18,6 +18,7 @@
     mode, the reflectors drop no packet (no HMAC failure).
 """
 import os
+import shutil
 import sys
 import tempfile
 
@@ -134,6 +135,7 @@ def main():
     secdir = t.write_secret_dir(os.path.join(work, "secret"), [(IDENT, SECRET), ("other", "y" * 16)])
     pings(args.agent, keys)
     agents(args.agent, work, keys, secdir)
+    shutil.rmtree(work, ignore_errors=True)  # kept when a check failed
     print("ok")
     return 0
 
