@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "args.h"
 #include "log.h"
 #include "net.h"
 #include "notify.h"
@@ -150,6 +151,8 @@ static void server_params(tw_agent *a, const tw_config_reflector *r, tw_server_p
 {
 	*p = (tw_server_params){
 		.modes = r->modes,
+		.features = tw_features_to_modes(r->features),
+		.reflect_to_source = r->reflect_to_source,
 		.max_connections = r->max_control_connections,
 		.max_sessions = r->max_sessions_per_connection,
 		.servwait_ns = (uint64_t)r->servwait_ns,

@@ -164,3 +164,74 @@ int tw_arg_port_range(const char *cmd, const char *opt, const char *val, uint16_
 	}
 	return bad(cmd, opt, val, "a port range MIN-MAX with 1 <= MIN <= MAX <= 65535");
 }
+
+/* Config bit i (TW_CONFIG_FEATURE_*) <-> TWAMP Modes bit. */
+static const struct {
+	const char *name;
+	uint32_t mode;
+} features[] = {
+	{ "isc", TW_MODE_ISC },
+	{ "reflect_octets", TW_MODE_REFLECT_OCTETS },
+	{ "symmetric_size", TW_MODE_SYMMETRIC },
+	{ "dscp_ecn", TW_MODE_DSCP_ECN },
+	{ "ptp", TW_MODE_PTP },
+};
+#define NFEATURES (sizeof(features) / sizeof(features[0]))
+
+uint32_t tw_features_to_modes(uint32_t config_bits)
+{
+	uint32_t m = 0;
+	for (size_t i = 0; i < NFEATURES; i++)
+		if (config_bits & (1u << i))
+			m |= features[i].mode;
+	return m;
+}
+
+int tw_arg_features(const char *cmd, const char *opt, const char *val, uint32_t *modes)
+{
+	char buf[128];
+	uint32_t m = 0;
+	snprintf(buf, sizeof(buf), "%s", val);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+		while (i < NFEATURES && strcmp(tok, features[i].name) != 0)
+			i++;
+		if (i == NFEATURES)
+			return bad(cmd, opt, val, "a list of isc, reflect_octets, symmetric_size, dscp_ecn, ptp");
+		m |= features[i].mode;
+	}
+	*modes = m;
+	return 0;
+}
+
+const char *tw_features_format(uint32_t modes, char *buf, size_t cap)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < NFEATURES && n < cap; i++)
+		if (modes & features[i].mode)
+			n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "," : "", features[i].name);
+	return buf;
+}
+
+int tw_arg_tlvs(const char *cmd, const char *opt, const char *val, uint32_t *tlvs)
+{
+	/* bit i = TW_SENDER_TLV_* = TW_CONFIG_TLV_* */
+	static const char *const names[] = { "location", "timestamp_info", "cos", "direct_measurement",
+					     "follow_up" };
+	char buf[128];
+	uint32_t m = 0;
+	snprintf(buf, sizeof(buf), "%s", val);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+		while (i < 5 && strcmp(tok, names[i]) != 0)
+			i++;
+		if (i == 5)
+			return bad(cmd, opt, val, "a list of location, timestamp_info, cos, direct_measurement, follow_up");
+		m |= 1u << i;
+	}
+	*tlvs = m;
+	return 0;
+}

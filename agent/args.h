@@ -30,4 +30,19 @@ int tw_arg_modes(const char *cmd, const char *opt, const char *val, uint32_t *mo
 /* "MIN-MAX" port range, 1 <= MIN <= MAX <= 65535. */
 int tw_arg_port_range(const char *cmd, const char *opt, const char *val, uint16_t *min, uint16_t *max);
 
+/* The TWAMP Modes bits of configured features (TW_CONFIG_FEATURE_* bits:
+ * isc, reflect_octets, symmetric_size, dscp_ecn, ptp). */
+uint32_t tw_features_to_modes(uint32_t config_bits);
+
+/* A comma-separated feature list (isc, reflect_octets, symmetric_size,
+ * dscp_ecn, ptp) as TWAMP Modes bits. */
+int tw_arg_features(const char *cmd, const char *opt, const char *val, uint32_t *modes);
+
+/* A comma-separated list of STAMP TLVs (location, timestamp_info, cos,
+ * direct_measurement, follow_up) as TW_SENDER_TLV_* bits. */
+int tw_arg_tlvs(const char *cmd, const char *opt, const char *val, uint32_t *tlvs);
+
+/* "isc,symmetric_size" for Modes feature bits (buf returned; "" if none). */
+const char *tw_features_format(uint32_t modes, char *buf, size_t cap);
+
 #endif

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "control.h"
 #include "keystore.h"
+#include "light.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
@@ -80,6 +81,15 @@ static const char ping_help[] =
 	"                           directory of files named after identities\n"
 	"      --max-kdf-count N    refuse a server PBKDF2 Count above N (default 32768)\n"
 	"      --connect-timeout T  connect and per-reply timeout (default 10s)\n"
+	"      --features LIST      TWAMP options to use when the server offers them: isc,\n"
+	"                           reflect_octets, symmetric_size, dscp_ecn, ptp\n"
+	"      --light              TWAMP Light: no TWAMP-Control, test packets straight to\n"
+	"                           HOST:PORT (a keyed mode needs a 48-octet secret)\n"
+	"      --stamp              STAMP (RFC 8762) to HOST:PORT; --mode authenticated uses\n"
+	"                           the secret as the HMAC-SHA-256 key\n"
+	"      --ssid N             STAMP Session-Sender Identifier (default: random)\n"
+	"      --tlv LIST           STAMP TLVs to send: location, timestamp_info, cos,\n"
+	"                           direct_measurement, follow_up\n"
 	"      --json               print one JSON object instead of text\n"
 	"\n"
 	"exit status: 0 replies received; 1 every packet lost; 2 bad command line;\n"
@@ -108,6 +118,15 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_LOG_FORMAT,
 	OPT_HELP,
+	OPT_LIGHT,
+	OPT_STAMP,
+	OPT_SSID,
+	OPT_TLV,
+	OPT_FEATURES,
+	OPT_LIGHT_PORT,
+	OPT_STAMP_PORT,
+	OPT_STATELESS,
+	OPT_REFLECT_TO_SOURCE,
 };
 
 static const struct option ping_options[] = {
@@ -127,6 +146,11 @@ static const struct option ping_options[] = {
 	{ "max-kdf-count", required_argument, 0, OPT_MAX_KDF },
 	{ "connect-timeout", required_argument, 0, OPT_CONNECT_TIMEOUT },
 	{ "json", no_argument, 0, OPT_JSON },
+	{ "light", no_argument, 0, OPT_LIGHT },
+	{ "stamp", no_argument, 0, OPT_STAMP },
+	{ "ssid", required_argument, 0, OPT_SSID },
+	{ "tlv", required_argument, 0, OPT_TLV },
+	{ "features", required_argument, 0, OPT_FEATURES },
 	{ "help", no_argument, 0, 'h' },
 	{ "version", no_argument, 0, 'V' },
 	{ 0, 0, 0, 0 },
@@ -165,6 +189,15 @@ static int ping_option(int c, const char *arg, tw_ping_opts *o)
 		return tw_arg_duration("ping", "--connect-timeout", arg, 1000000, &o->connect_timeout_ns);
 	case OPT_MODE:
 		return tw_arg_modes("ping", "--mode", arg, &o->modes);
+	case OPT_SSID:
+		if (tw_arg_u64("ping", "--ssid", arg, 1, 65535, &v) < 0)
+			return -EINVAL;
+		o->ssid = (uint16_t)v;
+		return 0;
+	case OPT_TLV:
+		return tw_arg_tlvs("ping", "--tlv", arg, &o->tlvs);
+	case OPT_FEATURES:
+		return tw_arg_features("ping", "--features", arg, &o->features);
 	case OPT_MAX_KDF:
 		if (tw_arg_u64("ping", "--max-kdf-count", arg, 1024, UINT32_MAX, &v) < 0)
 			return -EINVAL;
@@ -203,6 +236,10 @@ static int ping_flag(int c, const char *arg, tw_ping_opts *o)
 		break;
 	case OPT_JSON:
 		o->json = true;
+		break;
+	case OPT_LIGHT:
+	case OPT_STAMP:
+		o->protocol = c == OPT_LIGHT ? TW_PING_LIGHT : TW_PING_STAMP;
 		break;
 	default:
 		return ping_option(c, arg, o);
@@ -270,6 +307,16 @@ static const char reflect_help[] =
 	"  --refwait T             end sessions silent for T (default 900s)\n"
 	"  --test-ports MIN-MAX    UDP ports for test sessions (default: the requested\n"
 	"                          port when free, else an ephemeral one)\n"
+	"  --features LIST         TWAMP options offered: isc, reflect_octets,\n"
+	"                          symmetric_size, dscp_ecn, ptp (default: none)\n"
+	"  --reflect-to-source     answer test packets where they come from (NAT)\n"
+	"                          instead of the registered Sender Address and Port\n"
+	"  --light-port PORT       also run a TWAMP Light reflector on UDP PORT (every\n"
+	"                          address), repeatable\n"
+	"  --stamp-port PORT       also run a STAMP reflector on UDP PORT (it answers\n"
+	"                          TWAMP Light senders too), repeatable\n"
+	"  --stateless             Light/STAMP: copy the sender's sequence number\n"
+	"                          instead of counting per sender\n"
 	"  --log.level LEVEL       debug, info, warn, error (default info)\n"
 	"  --log.format FORMAT     logfmt or json (default logfmt)\n";
 
@@ -284,6 +331,11 @@ static const struct option reflect_options[] = {
 	{ "servwait", required_argument, 0, OPT_SERVWAIT },
 	{ "refwait", required_argument, 0, OPT_REFWAIT },
 	{ "test-ports", required_argument, 0, OPT_TEST_PORTS },
+	{ "features", required_argument, 0, OPT_FEATURES },
+	{ "reflect-to-source", no_argument, 0, OPT_REFLECT_TO_SOURCE },
+	{ "light-port", required_argument, 0, OPT_LIGHT_PORT },
+	{ "stamp-port", required_argument, 0, OPT_STAMP_PORT },
+	{ "stateless", no_argument, 0, OPT_STATELESS },
 	{ "log.level", required_argument, 0, OPT_LOG_LEVEL },
 	{ "log.format", required_argument, 0, OPT_LOG_FORMAT },
 	{ "help", no_argument, 0, 'h' },
@@ -293,6 +345,13 @@ static const struct option reflect_options[] = {
 
 typedef struct reflect_opts {
 	tw_server_params sp;
+	tw_sockaddr udp_listen[2][MAX_LISTEN]; /* [0] TWAMP Light, [1] STAMP */
+	size_t nudp[2];
+	bool stateless;
+	tw_light_stats udp_stats[2];
+	uint16_t errest;
+	tw_loop *loop;
+	tw_timer errest_timer;
 	tw_sockaddr listen[MAX_LISTEN];
 	tw_addr_cidr allow[MAX_ALLOW];
 	size_t nallow;
@@ -391,9 +450,35 @@ static int reflect_number(int c, const char *arg, reflect_opts *r)
 	return -ENOENT;
 }
 
+/* --light-port / --stamp-port: every IPv4 and IPv6 address. */
+static int parse_udp_port(reflect_opts *r, int i, const char *arg)
+{
+	uint64_t v;
+	if (tw_arg_u64("reflect", i ? "--stamp-port" : "--light-port", arg, 1, 65535, &v) < 0)
+		return -EINVAL;
+	if (r->nudp[i] + 2 > MAX_LISTEN) {
+		fprintf(stderr, "twamp-agent reflect: too many %s\n", i ? "--stamp-port" : "--light-port");
+		return -EINVAL;
+	}
+	tw_sa_from_numeric("0.0.0.0", (uint16_t)v, &r->udp_listen[i][r->nudp[i]++]);
+	tw_sa_from_numeric("::", (uint16_t)v, &r->udp_listen[i][r->nudp[i]++]);
+	return 0;
+}
+
 static int reflect_option(int c, const char *arg, reflect_opts *r)
 {
 	switch (c) {
+	case OPT_FEATURES:
+		return tw_arg_features("reflect", "--features", arg, &r->sp.features);
+	case OPT_REFLECT_TO_SOURCE:
+		r->sp.reflect_to_source = true;
+		return 0;
+	case OPT_LIGHT_PORT:
+	case OPT_STAMP_PORT:
+		return parse_udp_port(r, c == OPT_STAMP_PORT, arg);
+	case OPT_STATELESS:
+		r->stateless = true;
+		return 0;
 	case OPT_LISTEN:
 		return parse_listen(r, arg);
 	case OPT_ALLOW:
@@ -455,23 +540,80 @@ static void on_stop_signal(void *arg, int signo)
 	tw_loop_stop(arg);
 }
 
+static void refresh_errest(void *arg)
+{
+	reflect_opts *r = arg;
+	tw_sync_state st = tw_clock_sync_state();
+	r->errest = tw_clock_errest_word(&st);
+	tw_timer_in(r->loop, &r->errest_timer, 1000000000);
+}
+
+/* A port given to both --light-port and --stamp-port is served by STAMP,
+ * which answers TWAMP Light senders too. */
+static void drop_shared_ports(reflect_opts *r)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->nudp[0]; i++) {
+		bool shared = false;
+		for (size_t j = 0; j < r->nudp[1]; j++)
+			shared |= tw_sa_equal(&r->udp_listen[0][i], &r->udp_listen[1][j]);
+		if (!shared)
+			r->udp_listen[0][k++] = r->udp_listen[0][i];
+	}
+	r->nudp[0] = k;
+}
+
+static int start_udp_reflectors(tw_loop *loop, reflect_opts *r, tw_light **out)
+{
+	char err[256];
+	drop_shared_ports(r);
+	for (int i = 0; i < 2; i++) {
+		if (!r->nudp[i])
+			continue;
+		tw_light_params p = {
+			.proto = i ? TW_LIGHT_STAMP : TW_LIGHT_TWAMP,
+			.listen = r->udp_listen[i],
+			.nlisten = r->nudp[i],
+			.stateless = r->stateless,
+			.reply_dscp = -1,
+			.allow_cos_dscp = true,
+			.allow = allow_cb,
+			.allow_arg = r,
+			.errest = &r->errest,
+			.stats = &r->udp_stats[i],
+		};
+		if (!(out[i] = tw_light_new(loop, &p, err, sizeof(err)))) {
+			fprintf(stderr, "twamp-agent reflect: %s\n", err);
+			return -EADDRINUSE;
+		}
+	}
+	return 0;
+}
+
 static int run_reflector(reflect_opts *r)
 {
 	tw_loop *loop = tw_loop_new(NULL);
+	tw_light *udp[2] = { NULL, NULL };
 	char err[256];
 	if (!loop)
 		return 1;
+	r->loop = loop;
+	tw_timer_init(&r->errest_timer, refresh_errest, r);
+	refresh_errest(r);
 	tw_server *srv = tw_server_new(loop, &r->sp, err, sizeof(err));
-	if (!srv) {
+	int rc = srv ? start_udp_reflectors(loop, r, udp) : -EADDRINUSE;
+	if (!srv)
 		fprintf(stderr, "twamp-agent reflect: %s\n", err);
-		tw_loop_free(loop);
-		return 1;
+	if (rc == 0) {
+		tw_loop_signal(loop, SIGINT, on_stop_signal, loop);
+		tw_loop_signal(loop, SIGTERM, on_stop_signal, loop);
+		signal(SIGPIPE, SIG_IGN);
+		rc = tw_loop_run(loop);
 	}
-	tw_loop_signal(loop, SIGINT, on_stop_signal, loop);
-	tw_loop_signal(loop, SIGTERM, on_stop_signal, loop);
-	signal(SIGPIPE, SIG_IGN);
-	int rc = tw_loop_run(loop);
+	tw_light_free(udp[0]);
+	tw_light_free(udp[1]);
 	tw_server_free(srv);
+	tw_timer_stop(loop, &r->errest_timer);
 	tw_loop_free(loop);
 	return rc < 0 ? 1 : 0;
 }

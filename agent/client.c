@@ -26,6 +26,8 @@ struct tw_client {
 	tw_cli *fsm;
 	tw_sockaddr local, peer;
 	uint8_t *secret; /* our copy: the caller's key store may be replaced */
+	uint8_t sids[16][TW_SID_LEN]; /* accepted sessions, for Start-N/Stop-N */
+	uint32_t nsids;
 	char identity[TW_KEYID_LEN + 1];
 	uint8_t out[OUT_CAP];
 	size_t out_len;
@@ -113,6 +115,9 @@ static void on_greeting(tw_client *c, const tw_greeting *g)
 		fail(c, TW_CLIENT_FAIL_REFUSED, detail);
 		return;
 	}
+	/* Feature bits only when offered: twampd refuses any it does not know. */
+	mode |= c->p.features & g->modes & ~TW_MODES_SECURITY;
+	mode |= g->modes & TW_MODE_PTP;
 	tw_cli_random rnd;
 	tw_rng_secure(&rnd, sizeof(rnd));
 	int n = tw_cli_setup(c->fsm, mode, c->p.identity, c->p.secret, c->p.secret_len, &rnd, c->p.max_kdf_count, out,
@@ -147,6 +152,18 @@ static void on_server_start(tw_client *c, const tw_server_start *m)
 		c->p.cbs.ready(c->p.cbs.arg, c);
 }
 
+/* ISC: a Start-N-Ack answers tw_client_start; Stop-N-Acks need nothing. */
+static void on_n_ack(tw_client *c, const tw_sids_msg *m)
+{
+	if (m->cmd != TW_CMD_START_N_ACK)
+		return;
+	tw_timer_stop(c->loop, &c->timer);
+	if (m->accept != TW_ACCEPT_OK)
+		fail(c, TW_CLIENT_FAIL_SERVER, "Start-N-Ack refused the sessions");
+	else if (c->p.cbs.started)
+		c->p.cbs.started(c->p.cbs.arg, c);
+}
+
 static void dispatch(tw_client *c, const tw_cli_event *ev)
 {
 	switch (ev->type) {
@@ -158,6 +175,8 @@ static void dispatch(tw_client *c, const tw_cli_event *ev)
 		break;
 	case TW_CLI_EV_ACCEPT:
 		tw_timer_stop(c->loop, &c->timer);
+		if (ev->u.accept.accept == TW_ACCEPT_OK && c->nsids < 16)
+			memcpy(c->sids[c->nsids++], ev->u.accept.sid, TW_SID_LEN);
 		if (c->p.cbs.accepted)
 			c->p.cbs.accepted(c->p.cbs.arg, c, &ev->u.accept);
 		break;
@@ -175,6 +194,8 @@ static void dispatch(tw_client *c, const tw_cli_event *ev)
 			fail(c, TW_CLIENT_FAIL_PROTOCOL, ev->u.error.reason ? ev->u.error.reason : "protocol error");
 		break;
 	case TW_CLI_EV_N_ACK:
+		on_n_ack(c, &ev->u.sids);
+		break;
 	case TW_CLI_EV_NONE:
 		break;
 	}
@@ -315,10 +336,12 @@ int tw_client_request(tw_client *c, const tw_request *req)
 
 int tw_client_start(tw_client *c)
 {
-	uint8_t out[TW_START_LEN];
+	uint8_t out[TW_SIDS_BASE_LEN + 16 * TW_SID_LEN];
 	if (c->failed)
 		return -ENOTCONN;
-	int rc = queue(c, out, tw_cli_start(c->fsm, out, sizeof(out)));
+	int n = tw_cli_mode(c->fsm) & TW_MODE_ISC ? tw_cli_start_n(c->fsm, c->nsids, c->sids[0], out, sizeof(out))
+						   : tw_cli_start(c->fsm, out, sizeof(out));
+	int rc = queue(c, out, n);
 	if (rc == 0)
 		expect_reply(c);
 	return rc;
@@ -326,9 +349,11 @@ int tw_client_start(tw_client *c)
 
 int tw_client_stop(tw_client *c, uint8_t accept)
 {
-	uint8_t out[TW_STOP_LEN];
+	uint8_t out[TW_SIDS_BASE_LEN + 16 * TW_SID_LEN];
 	if (c->failed)
 		return -ENOTCONN;
+	if (tw_cli_mode(c->fsm) & TW_MODE_ISC)
+		return c->nsids ? queue(c, out, tw_cli_stop_n(c->fsm, c->nsids, c->sids[0], out, sizeof(out))) : 0;
 	return queue(c, out, tw_cli_stop(c->fsm, accept, out, sizeof(out)));
 }
 

@@ -51,6 +51,8 @@ typedef struct tw_client_params {
 	const tw_sockaddr *local; /* source address, or NULL */
 	const char *ifname;       /* SO_BINDTODEVICE, or NULL */
 	uint32_t modes;           /* acceptable security modes (bits 0-3) */
+	uint32_t features;        /* optional features to use when offered (TW_MODE_ISC ...);
+	                           * PTP is always echoed when offered (RFC 8186) */
 	const char *identity;     /* keyed modes: KeyID (copied) */
 	const uint8_t *secret;    /* keyed modes: passphrase (copied, wiped on free) */
 	size_t secret_len;

@@ -7,6 +7,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "args.h"
 #include "control.h"
 #include "prom.h"
 #include "process.h"
@@ -56,23 +57,25 @@ static const char *mode_name(uint32_t mode)
  * series identity (resolved address, ports, negotiated mode). */
 static int session_info_one(tw_prom_collect *c, const tw_probe *p)
 {
-	enum { FIXED = 8 };
+	enum { FIXED = 10 };
 	const tw_config_target *t = tw_probe_target(p);
 	tw_probe_info info = tw_probe_get_info(p);
 	const char *names[FIXED + TW_CONFIG_MAX_LABELS];
 	const char *values[FIXED + TW_CONFIG_MAX_LABELS];
-	char dscp[4], target_ip[64] = "", source_ip[64] = "", port[8], padding[12];
+	char dscp[4], target_ip[64] = "", source_ip[64] = "", port[8], padding[12], features[80];
 	snprintf(dscp, sizeof(dscp), "%u", t->s.dscp);
 	snprintf(port, sizeof(port), "%u", info.test_port);
 	snprintf(padding, sizeof(padding), "%u", info.padding);
 	if (info.target.ss.ss_family)
 		tw_sa_format_host(&info.target, target_ip, sizeof(target_ip));
-	if (info.source.ss.ss_family)
+	if (info.source.ss.ss_family && !tw_sa_is_any(&info.source)) /* a wildcard bind: unknown */
 		tw_sa_format_host(&info.source, source_ip, sizeof(source_ip));
 	const char *fixed_names[FIXED] = { "target", "dscp", "target_ip", "source_ip", "port", "mode", "padding_bytes",
-					   "timestamping" };
+					   "timestamping", "protocol", "features" };
 	const char *fixed_values[FIXED] = { t->name, dscp, target_ip, source_ip, port, mode_name(info.mode), padding,
-					    info.timestamping == TW_TS_KERNEL ? "kernel" : "user" };
+					    info.timestamping == TW_TS_KERNEL ? "kernel" : "user",
+					    tw_probe_protocol_name(info.protocol),
+					    tw_features_format(info.mode & ~TW_MODES_SECURITY, features, sizeof(features)) };
 	memcpy(names, fixed_names, sizeof(fixed_names));
 	memcpy(values, fixed_values, sizeof(fixed_values));
 	for (size_t i = 0; i < t->s.labels.n; i++) {

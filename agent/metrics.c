@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* Label sets: target + dscp, then the family's own. */
-enum { L_T, L_TD, L_TDR, L_TR, L_TS, L_R, L_NONE };
+enum { L_T, L_TD, L_TDR, L_TR, L_TS, L_R, L_NONE, L_TRES };
 
 static const char *const label_sets[][4] = {
 	[L_T] = { "target", "dscp" },
@@ -17,8 +17,9 @@ static const char *const label_sets[][4] = {
 	[L_TS] = { "target", "dscp", "side" },
 	[L_R] = { "result" },
 	[L_NONE] = { 0 },
+	[L_TRES] = { "target", "dscp", "result" },
 };
-static const size_t label_counts[] = { 2, 3, 4, 3, 3, 1, 0 };
+static const size_t label_counts[] = { 2, 3, 4, 3, 3, 1, 0, 3 };
 
 /* Which bucket layout a histogram family starts with. */
 enum { B_NONE, B_DELAY, B_PROC, B_IPDV };
@@ -26,6 +27,7 @@ enum { B_NONE, B_DELAY, B_PROC, B_IPDV };
 enum fam_id {
 	F_SENT, F_RECEIVED, F_LOST, F_LATE, F_DUP, F_REORD, F_SKIPPED, F_TTL_CHANGES, F_ATTEMPTS, F_FAILURES,
 	F_RTT, F_OWD, F_PROC, F_IPDV, F_RTT_JITTER, F_OWD_JITTER, F_TTL, F_UP, F_CLOCK_SYNC, F_ERREST,
+	F_REMARKED, F_RX_DSCP, F_RX_ECN, F_TLV,
 	F_RELOAD_OK, F_RELOAD_TS, F_SEND_LAG, F_REFL_PROC, F_DNS,
 	F_COUNT
 };
@@ -81,6 +83,19 @@ static const struct fam_def {
 	[F_ERREST] = { TW_METRIC_GAUGE, "twamp_error_estimate_seconds",
 		       "Timestamp error bound (local: adjtimex, remote: the reflector's Error Estimate).", L_TS,
 		       B_NONE },
+	[F_REMARKED] = { TW_METRIC_COUNTER, "twamp_dscp_remarked_total",
+			 "Replies showing a DSCP other than the one asked for: forward as the reflector received it "
+			 "(RFC 7750 monitoring or the STAMP Class of Service TLV), backward as received here.",
+			 L_TD, B_NONE },
+	[F_RX_DSCP] = { TW_METRIC_GAUGE, "twamp_received_dscp",
+			"Last DSCP seen: forward by the reflector (when it reports it), backward here.", L_TD,
+			B_NONE },
+	[F_RX_ECN] = { TW_METRIC_GAUGE, "twamp_received_ecn",
+		       "Last ECN codepoint seen: forward by the reflector (when it reports it), backward here.",
+		       L_TD, B_NONE },
+	[F_TLV] = { TW_METRIC_COUNTER, "twamp_stamp_tlv_results_total",
+		    "STAMP TLVs in replies by outcome: processed, unrecognized (U), malformed (M), integrity (I).",
+		    L_TRES, B_NONE },
 	[F_RELOAD_OK] = { TW_METRIC_GAUGE, "twamp_agent_config_last_reload_successful",
 			  "1 when the last configuration load succeeded.", L_NONE, B_NONE },
 	[F_RELOAD_TS] = { TW_METRIC_GAUGE, "twamp_agent_config_last_reload_success_timestamp_seconds",
@@ -101,6 +116,8 @@ static const char *const fail_names[TW_FAIL_COUNT] = {
 static const char *const dir_names[2] = { "forward", "backward" };
 static const char *const side_names[2] = { "local", "remote" };
 static const char *const skip_names[2] = { "unsynchronized", "negative" };
+static const char *const tlv_result_names[TW_TLV_RESULT_COUNT] = { "processed", "unrecognized", "malformed",
+								     "integrity" };
 
 struct tw_metrics {
 	tw_registry *reg;
@@ -286,6 +303,10 @@ static int add_counters(tw_metrics *m, tlabels *l, tw_target_series *s)
 	}
 	for (int r = 0; r < TW_FAIL_COUNT && rc == 0; r++)
 		rc |= counter(m, F_FAILURES, l, fail_names[r], NULL, &s->failures[r]);
+	for (int d = 0; d < 2 && rc == 0; d++)
+		rc |= counter(m, F_REMARKED, l, dir_names[d], NULL, &s->remarked[d]);
+	for (int r = 0; r < TW_TLV_RESULT_COUNT && rc == 0; r++)
+		rc |= counter(m, F_TLV, l, tlv_result_names[r], NULL, &s->tlv[r]);
 	return rc ? -ENOMEM : 0;
 }
 
@@ -299,6 +320,8 @@ static int add_gauges(tw_metrics *m, tlabels *l, tw_target_series *s)
 		rc |= gauge(m, F_TTL, l, dir_names[d], &s->ttl[d]);
 		rc |= gauge(m, F_CLOCK_SYNC, l, side_names[d], &s->clock_sync[d]);
 		rc |= gauge(m, F_ERREST, l, side_names[d], &s->errest[d]);
+		rc |= gauge(m, F_RX_DSCP, l, dir_names[d], &s->rx_dscp[d]);
+		rc |= gauge(m, F_RX_ECN, l, dir_names[d], &s->rx_ecn[d]);
 	}
 	return rc ? -ENOMEM : 0;
 }
@@ -363,7 +386,12 @@ void tw_metrics_target_remove(tw_target_series *s)
 		tw_registry_remove_gauge(s->ttl[d]);
 		tw_registry_remove_gauge(s->clock_sync[d]);
 		tw_registry_remove_gauge(s->errest[d]);
+		tw_registry_remove_counter(s->remarked[d]);
+		tw_registry_remove_gauge(s->rx_dscp[d]);
+		tw_registry_remove_gauge(s->rx_ecn[d]);
 	}
+	for (int r = 0; r < TW_TLV_RESULT_COUNT; r++)
+		tw_registry_remove_counter(s->tlv[r]);
 	for (int r = 0; r < TW_FAIL_COUNT; r++)
 		tw_registry_remove_counter(s->failures[r]);
 	remove_hists(s);

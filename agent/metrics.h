@@ -21,6 +21,15 @@ enum { TW_DIR_FWD = 0, TW_DIR_BWD = 1 };
 enum { TW_SIDE_LOCAL = 0, TW_SIDE_REMOTE = 1 };
 enum { TW_SKIP_UNSYNC = 0, TW_SKIP_NEGATIVE = 1 };
 
+/* STAMP TLV outcomes in replies (RFC 8972 flags). */
+enum {
+	TW_TLV_RESULT_PROCESSED = 0,  /* answered by the reflector (U clear) */
+	TW_TLV_RESULT_UNRECOGNIZED,   /* U set: the reflector does not know it */
+	TW_TLV_RESULT_MALFORMED,      /* M set */
+	TW_TLV_RESULT_INTEGRITY,      /* I set or the HMAC TLV failed */
+	TW_TLV_RESULT_COUNT
+};
+
 /* Why a target's session could not be established or was lost. */
 typedef enum tw_fail_reason {
 	TW_FAIL_RESOLVE = 0,
@@ -49,6 +58,9 @@ typedef struct tw_target_series {
 	tw_hist *ipdv[2]; /* NULL unless ipdv_histogram */
 	tw_gauge *rtt_jitter, *owd_jitter[2], *ttl[2], *up;
 	tw_gauge *clock_sync[2], *errest[2]; /* [TW_SIDE_*] */
+	tw_counter *remarked[2];       /* DSCP seen differs from the one asked for */
+	tw_gauge *rx_dscp[2], *rx_ecn[2]; /* last DSCP / ECN seen per direction */
+	tw_counter *tlv[TW_TLV_RESULT_COUNT]; /* STAMP: what replies said of our TLVs */
 } tw_target_series;
 
 /* Agent-wide series. */

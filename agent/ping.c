@@ -19,6 +19,7 @@
 #include "loop.h"
 #include "net.h"
 #include "qsketch.h"
+#include "rng.h"
 #include "sender.h"
 
 enum { Q_RTT, Q_FWD, Q_BWD, Q_PROC, Q_COUNT };
@@ -35,6 +36,7 @@ typedef struct ping {
 	tw_accept_session acc;
 	tw_test_fmt fmt;
 	uint32_t padding;
+	uint16_t ssid;
 	int exit_code;
 	bool finished; /* the session ran to the end */
 	char error[256];
@@ -84,16 +86,6 @@ static void on_failed(void *arg, tw_client *c, tw_client_fail why, const char *d
 
 /* ---- session ---- */
 
-static tw_test_fmt format_for(uint32_t mode)
-{
-	tw_test_fmt f = { .sec = TW_TEST_OPEN };
-	if (tw_mode_security(mode) == TW_MODE_AUTH)
-		f.sec = TW_TEST_AUTH;
-	else if (tw_mode_security(mode) == TW_MODE_ENC)
-		f.sec = TW_TEST_ENC;
-	return f;
-}
-
 static void build_request(ping *p, const tw_sockaddr *local, tw_request *r)
 {
 	const tw_ping_opts *o = p->o;
@@ -113,7 +105,7 @@ static void build_request(ping *p, const tw_sockaddr *local, tw_request *r)
 static void on_ready(void *arg, tw_client *c)
 {
 	ping *p = arg;
-	p->fmt = format_for(tw_client_mode(c));
+	p->fmt = tw_test_fmt_for_mode(tw_client_mode(c));
 	p->padding = p->o->padding >= 0 ? (uint32_t)p->o->padding : (uint32_t)tw_test_symmetric_padding(&p->fmt);
 	tw_sockaddr local = *tw_client_local(c);
 	tw_sa_set_port(&local, 0);
@@ -153,7 +145,8 @@ static void on_done(void *arg)
 {
 	ping *p = arg;
 	p->finished = true;
-	tw_client_stop(p->client, TW_ACCEPT_OK);
+	if (p->client)
+		tw_client_stop(p->client, TW_ACCEPT_OK);
 	tw_loop_stop(p->loop);
 }
 
@@ -170,14 +163,12 @@ static void on_accepted(void *arg, tw_client *c, const tw_accept_session *a)
 		stop_with(p, TW_PING_NETWORK, "cannot send Start-Sessions");
 }
 
-static void on_started(void *arg, tw_client *c)
+static tw_sender_params sender_params(ping *p)
 {
-	ping *p = arg;
 	const tw_ping_opts *o = p->o;
 	tw_sender_params sp = {
 		.fmt = p->fmt,
-		.crypto = tw_client_test_crypto(c, p->acc.sid),
-		.reflector = *tw_client_peer(c),
+		.reflector = p->server,
 		.padding = p->padding,
 		.zero_padding = o->zero_padding,
 		.interval_ns = o->interval_ns,
@@ -189,10 +180,23 @@ static void on_started(void *arg, tw_client *c)
 		.on_done = on_done,
 		.arg = p,
 	};
-	tw_sa_set_port(&sp.reflector, p->acc.port);
-	int rc = tw_sender_start(p->sender, &sp);
+	return sp;
+}
+
+static void start_sending(ping *p, tw_sender_params *sp)
+{
+	int rc = tw_sender_start(p->sender, sp);
 	if (rc < 0)
 		stop_with(p, TW_PING_NETWORK, "cannot start sending: %s", strerror(-rc));
+}
+
+static void on_started(void *arg, tw_client *c)
+{
+	ping *p = arg;
+	tw_sender_params sp = sender_params(p);
+	sp.crypto = tw_client_test_crypto(c, p->acc.sid);
+	tw_sa_set_port(&sp.reflector, p->acc.port);
+	start_sending(p, &sp);
 }
 
 static void on_sigint(void *arg, int signo)
@@ -252,6 +256,31 @@ static const char *mode_name(uint32_t mode)
 	}
 }
 
+/* "unauthenticated", "light", "stamp authenticated", ... */
+static const char *session_mode(const ping *p, char *buf, size_t cap)
+{
+	if (p->client)
+		return mode_name(tw_client_mode(p->client));
+	const char *proto = p->o->protocol == TW_PING_STAMP ? "stamp" : "light";
+	if (p->fmt.sec == TW_TEST_OPEN)
+		return proto;
+	snprintf(buf, cap, "%s %s", proto, p->fmt.sec == TW_TEST_ENC ? "encrypted" : "authenticated");
+	return buf;
+}
+
+/* The SID (TWAMP), SSID (STAMP) or nothing (Light). */
+static const char *session_id(const ping *p, char *buf, size_t cap)
+{
+	if (p->o->protocol == TW_PING_STAMP)
+		snprintf(buf, cap, "ssid %u", p->ssid);
+	else if (p->o->protocol == TW_PING_LIGHT)
+		snprintf(buf, cap, "-");
+	else
+		for (int i = 0; i < TW_SID_LEN && 2 * (size_t)i + 2 < cap; i++)
+			snprintf(buf + 2 * i, 3, "%02x", p->acc.sid[i]);
+	return buf;
+}
+
 static void print_hops(const ping *p, int d, const char *label)
 {
 	if (p->hops_min[d] < 0)
@@ -265,15 +294,14 @@ static void print_hops(const ping *p, int d, const char *label)
 
 static void print_text(const ping *p, const tw_stats_counters *c)
 {
-	char src[80], dst[80], sid[40], t0[40], t1[40];
+	char src[80], dst[80], sid[40], t0[40], t1[40], mode[40];
 	tw_sockaddr to = p->server;
-	tw_sa_set_port(&to, p->acc.port);
-	for (int i = 0; i < TW_SID_LEN; i++)
-		snprintf(sid + 2 * i, 3, "%02x", p->acc.sid[i]);
+	if (p->client)
+		tw_sa_set_port(&to, p->acc.port);
 	printf("--- twamp-agent ping statistics from %s to %s ---\n",
 	       tw_sa_format(tw_sender_local(p->sender), src, sizeof(src)), tw_sa_format(&to, dst, sizeof(dst)));
-	printf("mode: %s, SID: %s, padding: %u, DSCP: %d\n", mode_name(tw_client_mode(p->client)), sid, p->padding,
-	       p->o->dscp);
+	printf("mode: %s, SID: %s, padding: %u, DSCP: %d\n", session_mode(p, mode, sizeof(mode)),
+	       session_id(p, sid, sizeof(sid)), p->padding, p->o->dscp);
 	const tw_sender_counters *sc = tw_sender_counters_get(p->sender);
 	format_time(sc->first_send_real_ns, t0, sizeof(t0));
 	format_time(sc->last_send_real_ns, t1, sizeof(t1));
@@ -310,14 +338,16 @@ static void json_quantiles(const char *name, const tw_qsketch *q, bool last)
 
 static void print_json(const ping *p, const tw_stats_counters *c)
 {
-	char src[80], dst[80], sid[40];
+	char src[80], dst[80], sid[40], mode[40];
+	static const char *const protocols[] = { "twamp", "light", "stamp" };
 	tw_sockaddr to = p->server;
-	tw_sa_set_port(&to, p->acc.port);
-	for (int i = 0; i < TW_SID_LEN; i++)
-		snprintf(sid + 2 * i, 3, "%02x", p->acc.sid[i]);
-	printf("{\"source\":\"%s\",\"reflector\":\"%s\",\"mode\":\"%s\",\"sid\":\"%s\",\"padding\":%u,\"dscp\":%d,",
-	       tw_sa_format(tw_sender_local(p->sender), src, sizeof(src)), tw_sa_format(&to, dst, sizeof(dst)),
-	       mode_name(tw_client_mode(p->client)), sid, p->padding, p->o->dscp);
+	if (p->client)
+		tw_sa_set_port(&to, p->acc.port);
+	printf("{\"protocol\":\"%s\",\"source\":\"%s\",\"reflector\":\"%s\",\"mode\":\"%s\",\"sid\":\"%s\","
+	       "\"padding\":%u,\"dscp\":%d,",
+	       protocols[p->o->protocol], tw_sa_format(tw_sender_local(p->sender), src, sizeof(src)),
+	       tw_sa_format(&to, dst, sizeof(dst)), session_mode(p, mode, sizeof(mode)), session_id(p, sid, sizeof(sid)),
+	       p->padding, p->o->dscp);
 	printf("\"sent\":%llu,\"received\":%llu,\"lost\":%llu,\"late\":%llu,", (unsigned long long)c->sent,
 	       (unsigned long long)c->received, (unsigned long long)c->lost, (unsigned long long)c->late);
 	printf("\"duplicates\":{\"forward\":%llu,\"backward\":%llu},\"reordered\":%llu,",
@@ -382,12 +412,92 @@ static int source_addr(const tw_ping_opts *o, tw_sockaddr *out)
 	return TW_PING_USAGE;
 }
 
+/* ---- TWAMP Light and STAMP: no control connection ---- */
+
+/* --mode with one keyed mode picks keyed Light/STAMP; the default (auto)
+ * and open are unauthenticated: there is nothing to negotiate. */
+static int udp_security(ping *p, tw_test_sec *sec)
+{
+	uint32_t m = p->o->modes;
+	*sec = m == TW_MODE_AUTH ? TW_TEST_AUTH : m == TW_MODE_ENC ? TW_TEST_ENC : TW_TEST_OPEN;
+	if (m == TW_MODE_MIXED || (m == TW_MODE_ENC && p->o->protocol == TW_PING_STAMP)) {
+		fprintf(stderr, "twamp-agent ping: --mode %s is not available with %s\n", mode_name(m),
+			p->o->protocol == TW_PING_STAMP ? "--stamp" : "--light");
+		return TW_PING_USAGE;
+	}
+	return 0;
+}
+
+static int udp_crypto(ping *p, tw_test_sec sec, tw_test_crypto **out)
+{
+	tw_client_params cp = { .modes = p->o->modes };
+	*out = NULL;
+	if (sec == TW_TEST_OPEN)
+		return 0;
+	int rc = load_keys(p, &cp);
+	if (rc != 0)
+		return rc;
+	if (p->o->protocol == TW_PING_STAMP) {
+		*out = tw_test_crypto_new(NULL, cp.secret, cp.secret_len, TW_MAC_HMAC_SHA256);
+	} else if (cp.secret_len == TW_AES_KEY_LEN + TW_HMAC_KEY_LEN) {
+		*out = tw_test_crypto_new(cp.secret, cp.secret + TW_AES_KEY_LEN, TW_HMAC_KEY_LEN, TW_MAC_HMAC_SHA1);
+	} else {
+		fprintf(stderr, "twamp-agent ping: the TWAMP Light secret of '%s' must be 48 octets "
+				"(AES-128 key || HMAC key)\n", p->o->identity);
+		return TW_PING_AUTH;
+	}
+	return *out ? 0 : TW_PING_AUTH;
+}
+
+static int start_udp(ping *p)
+{
+	const tw_ping_opts *o = p->o;
+	tw_test_sec sec;
+	tw_test_crypto *crypto = NULL;
+	int rc = udp_security(p, &sec);
+	if (rc == 0)
+		rc = udp_crypto(p, sec, &crypto);
+	tw_sockaddr local;
+	if (rc == 0 && o->source)
+		rc = source_addr(o, &local);
+	else if (rc == 0)
+		tw_sa_from_numeric(tw_sa_family(&p->server) == AF_INET6 ? "::" : "0.0.0.0", 0, &local);
+	int err = 0;
+	if (rc == 0 && !(p->sender = tw_sender_open(p->loop, &local, o->dscp, o->ifname, &err))) {
+		fprintf(stderr, "twamp-agent ping: cannot open the test socket: %s\n", strerror(-err));
+		rc = TW_PING_NETWORK;
+	}
+	if (rc != 0) {
+		tw_test_crypto_free(crypto);
+		return rc;
+	}
+	p->fmt.sec = sec;
+	bool stamp = o->protocol == TW_PING_STAMP;
+	p->padding = o->padding >= 0 ? (uint32_t)o->padding : stamp ? 0 : (uint32_t)tw_test_symmetric_padding(&p->fmt);
+	if (stamp && !(p->ssid = o->ssid)) {
+		tw_rng_secure(&p->ssid, sizeof(p->ssid));
+		p->ssid = p->ssid ? p->ssid : 1; /* SSID 0 means "none" */
+	}
+	tw_sender_params sp = sender_params(p);
+	sp.crypto = crypto;
+	sp.padding = p->padding;
+	sp.stamp = stamp;
+	sp.ssid = p->ssid;
+	sp.stamp_tlvs = o->tlvs;
+	sp.cos_dscp = (uint8_t)o->dscp;
+	start_sending(p, &sp);
+	return p->exit_code;
+}
+
 static int start(ping *p)
 {
+	if (p->o->protocol != TW_PING_TWAMP)
+		return start_udp(p);
 	tw_client_params cp = {
 		.server = p->server,
 		.ifname = p->o->ifname,
 		.modes = p->o->modes,
+		.features = p->o->features,
 		.max_kdf_count = p->o->max_kdf_count,
 		.timeout_ns = p->o->connect_timeout_ns,
 		.cbs = { on_ready, on_accepted, on_started, on_failed, p },

@@ -28,7 +28,17 @@ enum {
 	TW_PING_AUTH = 5,
 };
 
+typedef enum tw_ping_protocol {
+	TW_PING_TWAMP = 0, /* full TWAMP: TWAMP-Control, then TWAMP-Test */
+	TW_PING_LIGHT = 1, /* TWAMP Light: test packets straight to HOST:PORT */
+	TW_PING_STAMP = 2, /* STAMP (RFC 8762) */
+} tw_ping_protocol;
+
 typedef struct tw_ping_opts {
+	tw_ping_protocol protocol;
+	uint16_t ssid;            /* STAMP: 0 = random */
+	uint32_t tlvs;            /* STAMP: TW_SENDER_TLV_* */
+	uint32_t features;        /* TWAMP optional features (TW_MODE_* bits) */
 	const char *host;
 	uint16_t port;
 	int family;               /* AF_UNSPEC, AF_INET, AF_INET6 */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "args.h"
 #include "client.h"
 #include "control.h"
 #include "errest.h"
@@ -45,6 +46,8 @@ struct tw_probe {
 	tw_accept_session acc;
 	unsigned failures_in_row;
 	uint16_t ssid; /* STAMP: configured, or random non-zero, for the probe's life */
+	bool fwd_tos_known; /* the reflector reports the DS byte it received (RFC 7750) */
+	uint32_t udp_mode;  /* Light/STAMP: the security mode bit in use */
 	const char *last_error;
 	char log_target[128];
 };
@@ -133,13 +136,48 @@ static void observe_clocks(tw_probe *p, const tw_reflector_fields *rf)
 	tw_gauge_set_ns(p->s.errest[TW_SIDE_LOCAL], (int64_t)p->env.sync->error_ns);
 }
 
+/* DSCP/ECN as seen on each leg: forward when the reflector reports it
+ * (RFC 7750, STAMP Class of Service TLV), backward from the reply. */
+static void observe_marking(tw_probe *p, const tw_reflector_fields *rf, const tw_sender_reply *x)
+{
+	tw_target_series *s = &p->s;
+	uint8_t want = p->t->s.dscp;
+	bool cos = x->stamp && (x->tlv.seen & (1u << TW_TLV_COS));
+	if (p->fwd_tos_known || cos) {
+		tw_gauge_set(s->rx_dscp[TW_DIR_FWD], rf->sender_tos >> 2);
+		tw_gauge_set(s->rx_ecn[TW_DIR_FWD], rf->sender_tos & 3);
+		if ((rf->sender_tos >> 2) != want)
+			tw_counter_inc(s->remarked[TW_DIR_FWD]);
+	}
+	if (x->rx_tos < 0)
+		return;
+	tw_gauge_set(s->rx_dscp[TW_DIR_BWD], x->rx_tos >> 2);
+	tw_gauge_set(s->rx_ecn[TW_DIR_BWD], x->rx_tos & 3);
+	/* RP = 1: the reflector declined our DSCP1, so the reply was not asked
+	 * to carry it. */
+	if ((x->rx_tos >> 2) != want && !(cos && x->tlv.cos.rp))
+		tw_counter_inc(s->remarked[TW_DIR_BWD]);
+}
+
+static void observe_tlvs(tw_probe *p, const tw_sender_reply *x)
+{
+	if (!x->stamp)
+		return;
+	tw_target_series *s = &p->s;
+	tw_counter_add(s->tlv[TW_TLV_RESULT_PROCESSED], (uint64_t)__builtin_popcount(x->tlv.seen));
+	tw_counter_add(s->tlv[TW_TLV_RESULT_UNRECOGNIZED], x->tlv.unrecognized);
+	tw_counter_add(s->tlv[TW_TLV_RESULT_MALFORMED], x->tlv.malformed);
+	tw_counter_add(s->tlv[TW_TLV_RESULT_INTEGRITY], x->tlv.integrity_failed);
+}
+
 static void on_result(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf, const tw_sender_reply *x)
 {
-	(void)x;
 	tw_probe *p = arg;
 	if (r->cls == TW_STATS_NEW) {
 		observe_sample(p, r);
 		observe_clocks(p, rf);
+		observe_marking(p, rf, x);
+		observe_tlvs(p, x);
 	}
 	sync_counters(p, p->sender, &p->seen);
 }
@@ -245,6 +283,7 @@ static void teardown(tw_probe *p)
 		tw_timer_at(p->env.loop, &p->reaper, 0);
 	}
 	tw_gauge_set(p->s.up, 0);
+	p->fwd_tos_known = false;
 	memset(&p->seen, 0, sizeof(p->seen));
 }
 
@@ -275,16 +314,6 @@ static void fail(tw_probe *p, tw_fail_reason why, const char *detail)
 }
 
 /* ---- control client callbacks ---- */
-
-static tw_test_fmt format_for(uint32_t mode)
-{
-	tw_test_fmt f = { .sec = TW_TEST_OPEN };
-	if (tw_mode_security(mode) == TW_MODE_AUTH)
-		f.sec = TW_TEST_AUTH;
-	else if (tw_mode_security(mode) == TW_MODE_ENC)
-		f.sec = TW_TEST_ENC;
-	return f;
-}
 
 static void build_request(tw_probe *p, tw_request *r)
 {
@@ -374,8 +403,9 @@ static void on_started(void *arg, tw_client *c)
 {
 	tw_probe *p = arg;
 	tw_sender_params sp = sender_params(p);
-	sp.fmt = format_for(tw_client_mode(c));
+	sp.fmt = tw_test_fmt_for_mode(tw_client_mode(c));
 	sp.crypto = tw_client_test_crypto(c, p->acc.sid);
+	p->fwd_tos_known = sp.fmt.dscp_ecn;
 	tw_sa_set_port(&sp.reflector, p->acc.port);
 	start_sending(p, &sp);
 }
@@ -450,6 +480,7 @@ static void connect_now(tw_probe *p)
 		.local = source_address(p, &src) == 0 ? &src : NULL,
 		.ifname = p->t->s.source_interface,
 		.modes = allowed_modes(p->t->s.security, secret != NULL),
+		.features = tw_features_to_modes(p->t->s.features),
 		.identity = p->t->s.identity,
 		.secret = secret,
 		.secret_len = len,
@@ -519,6 +550,7 @@ static void start_udp(tw_probe *p)
 	tw_sender_params sp = sender_params(p);
 	sp.crypto = crypto;
 	sp.fmt.sec = !crypto ? TW_TEST_OPEN : s->security == TW_CONFIG_SECURITY_ENCRYPTED ? TW_TEST_ENC : TW_TEST_AUTH;
+	p->udp_mode = sp.fmt.sec == TW_TEST_OPEN ? TW_MODE_OPEN : sp.fmt.sec == TW_TEST_ENC ? TW_MODE_ENC : TW_MODE_AUTH;
 	sp.stamp = s->mode == TW_CONFIG_TEST_STAMP;
 	sp.ssid = p->ssid;
 	sp.stamp_tlvs = s->stamp_tlvs;
@@ -690,12 +722,15 @@ tw_probe_info tw_probe_get_info(const tw_probe *p)
 	tw_probe_info i = {
 		.state = p->state,
 		.target = p->addr,
-		.test_port = p->state == TW_PROBE_UP ? p->acc.port : 0,
+		.test_port = p->state != TW_PROBE_UP ? 0 : p->client ? p->acc.port : p->t->s.port,
 		.padding = p->t->s.padding,
 		.last_error = p->last_error,
+		.protocol = p->t->s.mode,
 	};
 	if (p->client)
 		i.mode = tw_client_mode(p->client);
+	else if (p->sender)
+		i.mode = p->udp_mode;
 	if (p->sender) {
 		i.source = *tw_sender_local(p->sender);
 		i.timestamping = tw_sender_counters_get(p->sender)->ts_source;

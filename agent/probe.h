@@ -59,7 +59,8 @@ typedef struct tw_probe_info {
 	tw_sockaddr target;     /* resolved control address (family 0 before) */
 	tw_sockaddr source;     /* our test socket */
 	uint16_t test_port;     /* reflector port from Accept-Session */
-	uint32_t mode;          /* negotiated Mode */
+	uint32_t mode;          /* negotiated Mode (0 for Light/STAMP) */
+	tw_config_test_mode protocol;
 	uint32_t padding;
 	tw_ts_source timestamping;
 	const char *last_error; /* static text, or NULL */

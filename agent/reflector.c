@@ -53,14 +53,22 @@ static void drop(tw_refl_session *s, tw_refl_drop why)
 
 static bool source_ok(const tw_refl_session *s, const tw_sockaddr *from)
 {
+	if (s->p.reply_to_source)
+		return true;
 	tw_sockaddr f = *from;
 	tw_sa_unmap(&f);
 	return tw_sa_equal(&f, &s->p.peer);
 }
 
+/* Our timestamps in the negotiated format (RFC 8186: PTP when agreed). */
+static tw_ts stamp_time(const tw_refl_session *s, int64_t real_ns)
+{
+	return s->p.ptp ? tw_ts_ptp_from_unix_ns(real_ns) : tw_ts_from_unix_ns(real_ns);
+}
+
 static void note_processing(tw_refl_session *s, tw_ts t2, tw_ts t3)
 {
-	int64_t ns = tw_ts_diff_ns(t3, t2);
+	int64_t ns = tw_ts_diff_ns(tw_ts_normalize(t3, s->p.ptp), tw_ts_normalize(t2, s->p.ptp));
 	tw_refl_stats *st = s->p.stats;
 	st->processing_count++;
 	st->processing_sum_ns += ns;
@@ -78,7 +86,7 @@ static void reflect_one(tw_refl_session *s, const uint8_t *pkt, size_t len, cons
 	}
 	tw_reflector_fields f = {
 		.seq = s->seq,
-		.rx_ts = tw_ts_from_unix_ns(m->rx_real_ns),
+		.rx_ts = stamp_time(s, m->rx_real_ns),
 		.sender_seq = sf.seq,
 		.sender_ts = sf.ts,
 		.sender_errest = sf.errest,
@@ -92,9 +100,11 @@ static void reflect_one(tw_refl_session *s, const uint8_t *pkt, size_t len, cons
 		return;
 	}
 	/* T3 as late as possible: right before the send. */
-	tw_ts t3 = tw_ts_from_unix_ns(tw_loop_real(s->loop));
-	tw_reflector_stamp(&s->p.fmt, s->p.crypto, out, (size_t)n, t3, *s->p.errest);
-	if (tw_net_send(s->fd, out, (size_t)n, &s->p.peer) < 0) {
+	tw_ts t3 = stamp_time(s, tw_loop_real(s->loop));
+	uint16_t errest = (uint16_t)(*s->p.errest | (s->p.ptp ? TW_ERREST_Z : 0));
+	tw_reflector_stamp(&s->p.fmt, s->p.crypto, out, (size_t)n, t3, errest);
+	const tw_sockaddr *to = s->p.reply_to_source ? &m->from : &s->p.peer;
+	if (tw_net_send(s->fd, out, (size_t)n, to) < 0) {
 		drop(s, TW_REFL_DROP_SEND);
 		return;
 	}

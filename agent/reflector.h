@@ -61,6 +61,8 @@ typedef struct tw_refl_params {
 	uint64_t timeout_ns;      /* keep reflecting this long after stop */
 	uint64_t refwait_ns;      /* end after this much silence (0 = never) */
 	const uint16_t *errest;   /* the host's current Error Estimate word */
+	bool ptp;                 /* RFC 8186 negotiated: PTPv2 timestamps, Z bit set */
+	bool reply_to_source;     /* answer where packets come from (NAT), any source */
 	tw_refl_stats *stats;     /* shared counters (required) */
 	void (*on_done)(void *arg, tw_refl_session *s);
 	void *arg;

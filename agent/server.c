@@ -246,19 +246,6 @@ static void make_sid(conn *c, uint8_t sid[TW_SID_LEN])
 	tw_rng_secure(sid + 12, 4);
 }
 
-static tw_test_fmt session_format(conn *c)
-{
-	uint32_t mode = tw_srv_mode(c->fsm);
-	tw_test_fmt f = { .sec = TW_TEST_OPEN };
-	if (tw_mode_security(mode) == TW_MODE_AUTH)
-		f.sec = TW_TEST_AUTH;
-	else if (tw_mode_security(mode) == TW_MODE_ENC)
-		f.sec = TW_TEST_ENC;
-	f.symmetric = (mode & TW_MODE_SYMMETRIC) != 0;
-	f.dscp_ecn = (mode & TW_MODE_DSCP_ECN) != 0;
-	return f;
-}
-
 /* Zero Sender/Receiver Address means "the control connection's". */
 static void session_addrs(conn *c, const tw_request *r, tw_sockaddr *local, tw_sockaddr *peer)
 {
@@ -280,12 +267,14 @@ static tw_refl_session *open_session(conn *c, const tw_request *r, const uint8_t
 	tw_refl_params p = {
 		.port_min = c->srv->p.port_min,
 		.port_max = c->srv->p.port_max,
-		.fmt = session_format(c),
+		.fmt = tw_test_fmt_for_mode(tw_srv_mode(c->fsm)),
 		.crypto = tw_srv_test_crypto(c->fsm, sid),
 		.dscp = (int)tw_type_p_dscp(r->type_p),
 		.timeout_ns = tw_ts_interval_to_ns(r->timeout),
 		.refwait_ns = c->srv->p.refwait_ns,
 		.errest = &c->srv->errest,
+		.ptp = (tw_srv_mode(c->fsm) & TW_MODE_PTP) != 0,
+		.reply_to_source = c->srv->p.reflect_to_source,
 		.stats = &c->srv->stats.refl,
 		.on_done = on_session_done,
 		.arg = x,
@@ -303,15 +292,30 @@ static tw_refl_session *open_session(conn *c, const tw_request *r, const uint8_t
 	return rs;
 }
 
-/* Requests we can serve: packets that fit our buffers. */
+/* RFC 6038 Reflect Octets: the reflected part must survive the reply's
+ * truncation, i.e. padding >= L + (reflector header - sender header). */
+static bool reflect_octets_ok(conn *c, const tw_request *r, const tw_test_fmt *f)
+{
+	if (!(tw_srv_mode(c->fsm) & TW_MODE_REFLECT_OCTETS) || r->pad_reflect_len == 0)
+		return true;
+	size_t cut = tw_test_reflector_hdr_len(f) - tw_test_sender_hdr_len(f);
+	return r->padding >= r->pad_reflect_len + cut;
+}
+
+/* Requests we can serve: packets that fit our buffers, reflectable octets. */
 static uint8_t check_request(conn *c, const tw_request *r)
 {
-	tw_test_fmt f = session_format(c);
-	if (tw_test_sender_hdr_len(&f) + r->padding <= TW_REFL_MAX_PACKET)
+	tw_test_fmt f = tw_test_fmt_for_mode(tw_srv_mode(c->fsm));
+	const char *why = NULL;
+	if (tw_test_sender_hdr_len(&f) + r->padding > TW_REFL_MAX_PACKET)
+		why = "padding";
+	else if (!reflect_octets_ok(c, r, &f))
+		why = "reflect_octets";
+	if (!why)
 		return TW_ACCEPT_OK;
 	count_reject(c, TW_REJECT_REQUEST);
-	tw_info("session request refused", "peer=%s reason=padding padding=%u max_packet=%u", c->peer_str,
-		r->padding, TW_REFL_MAX_PACKET);
+	tw_info("session request refused", "peer=%s reason=%s padding=%u reflect_len=%u max_packet=%u", c->peer_str,
+		why, r->padding, r->pad_reflect_len, TW_REFL_MAX_PACKET);
 	return TW_ACCEPT_NOT_SUPPORTED;
 }
 
@@ -361,6 +365,8 @@ static uint8_t create_session(conn *c, const tw_request *r, tw_accept_session *a
 	c->srv->sessions = x;
 	c->sessions[c->nsessions++] = x;
 	a->port = tw_refl_session_port(rs);
+	if (tw_srv_mode(c->fsm) & TW_MODE_REFLECT_OCTETS)
+		a->reflected_octets = r->octets_reflected; /* RFC 6038: echoed; no Server octets */
 	c->srv->stats.sessions_accepted++;
 	return TW_ACCEPT_OK;
 }
@@ -583,7 +589,7 @@ static bool admit(tw_server *s, int fd, const tw_sockaddr *peer, const char *pee
 
 static int send_greeting(conn *c)
 {
-	tw_greeting g = { .modes = c->srv->p.modes, .count = c->srv->p.kdf_count };
+	tw_greeting g = { .modes = c->srv->p.modes | c->srv->p.features, .count = c->srv->p.kdf_count };
 	tw_rng_secure(g.challenge, sizeof(g.challenge));
 	tw_rng_secure(g.salt, sizeof(g.salt));
 	uint8_t out[TW_GREETING_LEN];

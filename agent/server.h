@@ -50,6 +50,9 @@ typedef struct tw_server_params {
 	const tw_sockaddr *listen; /* addresses to listen on (port 0 = ephemeral) */
 	size_t nlisten;
 	uint32_t modes;            /* security modes offered (TW_MODE_* bits 0-3) */
+	uint32_t features;         /* optional features offered: TW_MODE_ISC, _REFLECT_OCTETS,
+	                            * _SYMMETRIC, _DSCP_ECN, _PTP */
+	bool reflect_to_source;    /* answer test packets where they come from (NAT) */
 	uint32_t max_connections;
 	uint32_t max_sessions;     /* per control connection, <= TW_SERVER_MAX_SESSIONS */
 	uint64_t servwait_ns;      /* idle control connection limit (0 = none) */

@@ -614,7 +614,7 @@ static int parse_section_list(tw_ld *ld, const tw_key *k, const yaml_node_t *nod
 /* Label names the agent's own series use, or Prometheus reserves. */
 static const char *const reserved_labels[] = { "le", "quantile", "instance", "job", "target",
 	"dscp", "direction", "reason", "side", "target_ip", "source_ip", "port", "mode",
-	"padding_bytes", "timestamping", NULL };
+	"padding_bytes", "timestamping", "protocol", "features", "result", NULL };
 
 bool tw_config_label_reserved(const char *name)
 {

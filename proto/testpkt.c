@@ -17,6 +17,8 @@
  */
 #include "testpkt.h"
 
+#include "control.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
@@ -404,4 +406,17 @@ int tw_reflector_stamp(const tw_test_fmt *f, tw_test_crypto *c, uint8_t *pkt, si
 	if (f->sec == TW_TEST_ENC)
 		return protect(f->sec, c, pkt, REFL_ENC_LEN, pkt + REFL_MAC_OFF);
 	return 0;
+}
+
+tw_test_fmt tw_test_fmt_for_mode(uint32_t mode)
+{
+	tw_test_fmt f = { .sec = TW_TEST_OPEN };
+	uint32_t sec = mode & TW_MODES_SECURITY;
+	if (sec == TW_MODE_AUTH)
+		f.sec = TW_TEST_AUTH;
+	else if (sec == TW_MODE_ENC)
+		f.sec = TW_TEST_ENC;
+	f.symmetric = (mode & TW_MODE_SYMMETRIC) != 0;
+	f.dscp_ecn = (mode & TW_MODE_DSCP_ECN) != 0;
+	return f;
 }

@@ -47,6 +47,11 @@ enum {
 	TW_TEST_MAX_PACKET = 65507, /* largest UDP payload over IPv4 */
 };
 
+/* The test-packet format a negotiated TWAMP Modes word implies: the
+ * security bit (mixed = unauthenticated test packets), Symmetrical Size
+ * (RFC 6038) and DSCP/ECN monitoring (RFC 7750). */
+tw_test_fmt tw_test_fmt_for_mode(uint32_t mode);
+
 /* Header lengths for a format (padding excluded). */
 size_t tw_test_sender_hdr_len(const tw_test_fmt *f);
 size_t tw_test_reflector_hdr_len(const tw_test_fmt *f);

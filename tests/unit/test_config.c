@@ -216,12 +216,12 @@ static const bad_case bad_cases[] = {
 	  "defaults:\n  labels: {instance: x}\n",
 	  "agent.yml:2:12: defaults.labels: found \"instance\", expected a label name that is not "
 	  "reserved (le, quantile, instance, job, target, dscp, direction, reason, side, target_ip, "
-	  "source_ip, port, mode, padding_bytes, timestamping, __*)" },
+	  "source_ip, port, mode, padding_bytes, timestamping, protocol, features, result, __*)" },
 	{ "reserved label prefix",
 	  "targets:\n  - {name: a, host: b, labels: {__name__: x}}\n",
 	  "agent.yml:2:33: targets[0].labels: found \"__name__\", expected a label name that is not "
 	  "reserved (le, quantile, instance, job, target, dscp, direction, reason, side, target_ip, "
-	  "source_ip, port, mode, padding_bytes, timestamping, __*)" },
+	  "source_ip, port, mode, padding_bytes, timestamping, protocol, features, result, __*)" },
 	{ "invalid label name",
 	  "defaults:\n  labels:\n    data-center: fra\n",
 	  "agent.yml:3:5: defaults.labels: found \"data-center\", expected a label name: a letter or "
