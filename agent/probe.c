@@ -565,6 +565,22 @@ static int family_of(tw_config_ip v)
 	return v == TW_CONFIG_IP_V4 ? AF_INET : v == TW_CONFIG_IP_V6 ? AF_INET6 : AF_UNSPEC;
 }
 
+/* The resolver's errors in words: strerror(ENOENT) would call NXDOMAIN
+ * "No such file or directory". */
+static const char *resolve_error_text(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return "no such name, or no address of the family asked for";
+	case -ETIMEDOUT:
+		return "no DNS server answered";
+	case -EIO:
+		return "the DNS servers failed (SERVFAIL, REFUSED or bad answers)";
+	default:
+		return strerror(-err);
+	}
+}
+
 static void on_resolved(void *arg, int err, const tw_sockaddr *addrs, size_t n, uint32_t ttl)
 {
 	tw_probe *p = arg;
@@ -576,7 +592,7 @@ static void on_resolved(void *arg, int err, const tw_sockaddr *addrs, size_t n, 
 			tw_timer_in(p->env.loop, &p->timer, p->env.dns_refresh_ns);
 			return;
 		}
-		fail(p, TW_FAIL_RESOLVE, err < 0 ? strerror(-err) : "no addresses");
+		fail(p, TW_FAIL_RESOLVE, err < 0 ? resolve_error_text(err) : "no addresses");
 		return;
 	}
 	tw_sockaddr a = addrs[0];
