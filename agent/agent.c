@@ -337,24 +337,62 @@ static void add_probe(tw_agent *a, const tw_config_target *t, tw_probe **out, si
 		tw_error("cannot start target", "target=%s error=\"%s\"", t->name, strerror(-err));
 }
 
-/* Merges the sorted old probes with the sorted new targets: equal
- * identity keeps the probe (and its counters), the rest come and go. */
-static int apply_targets(tw_agent *a, const tw_config *cfg)
+/* Every target of the running configuration: the static ones, then the
+ * discovered ones; sorted by identity, each identity once (a discovered
+ * target that clashes with a static or an earlier one is left out). */
+static const tw_config_target **all_targets(tw_agent *a, size_t *nout)
 {
-	const tw_config_target **t = calloc(cfg->n_targets ? cfg->n_targets : 1, sizeof(*t));
-	tw_probe **next = calloc(cfg->n_targets ? cfg->n_targets : 1, sizeof(*next));
+	size_t total = a->cfg->n_targets, n = 0;
+	for (size_t i = 0; i < a->ndisc; i++) {
+		size_t k;
+		tw_discovery_targets(a->disc[i], &k);
+		total += k;
+	}
+	const tw_config_target **t = calloc(total ? total : 1, sizeof(*t));
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < a->cfg->n_targets; i++)
+		t[n++] = &a->cfg->targets[i];
+	for (size_t i = 0; i < a->ndisc; i++) {
+		size_t k;
+		const tw_discovered *v = tw_discovery_targets(a->disc[i], &k);
+		for (size_t j = 0; j < k; j++)
+			t[n++] = &v[j].target;
+	}
+	qsort(t, n, sizeof(*t), cmp_targets);
+	const tw_config_target *first = a->cfg->targets, *end = first + a->cfg->n_targets;
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!w || tw_config_target_identity_cmp(t[w - 1], t[i]) != 0) {
+			t[w++] = t[i];
+			continue;
+		}
+		bool is_static = t[i] >= first && t[i] < end; /* a static target wins a clash */
+		tw_debug("duplicate target left out", "target=%s", t[i]->name);
+		if (is_static)
+			t[w - 1] = t[i];
+	}
+	*nout = w;
+	return t;
+}
+
+/* Merges the sorted probes with the sorted targets: equal identity keeps
+ * the probe (and its counters), the rest come and go. */
+static int apply_targets(tw_agent *a)
+{
+	size_t nt = 0;
+	const tw_config_target **t = all_targets(a, &nt);
+	tw_probe **next = calloc(nt ? nt : 1, sizeof(*next));
 	if (!t || !next) {
 		free(t);
 		free(next);
+		tw_error("cannot apply targets", "error=\"out of memory\"");
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < cfg->n_targets; i++)
-		t[i] = &cfg->targets[i];
-	qsort(t, cfg->n_targets, sizeof(*t), cmp_targets);
 	size_t i = 0, j = 0, n = 0;
-	while (i < a->nprobes || j < cfg->n_targets) {
-		int c = i == a->nprobes ? 1 : j == cfg->n_targets ? -1
-				       : tw_config_target_identity_cmp(tw_probe_target(a->probes[i]), t[j]);
+	while (i < a->nprobes || j < nt) {
+		int c = i == a->nprobes ? 1 : j == nt ? -1
+			: tw_config_target_identity_cmp(tw_probe_target(a->probes[i]), t[j]);
 		if (c < 0) {
 			tw_info("target removed", "target=%s", tw_probe_target(a->probes[i])->name);
 			tw_probe_free(a->probes[i++]);
@@ -370,6 +408,76 @@ static int apply_targets(tw_agent *a, const tw_config *cfg)
 	a->probes = next;
 	a->nprobes = n;
 	return 0;
+}
+
+/* ---- discovery ---- */
+
+static void on_discovered(void *arg, const tw_discovered *v, size_t n)
+{
+	tw_agent *a = arg;
+	(void)v;
+	(void)n;
+	apply_targets(a); /* the previous list is still valid during this call */
+}
+
+static tw_discovery *reuse_discovery(tw_agent *a, bool *used, const tw_config_group *g)
+{
+	for (size_t k = 0; k < a->ndisc; k++) {
+		if (used[k] || strcmp(tw_discovery_group(a->disc[k])->name, g->name) != 0)
+			continue;
+		if (tw_discovery_reconfigure(a->disc[k], g) == 0) {
+			used[k] = true;
+			return a->disc[k];
+		}
+	}
+	return NULL;
+}
+
+/* One discovery per group of the new configuration: the running one when
+ * its source is unchanged (keeping its last good list and counters), else
+ * a new one. The ones no longer needed are returned in *dead (freed by the
+ * caller once the probes have moved). */
+static int reconcile_discovery(tw_agent *a, const tw_config *cfg, tw_discovery ***dead, size_t *ndead)
+{
+	tw_discovery **next = calloc(cfg->n_groups + 1, sizeof(*next));
+	bool *used = calloc(a->ndisc + 1, sizeof(*used));
+	if (!next || !used) {
+		free(next);
+		free(used);
+		return -ENOMEM;
+	}
+	size_t n = 0, nd = 0;
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		const tw_config_group *g = &cfg->groups[i];
+		int err = 0;
+		if (!g->discovery)
+			continue;
+		tw_discovery *d = reuse_discovery(a, used, g);
+		if (!d)
+			d = tw_discovery_new(a->loop, a->resolver, g, NULL, on_discovered, a, &err);
+		if (d)
+			next[n++] = d;
+		else
+			tw_error("cannot start discovery", "group=%s error=\"%s\"", g->name, strerror(-err));
+	}
+	for (size_t k = 0; k < a->ndisc; k++)
+		if (!used[k])
+			a->disc[nd++] = a->disc[k]; /* reuse the old array for the dead */
+	*dead = a->disc;
+	*ndead = nd;
+	free(used);
+	a->disc = next;
+	a->ndisc = n;
+	return 0;
+}
+
+static void bury_discovery(tw_agent *a, tw_discovery **dead, size_t ndead)
+{
+	for (size_t i = 0; i < a->ndisc; i++)
+		tw_discovery_release(a->disc[i]);
+	for (size_t i = 0; i < ndead; i++)
+		tw_discovery_free(dead[i]);
+	free(dead);
 }
 
 /* ---- reload ---- */
@@ -437,7 +545,11 @@ int tw_agent_reload(tw_agent *a)
 	a->cfg = cfg;
 	a->udp_cfg[0] = cfg->reflector.light;
 	a->udp_cfg[1] = cfg->reflector.stamp;
-	apply_targets(a, cfg);
+	tw_discovery **dead = NULL;
+	size_t ndead = 0;
+	reconcile_discovery(a, cfg, &dead, &ndead);
+	apply_targets(a);
+	bury_discovery(a, dead, ndead);
 	tw_config_free(old);
 	a->last_reload_error[0] = '\0';
 	const tw_agent_series *s = tw_metrics_agent(a->metrics);
@@ -535,6 +647,9 @@ static void stop(tw_agent *a)
 	for (size_t i = 0; i < a->nprobes; i++)
 		tw_probe_free(a->probes[i]);
 	free(a->probes);
+	for (size_t i = 0; i < a->ndisc; i++)
+		tw_discovery_free(a->disc[i]);
+	free(a->disc);
 	tw_server_free(a->server);
 	tw_light_free(a->udp[0]);
 	tw_light_free(a->udp[1]);

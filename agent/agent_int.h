@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "clock.h"
 #include "config.h"
+#include "discovery.h"
 #include "http.h"
 #include "keystore.h"
 #include "light.h"
@@ -49,6 +50,8 @@ typedef struct tw_agent {
 	size_t nkeyfiles;
 	tw_probe **probes;      /* sorted by target identity */
 	size_t nprobes;
+	tw_discovery **disc;    /* one per target group with a discovery source */
+	size_t ndisc;
 	tw_sync_state sync;
 	uint16_t errest;
 	tw_timer clock_timer;

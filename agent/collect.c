@@ -145,6 +145,29 @@ static int reflector(void *arg, tw_prom_collect *c)
 	return tw_prom_collect_sample(c, NULL, NULL, 0, (double)st->refl.sessions);
 }
 
+static int discovery(void *arg, tw_prom_collect *c)
+{
+	tw_agent *a = arg;
+	static const char *const rnames[] = { "group", "source", "result" }, *tnames[] = { "group" };
+	tw_prom_collect_family(c, "twamp_discovery_refreshes_total", "Target discovery refreshes by result.",
+			       TW_METRIC_COUNTER);
+	for (size_t i = 0; i < a->ndisc; i++) {
+		const tw_config_group *g = tw_discovery_group(a->disc[i]);
+		tw_discovery_stats st = tw_discovery_get_stats(a->disc[i]);
+		const char *src = tw_discovery_source_name(g->discovery->kind);
+		const char *ok[] = { g->name, src, "success" }, *bad[] = { g->name, src, "failure" };
+		tw_prom_collect_sample(c, rnames, ok, 3, (double)st.refreshes_ok);
+		tw_prom_collect_sample(c, rnames, bad, 3, (double)st.refreshes_failed);
+	}
+	tw_prom_collect_family(c, "twamp_discovery_targets", "Targets the group's discovery currently yields.",
+			       TW_METRIC_GAUGE);
+	for (size_t i = 0; i < a->ndisc; i++) {
+		const char *v[] = { tw_discovery_group(a->disc[i])->name };
+		tw_prom_collect_sample(c, tnames, v, 1, (double)tw_discovery_get_stats(a->disc[i]).targets);
+	}
+	return 0;
+}
+
 int tw_collect_register(tw_agent *a)
 {
 	int rc = tw_registry_add_collector(a->reg, build_info, a);
@@ -154,6 +177,8 @@ int tw_collect_register(tw_agent *a)
 		rc = tw_registry_add_collector(a->reg, session_info, a);
 	if (rc == 0)
 		rc = tw_registry_add_collector(a->reg, reflector, a);
+	if (rc == 0)
+		rc = tw_registry_add_collector(a->reg, discovery, a);
 	if (rc == 0)
 		rc = tw_registry_add_collector(a->reg, tw_process_collect, NULL);
 	return rc;

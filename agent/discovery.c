@@ -559,7 +559,15 @@ void tw_discovery_free(tw_discovery *d)
 	tw_timer_stop(d->loop, &d->soon);
 	disc_cands_clear(&d->last);
 	list_free(d->list, d->n);
+	list_free(d->stale, d->nstale);
 	free(d);
+}
+
+void tw_discovery_release(tw_discovery *d)
+{
+	list_free(d->stale, d->nstale);
+	d->stale = NULL;
+	d->nstale = 0;
 }
 
 /* ---- reload ---- */
@@ -595,7 +603,10 @@ int tw_discovery_reconfigure(tw_discovery *d, const tw_config_group *g)
 		d->g = old;
 		return -ENOMEM;
 	}
-	list_free(d->list, d->n);
+	/* The old entries stay valid (probes point at them) until released. */
+	tw_discovery_release(d);
+	d->stale = d->list;
+	d->nstale = d->n;
 	d->list = v;
 	d->n = n;
 	d->st.targets = n;

@@ -106,11 +106,15 @@ void tw_discovery_free(tw_discovery *d);
  * options) as the running one, rebuilds the current list against g's
  * settings at once, keeping the last good results, counters and timers,
  * and returns 0; on_update does NOT run, the caller reads the list with
- * tw_discovery_targets (the old list is gone). Otherwise returns -EINVAL
- * and changes nothing: free it and create a new one. -ENOMEM keeps the old
- * state.
+ * tw_discovery_targets. The previous list stays valid (whoever points into
+ * it can still compare) until tw_discovery_release(). Otherwise returns
+ * -EINVAL and changes nothing: free it and create a new one. -ENOMEM keeps
+ * the old state.
  */
 int tw_discovery_reconfigure(tw_discovery *d, const tw_config_group *g);
+
+/* Frees the list a reconfigure replaced (no-op when there is none). */
+void tw_discovery_release(tw_discovery *d);
 
 /* The current list (see tw_discovery_update_fn for its lifetime). */
 const tw_discovered *tw_discovery_targets(const tw_discovery *d, size_t *n);

@@ -57,6 +57,8 @@ struct tw_discovery {
 	disc_cands last; /* the latest good candidates (for reconfigure) */
 	tw_discovered *list;
 	size_t n;
+	tw_discovered *stale; /* the list before a reconfigure, until released */
+	size_t nstale;
 	tw_discovery_stats st;
 	tw_resolve_req *dns_req;
 };
