@@ -10,7 +10,9 @@ documented and the agent works inside that confinement.
    security --offline` rates it 2.0 or better, systemd-sysusers creates
    its user from twamp-agent.sysusers.
 3. The agent, run under strace through start-up, probing, scraping, HTTP
-   and SIGHUP reloads, notification and shutdown, makes only system calls
+   and SIGHUP reloads, notification and shutdown, with every discovery
+   source configured (DNS, a file_sd directory changed by a rename, an
+   http_sd server), makes only system calls
    the unit's SystemCallFilter= allows (its groups expanded by
    `systemd-analyze syscall-filter`, in systemd's order), opens sockets
    only of the RestrictAddressFamilies= families, never maps memory
@@ -204,9 +206,50 @@ def allowed_syscalls(unit):
 TRACE_RE = re.compile(r"^\d+\s+(?:<\.\.\. )?([a-z_0-9]+)(?:\(| resumed>)")
 
 
+DISCOVERY = """
+target_groups:
+  - name: from-file
+    exclude_self: false
+    dscp: 10
+    discovery: {{file_sd: {{files: ["{sd_dir}/*.json"], refresh: 1s}}}}
+  - name: from-dns
+    exclude_self: false
+    dscp: 12
+    port: {refl}
+    discovery: {{dns: {{name: localhost, refresh: 1s}}}}
+  - name: from-http
+    exclude_self: false
+    dscp: 14
+    discovery: {{http_sd: {{url: "http://127.0.0.1:{http}/sd.json", refresh: 1s}}}}
+"""
+
+
+def discovery_config(cfg, tmp, refl):
+    """The self-measuring configuration plus every discovery source (a
+    file_sd directory and an http_sd server here), so their system calls
+    (inotify, libcurl) are traced too."""
+    import functools
+    import http.server
+    import threading
+    sd_dir = os.path.join(tmp, "sd")
+    os.makedirs(sd_dir)
+    doc = '[{"targets": ["127.0.0.1:%d"], "labels": {"via": "sd"}}]\n' % refl
+    for name in ("a.json", "sd.json"):
+        with open(os.path.join(sd_dir, name), "w") as f:
+            f.write(doc)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sd_dir)
+    handler.log_message = lambda *a: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    dc.write_self_config(cfg, refl)
+    with open(cfg, "a") as f:
+        f.write(DISCOVERY.format(sd_dir=sd_dir, refl=refl, http=srv.server_address[1]))
+    return sd_dir, doc
+
+
 def run_traced(agent, tmp, notify_path):
     cfg = os.path.join(tmp, "agent.yml")
-    dc.write_self_config(cfg, tl.free_port())
+    sd_dir, doc = discovery_config(cfg, tmp, tl.free_port())
     web = tl.free_port()
     trace = os.path.join(tmp, "trace.txt")
     env = dict(os.environ, NOTIFY_SOCKET=notify_path)
@@ -218,6 +261,9 @@ def run_traced(agent, tmp, notify_path):
         status, _, body = tl.http_get("http://127.0.0.1:%d/metrics" % web, headers=hdr)
         tl.check(status == 200 and body, "scrape failed", pr)
     tl.http_get("http://127.0.0.1:%d/" % web)
+    with open(os.path.join(sd_dir, ".b.tmp"), "w") as f:  # a ConfigMap-style swap
+        f.write(doc)
+    os.rename(os.path.join(sd_dir, ".b.tmp"), os.path.join(sd_dir, "b.json"))
     status, _, _ = tl.http_get("http://127.0.0.1:%d/-/reload" % web, method="POST", data=b"")
     tl.check(status == 200, "POST /-/reload answered %d" % status, pr)
     agent_pid = None
