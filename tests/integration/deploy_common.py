@@ -23,6 +23,16 @@ targets:
 """
 
 
+def sanitizer_build(build_dir):
+    """True when the build under test uses ASan/UBSan (TW_SANITIZE): its
+    binary's resource use and system calls are not the shipped binary's."""
+    cache = os.path.join(build_dir, "CMakeCache.txt")
+    if not os.path.exists(cache):
+        return False
+    with open(cache) as f:
+        return any(l.strip() == "TW_SANITIZE:BOOL=ON" for l in f)
+
+
 def write_self_config(path, refl_port, interval="50ms"):
     with open(path, "w") as f:
         f.write(SELF_CONFIG.format(refl=refl_port, interval=interval))

@@ -327,8 +327,7 @@ def privilege_check(agent, objs, mounts, psc, c, cfg_path, source_dir, tmp):
 
 
 def resources_check(args, res, cfg):
-    cache = os.path.join(args.build_dir, "CMakeCache.txt")
-    if os.path.exists(cache) and re.search(r"^TW_SANITIZE:BOOL=ON", open(cache).read(), re.M):
+    if dc.sanitizer_build(args.build_dir):
         print("sanitizer build: resource use not comparable, skipped")
         return None
     sec = [g.get("security", "auto") for g in cfg["target_groups"]][0]
@@ -348,6 +347,9 @@ def resources_check(args, res, cfg):
 
 def main():
     args = tl.parse_args()
+    if not shutil.which("kubectl"):
+        print("deploy_kubernetes: kubectl not installed, skipped")
+        sys.exit(77)
     kdir = os.path.join(args.source_dir, "deploy", "kubernetes")
     objs = render(kdir)
     ns = check_namespaces(objs)

@@ -136,6 +136,9 @@ def live_check(args, tmp, rules, text):
 
 def main():
     args = tl.parse_args()
+    if not shutil.which("promtool"):
+        print("deploy_prometheus: promtool not installed, skipped")
+        sys.exit(77)
     d = os.path.join(args.source_dir, "deploy", "prometheus")
     rules = os.path.join(d, "twamp-rules.yml")
     tests = os.path.join(d, "twamp-rules_test.yml")

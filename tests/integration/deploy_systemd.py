@@ -327,7 +327,10 @@ def main():
             allowed = None
         if shutil.which("systemd-sysusers"):
             sysusers(args.source_dir, unit, tmp)
-        if allowed is not None and shutil.which("strace"):
+        if dc.sanitizer_build(args.build_dir):
+            print("sanitizer build: its runtime's system calls (and LeakSanitizer under ptrace) are not the "
+                  "shipped binary's; trace skipped")
+        elif allowed is not None and shutil.which("strace"):
             notify = os.path.join(tmp, "notify.sock")
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
                 s.bind(notify)
