@@ -1,6 +1,7 @@
 /* collect.c - metric families computed at scrape time (see agent_int.h). */
 #include "agent_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -96,20 +97,59 @@ static int session_info(void *arg, tw_prom_collect *c)
 	return 0;
 }
 
-static void counter1(tw_prom_collect *c, const char *name, const char *help, uint64_t v)
+/* The reflector counters of one protocol (TWAMP sessions, TWAMP Light,
+ * STAMP) in a common shape. */
+typedef struct refl_view {
+	const char *protocol;
+	uint64_t received, reflected, sessions;
+	const char *const *drop_names;
+	const uint64_t *dropped;
+	size_t ndrop;
+} refl_view;
+
+static const char *const twamp_drops[TW_REFL_DROP_COUNT] = {
+	"not_started", "wrong_source", "short", "auth", "truncated", "send_error",
+};
+static const char *const light_drops[TW_LIGHT_DROP_COUNT] = {
+	"not_allowed", "short", "auth", "truncated", "send_error", "sender_limit",
+};
+
+static void views(const tw_agent *a, refl_view v[3])
 {
-	tw_prom_collect_family(c, name, help, TW_METRIC_COUNTER);
-	tw_prom_collect_sample(c, NULL, NULL, 0, (double)v);
+	static const tw_server_stats none;
+	const tw_server_stats *st = a->server ? tw_server_stats_get(a->server) : &none;
+	v[0] = (refl_view){ "twamp", st->refl.received, st->refl.reflected, (uint64_t)st->refl.sessions,
+			    twamp_drops, st->refl.dropped, TW_REFL_DROP_COUNT };
+	for (int i = 0; i < 2; i++) {
+		const tw_light_stats *l = &a->udp_stats[i];
+		v[1 + i] = (refl_view){ i ? "stamp" : "light", l->received, l->reflected, l->senders, light_drops,
+					l->dropped, TW_LIGHT_DROP_COUNT };
+	}
 }
 
-static void reflector_drops(tw_prom_collect *c, const tw_server_stats *st)
+static void per_protocol(tw_prom_collect *c, const refl_view v[3], size_t off, const char *name, const char *help,
+			 tw_metric_type type)
 {
-	static const char *const names[] = { "reason" };
+	static const char *const names[] = { "protocol" };
+	tw_prom_collect_family(c, name, help, type);
+	for (int i = 0; i < 3; i++) {
+		const char *values[] = { v[i].protocol };
+		uint64_t x;
+		memcpy(&x, (const char *)&v[i] + off, sizeof(x));
+		tw_prom_collect_sample(c, names, values, 1, (double)x);
+	}
+}
+
+static void reflector_drops(tw_prom_collect *c, const refl_view v[3])
+{
+	static const char *const names[] = { "protocol", "reason" };
 	tw_prom_collect_family(c, "twamp_reflector_test_packets_dropped_total",
-			       "Test packets received but not reflected, by reason.", TW_METRIC_COUNTER);
-	for (int r = 0; r < TW_REFL_DROP_COUNT; r++) {
-		const char *values[] = { tw_refl_drop_name((tw_refl_drop)r) };
-		tw_prom_collect_sample(c, names, values, 1, (double)st->refl.dropped[r]);
+			       "Test packets received but not reflected, by protocol and reason.", TW_METRIC_COUNTER);
+	for (int i = 0; i < 3; i++) {
+		for (size_t r = 0; r < v[i].ndrop; r++) {
+			const char *values[] = { v[i].protocol, v[i].drop_names[r] };
+			tw_prom_collect_sample(c, names, values, 2, (double)v[i].dropped[r]);
+		}
 	}
 }
 
@@ -124,25 +164,35 @@ static void reflector_rejections(tw_prom_collect *c, const tw_server_stats *st)
 	}
 }
 
-/* Reflector families, present (zero) even when the reflector is off. */
+static void counter1(tw_prom_collect *c, const char *name, const char *help, uint64_t v)
+{
+	tw_prom_collect_family(c, name, help, TW_METRIC_COUNTER);
+	tw_prom_collect_sample(c, NULL, NULL, 0, (double)v);
+}
+
+/* Reflector families, present (zero) even when a reflector is off. */
 static int reflector(void *arg, tw_prom_collect *c)
 {
 	tw_agent *a = arg;
 	static const tw_server_stats none;
 	const tw_server_stats *st = a->server ? tw_server_stats_get(a->server) : &none;
-	counter1(c, "twamp_reflector_test_packets_received_total", "Test packets received by the reflector.",
-		 st->refl.received);
-	counter1(c, "twamp_reflector_test_packets_reflected_total", "Test packets reflected.", st->refl.reflected);
-	reflector_drops(c, st);
+	refl_view v[3];
+	views(a, v);
+	per_protocol(c, v, offsetof(refl_view, received), "twamp_reflector_test_packets_received_total",
+		     "Test packets received by the reflectors, by protocol (twamp, light, stamp).", TW_METRIC_COUNTER);
+	per_protocol(c, v, offsetof(refl_view, reflected), "twamp_reflector_test_packets_reflected_total",
+		     "Test packets reflected, by protocol.", TW_METRIC_COUNTER);
+	reflector_drops(c, v);
 	counter1(c, "twamp_reflector_control_connections_total", "TWAMP-Control connections accepted.",
 		 st->connections);
 	reflector_rejections(c, st);
 	tw_prom_collect_family(c, "twamp_reflector_control_connections", "Open TWAMP-Control connections.",
 			       TW_METRIC_GAUGE);
 	tw_prom_collect_sample(c, NULL, NULL, 0, (double)st->active_connections);
-	tw_prom_collect_family(c, "twamp_reflector_sessions", "Test sessions the reflector is serving.",
-			       TW_METRIC_GAUGE);
-	return tw_prom_collect_sample(c, NULL, NULL, 0, (double)st->refl.sessions);
+	per_protocol(c, v, offsetof(refl_view, sessions), "twamp_reflector_sessions",
+		     "Test sessions served: TWAMP sessions, and the senders a stateful Light/STAMP reflector "
+		     "tracks.", TW_METRIC_GAUGE);
+	return 0;
 }
 
 static int discovery(void *arg, tw_prom_collect *c)

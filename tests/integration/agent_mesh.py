@@ -226,10 +226,10 @@ def main():
     check_unreachable(sa, "dead", *ctx)
     # Each agent reflected the other's packets.
     for samples, who in ((sa, "A"), (sb, "B")):
-        refl_n = t.value(samples, "twamp_reflector_test_packets_reflected_total")
+        refl_n = t.value(samples, "twamp_reflector_test_packets_reflected_total", protocol="twamp")
         t.check(refl_n > 0, "%s reflected nothing" % who, *ctx)
         want = 2 if who == "A" else 1
-        t.check(t.value(samples, "twamp_reflector_sessions") == want, "%s: reflector sessions != %d" % (who, want),
+        t.check(t.value(samples, "twamp_reflector_sessions", protocol="twamp") == want, "%s: reflector sessions != %d" % (who, want),
                 *ctx)
         drops = [x for x in t.select(samples, "twamp_reflector_test_packets_dropped_total") if x[2] != 0]
         t.check(not drops, "%s dropped test packets: %s" % (who, drops), *ctx)

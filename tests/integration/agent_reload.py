@@ -273,7 +273,7 @@ def main():
         def once():
             s = t.scrape_samples(web)
             ok = (t.value(s, "twamp_agent_sessions", state="up") == 2
-                  and t.value(s, "twamp_reflector_sessions") == 2
+                  and t.value(s, "twamp_reflector_sessions", protocol="twamp") == 2
                   and t.value(s, "twamp_reflector_control_connections") == 2)
             return t.value(s, "process_open_fds") if ok else None
         a = once()

@@ -301,7 +301,7 @@ def forged_packets(agent, work, keys):
             earlier = set(udp_ports(s.p.pid))  # sessions still draining after their Stop-Sessions
             pr = t.Proc([agent, "ping", "--json", "-c", str(count), "-i", "0.02", "--mode", mode, "--identity", IDENT,
                          "--key-file", keys, "127.0.0.1:%d" % refl_port], name="ping-" + mode)
-            t.wait_until(lambda: t.value(t.scrape_samples(web), "twamp_reflector_test_packets_reflected_total")
+            t.wait_until(lambda: t.value(t.scrape_samples(web), "twamp_reflector_test_packets_reflected_total", protocol="twamp")
                          >= (n - 1) * count + 10, 10, "the %s session running" % mode, s, pr)
             sender = [x for x in udp_ports(pr.p.pid) if x[0] == "127.0.0.1"]
             session = [x for x in udp_ports(s.p.pid) if x[0] == "127.0.0.1" and x not in earlier]
@@ -316,9 +316,9 @@ def forged_packets(agent, work, keys):
             t.check(rc == 0 and out["received"] == count and out["duplicates"] == {"forward": 0, "backward": 0},
                     "%s ping beside forged packets: exit %s\n%s" % (mode, rc, pr.output()), s)
             sm = t.scrape_samples(web)
-            reflected = t.value(sm, "twamp_reflector_test_packets_reflected_total")
-            auth = t.value(sm, "twamp_reflector_test_packets_dropped_total", reason="auth")
-            short = t.value(sm, "twamp_reflector_test_packets_dropped_total", reason="short")
+            reflected = t.value(sm, "twamp_reflector_test_packets_reflected_total", protocol="twamp")
+            auth = t.value(sm, "twamp_reflector_test_packets_dropped_total", protocol="twamp", reason="auth")
+            short = t.value(sm, "twamp_reflector_test_packets_dropped_total", protocol="twamp", reason="short")
             t.check(reflected == n * count and auth == 5 * n and short == n,
                     "%s: reflected %s (want %d), dropped auth %s short %s" % (mode, reflected, n * count, auth, short),
                     s)

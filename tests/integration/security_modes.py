@@ -115,10 +115,10 @@ def agents(agent, work, keys, secdir):
         drops = [x for x in t.select(samples, "twamp_reflector_test_packets_dropped_total") if x[2]]
         rej = [x for x in t.select(samples, "twamp_reflector_control_rejections_total") if x[2]]
         t.check(not drops and not rej, "%s reflector: drops %s rejections %s" % (who, drops, rej), *ctx)
-        t.check(t.value(samples, "twamp_reflector_test_packets_reflected_total") > 0, "%s reflected nothing" % who,
+        t.check(t.value(samples, "twamp_reflector_test_packets_reflected_total", protocol="twamp") > 0, "%s reflected nothing" % who,
                 *ctx)
-    t.check(t.value(sb, "twamp_reflector_sessions") == len(a_targets), "B serves %s sessions" % (
-        t.value(sb, "twamp_reflector_sessions")), *ctx)
+    t.check(t.value(sb, "twamp_reflector_sessions", protocol="twamp") == len(a_targets), "B serves %s sessions" % (
+        t.value(sb, "twamp_reflector_sessions", protocol="twamp")), *ctx)
     for p in (a, b):
         out = p.output()
         t.check(SECRET not in out and SECRET.encode().hex() not in out, "%s logged the secret" % p.name, p)
