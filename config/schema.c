@@ -390,6 +390,8 @@ void tw_config_schema_print(FILE *f)
 {
 	fprintf(f, "%-36s %-22s %-16s %s\n", "KEY", "TYPE", "DEFAULT", "DESCRIPTION");
 	print_section(f, "reflector.", &tw_schema_reflector);
+	print_section(f, "reflector.light.", &tw_schema_light);
+	print_section(f, "reflector.stamp.", &tw_schema_stamp);
 	print_section(f, "targets[].", &tw_schema_target);
 	print_section(f, "target_groups[].", &tw_schema_group);
 	fprintf(f, "%-36s %-22s %-16s %s\n", "target_groups[].targets", "list of targets", "-",
