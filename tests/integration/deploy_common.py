@@ -132,8 +132,13 @@ def kubectl_json(args, stdin=None, timeout=60):
 
 
 def privileged_free_port():
-    """A TCP+UDP port below 1024 that is free on 127.0.0.1 (we run as root)."""
-    for port in range(863, 1024):
+    """A TCP+UDP port below 1024 that is free on 127.0.0.1 (we run as root).
+    Random, so concurrent runs of the suite (several build trees on one
+    machine) rarely pick the same one."""
+    import random
+    ports = list(range(600, 1024))
+    random.shuffle(ports)
+    for port in ports:
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s, \
                     socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
