@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "args.h"
 #include "log.h"
 #include "net.h"
@@ -613,12 +614,34 @@ static int start_web(tw_agent *a)
 	return 0;
 }
 
+/* TEST ONLY: TW_TEST_NAMESERVER=ADDR:PORT (a numeric address) replaces
+ * resolv.conf's nameservers, so integration tests can serve DNS discovery
+ * from a fake server on loopback. Not a supported setting. */
+static tw_resolver *new_resolver(tw_loop *loop)
+{
+	const char *ns = getenv("TW_TEST_NAMESERVER");
+	char host[TW_ADDR_HOST_MAX];
+	uint16_t port;
+	tw_sockaddr sa;
+	char q[300];
+	if (!ns)
+		return tw_resolver_new(loop, NULL);
+	if (tw_addr_split(ns, host, sizeof(host), &port) < 0 || tw_sa_from_numeric(host, port, &sa) < 0) {
+		tw_warn("ignoring invalid TW_TEST_NAMESERVER (test-only setting)", "value=%s",
+			tw_log_quote(q, sizeof(q), ns));
+		return tw_resolver_new(loop, NULL);
+	}
+	tw_warn("test override active: DNS goes to TW_TEST_NAMESERVER only", "nameserver=%s", ns);
+	tw_resolver_opts o = { .servers = &sa, .n_servers = 1 };
+	return tw_resolver_new(loop, &o);
+}
+
 static int start(tw_agent *a)
 {
 	a->loop = tw_loop_new(NULL);
 	a->reg = a->loop ? tw_registry_new() : NULL;
 	a->metrics = a->reg ? tw_metrics_new(a->reg) : NULL;
-	a->resolver = a->metrics ? tw_resolver_new(a->loop, NULL) : NULL;
+	a->resolver = a->metrics ? new_resolver(a->loop) : NULL;
 	if (!a->resolver || tw_collect_register(a) < 0 || tw_status_start(a) < 0) {
 		fprintf(stderr, "twamp-agent: cannot initialise (out of memory or no resolver)\n");
 		return -ENOMEM;
