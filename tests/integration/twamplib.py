@@ -477,3 +477,251 @@ class ProcIn(Proc):
         self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                   start_new_session=True)
         _procs.append(self)
+
+
+# ---- target discovery (discovery_*.py): fake DNS and http_sd servers, file_sd files ----
+
+def try_samples(port):
+    """scrape_samples, or None while the agent cannot be scraped."""
+    try:
+        return scrape_samples(port)
+    except (OSError, AssertionError, ValueError):
+        return None
+
+
+def series_of(samples, target, **labels):
+    """Every sample (any family) whose target label is target and whose
+    labels include the given ones."""
+    return [s for s in samples if s[1].get("target") == target and
+            all(s[1].get(k) == v for k, v in labels.items())]
+
+
+def counter_of(samples, name, target, **labels):
+    """The value of the one sample name{target=...}, or None when absent
+    (AssertionError when several match)."""
+    m = select(samples, name, target=target, **labels)
+    if len(m) > 1:
+        raise AssertionError("%d samples match %s{target=%s %s}" % (len(m), name, target, labels))
+    return m[0][2] if m else None
+
+
+def discovery_stats(samples, group):
+    """(successes, failures, targets) of a group's discovery; None for a
+    missing sample."""
+    def one(name, **labels):
+        m = select(samples, name, group=group, **labels)
+        return m[0][2] if len(m) == 1 else None
+    return (one("twamp_discovery_refreshes_total", result="success"),
+            one("twamp_discovery_refreshes_total", result="failure"),
+            one("twamp_discovery_targets"))
+
+
+def write_atomic(path, text):
+    """Replaces path by a rename, as config management tools do (the
+    temporary name starts with '.' so no *.json/*.yml pattern sees it)."""
+    d, base = os.path.split(path)
+    tmp = os.path.join(d, ".tmp-" + base)
+    write_file(tmp, text, 0o644)
+    os.rename(tmp, path)
+
+
+def sd_json(groups):
+    """file_sd/http_sd JSON of [(targets, labels), ...]."""
+    return json.dumps([{"targets": list(ts), "labels": dict(ls)} for ts, ls in groups])
+
+
+def sd_yaml(groups):
+    """The same as file_sd YAML (block style)."""
+    out = []
+    for ts, ls in groups:
+        out.append("- targets:")
+        out.extend("    - '%s'" % x for x in ts)
+        out.append("  labels:")
+        out.extend("    %s: '%s'" % kv for kv in sorted(ls.items()))
+    return "\n".join(out) + "\n"
+
+
+class ConfigMapDir:
+    """A directory laid out like a Kubernetes ConfigMap volume: the files
+    live in DIR/..<stamp>/, DIR/..data links to the current stamp, and
+    DIR/<name> links to ..data/<name>. update() switches all files at once
+    the way the kubelet does: a new stamp directory, ..data swapped by a
+    rename, top-level links added or removed, the old stamp deleted."""
+
+    def __init__(self, path, files):
+        self.path = path
+        self.n = 0
+        self.stamp = None
+        self.names = set()
+        os.makedirs(path, exist_ok=True)
+        self.update(files)
+
+    def update(self, files):
+        self.n += 1
+        stamp = "..2026_01_01_00_00_%02d.%d" % (self.n, os.getpid())
+        os.mkdir(os.path.join(self.path, stamp))
+        for name, text in files.items():
+            write_file(os.path.join(self.path, stamp, name), text, 0o644)
+        tmp = os.path.join(self.path, "..data_tmp")
+        os.symlink(stamp, tmp)
+        os.rename(tmp, os.path.join(self.path, "..data"))
+        for name in set(files) - self.names:
+            os.symlink(os.path.join("..data", name), os.path.join(self.path, name))
+        for name in self.names - set(files):
+            os.unlink(os.path.join(self.path, name))
+        if self.stamp:
+            old = os.path.join(self.path, self.stamp)
+            for name in os.listdir(old):
+                os.unlink(os.path.join(old, name))
+            os.rmdir(old)
+        self.stamp = stamp
+        self.names = set(files)
+
+
+class FakeDns:
+    """A tiny authoritative DNS server on UDP 127.0.0.1:<free port>, in a
+    thread. records maps a lower-case name to {"A": [...], "AAAA": [...]};
+    other names get NXDOMAIN, a known name without records of the type
+    NODATA. mode "servfail" answers SERVFAIL to everything. Every answer
+    has TTL 0, so the agent's resolver cache never hides a change.
+    queries lists (name, qtype) as received."""
+
+    TYPES = {"A": 1, "AAAA": 28}
+
+    def __init__(self):
+        import threading
+        self.records = {}
+        self.mode = "ok"
+        self.queries = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                q, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            r = self.answer(q)
+            if r:
+                self.sock.sendto(r, peer)
+
+    @staticmethod
+    def _question(q):
+        """(name, qtype, end offset of the question) of a query, or None."""
+        if len(q) < 12 or struct.unpack("!H", q[4:6])[0] != 1:
+            return None
+        i, labels = 12, []
+        while i < len(q) and q[i] != 0:
+            n = q[i]
+            if n > 63 or i + 1 + n > len(q):
+                return None
+            labels.append(q[i + 1:i + 1 + n].decode("ascii", "replace"))
+            i += 1 + n
+        if i + 5 > len(q):
+            return None
+        qtype, _ = struct.unpack("!HH", q[i + 1:i + 5])
+        return ".".join(labels).lower(), qtype, i + 5
+
+    def answer(self, q):
+        parsed = self._question(q)
+        if parsed is None:
+            return None
+        name, qtype, end = parsed
+        self.queries.append((name, qtype))
+        qid, flags = struct.unpack("!HH", q[:4])
+        rcode, rdata = 0, []
+        if self.mode == "servfail":
+            rcode = 2
+        elif name not in self.records:
+            rcode = 3
+        else:
+            fam = {1: socket.AF_INET, 28: socket.AF_INET6}.get(qtype)
+            kind = {1: "A", 28: "AAAA"}.get(qtype)
+            rdata = [socket.inet_pton(fam, a) for a in self.records[name].get(kind, [])] if fam else []
+        # QR, the query's opcode and RD, AA, RA, rcode
+        rflags = 0x8000 | (flags & 0x7900) | 0x0400 | 0x0080 | rcode
+        head = struct.pack("!HHHHHH", qid, rflags, 1, len(rdata), 0, 0)
+        answers = b"".join(b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, 0, len(d)) + d for d in rdata)
+        return head + q[12:end] + answers
+
+
+class SdHttpServer:
+    """An http_sd endpoint on 127.0.0.1:<free port>, in a thread: GET
+    answers status with body (bytes), after sleeping delay seconds (a
+    hanging server, bounded). requests lists (method, path, headers)."""
+
+    def __init__(self, body=b"[]"):
+        import http.server
+        import threading
+        outer = self
+        self.body, self.status, self.delay = body, 200, 0.0
+        self.requests = []
+        self._stop = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.requests.append(("GET", self.path, dict(self.headers)))
+                body, status, delay = outer.body, outer.status, outer.delay
+                if delay and outer._stop.wait(delay):
+                    return
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the agent gave up waiting (timeout test)
+
+            def log_message(self, *a):
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.url = "http://127.0.0.1:%d/sd" % self.port
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        daemon=True)
+        self._thread.start()
+
+    def close(self):
+        self._stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(5)
+
+
+def start_agent_env(agent, workdir, config_text, env, name="agent", extra=()):
+    """start_agent with extra environment variables (dict) for the agent."""
+    path = write_file(os.path.join(workdir, name + ".yml"), config_text, 0o644)
+    port = free_port()
+    full = dict(os.environ)
+    full.update(env)
+    pr = Proc([agent, "run", "--config.file", path, "--web.listen-address", "127.0.0.1:%d" % port] + list(extra),
+              name=name, env=full)
+
+    def ready():
+        try:
+            return http_get("http://127.0.0.1:%d/-/ready" % port, timeout=1.0)[0] == 200
+        except OSError:
+            return False
+    wait_until(ready, 15, "%s /-/ready" % name, pr)
+    return pr, port, path

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""http_sd target discovery in a running agent (issue 6, target discovery).
+
+A Python http.server on loopback serves the http_sd JSON (a list of target
+groups) that the agent fetches every second with a 500 ms timeout; the
+agent reflects on three loopback ports and measures itself through the
+discovered targets. Asserted from live scrapes, the server's request log
+and the agent's log:
+  1. the listed targets are measured with the response's labels; the
+     agent sends GET to the URL's path with a User-Agent starting with
+     "twamp-agent/"; successes are counted under source="http_sd".
+  2. a changed response is followed: the new target appears, the dropped
+     one's series vanish, the kept one keeps its session and counters.
+  3. HTTP 500, a server that hangs past the timeout, and a 200 with a
+     body that is not http_sd JSON each count failures (several, one per
+     refresh) without a success, keep the last good list (still measured,
+     same sessions), and are logged; the agent stays scrapeable.
+  4. afterwards a good response applies again; an empty list is a valid
+     answer that removes every discovered target.
+"""
+import shutil
+import tempfile
+import time
+
+import twamplib as t
+
+WAIT = 15
+
+
+def config(ports, url):
+    return "\n".join([
+        "reflector:",
+        "  listen: [%s]" % ", ".join('"127.0.0.1:%d"' % p for p in ports),
+        "defaults:",
+        "  interval: 50ms",
+        "  loss_timeout: 1s",
+        "target_groups:",
+        "  - name: cmdb",
+        "    exclude_self: false",
+        "    labels: {team: net}",
+        "    discovery: {http_sd: {url: \"%s\", refresh: 1s, timeout: 500ms}}" % url,
+    ]) + "\n"
+
+
+def hp(port):
+    return "127.0.0.1:%d" % port
+
+
+def main():
+    args = t.parse_args()
+    work = tempfile.mkdtemp(prefix="discovery_http-")
+    p1, p2, p3 = ports = [t.free_port() for _ in range(3)]
+    srv = t.SdHttpServer(t.sd_json([([hp(p1), hp(p2)], {"src": "http"})]).encode())
+    agent, web, _ = t.start_agent(args.agent, work, config(ports, srv.url))
+    ctx = (agent,)
+
+    def wait(fn, what, timeout=WAIT):
+        def poll():
+            s = t.try_samples(web)
+            return s if s is not None and fn(s) else None
+        return t.wait_until(poll, timeout, what, *ctx)
+
+    def received(s, target, **labels):
+        return t.counter_of(s, "twamp_test_packets_received_total", target, **labels) or 0
+
+    def stats(s):
+        return t.discovery_stats(s, "cmdb")
+
+    def kept(s, targets, before):
+        """Each target still in its first session, counters not reset."""
+        for x in targets:
+            att = t.counter_of(s, "twamp_control_connection_attempts_total", x)
+            sent = t.counter_of(s, "twamp_test_packets_sent_total", x)
+            t.check(att == 1 and sent is not None and sent >= before[x],
+                    "%s: attempts %s, sent %s (was %s)" % (x, att, sent, before[x]), *ctx)
+
+    def sent_now(s, targets):
+        return {x: t.counter_of(s, "twamp_test_packets_sent_total", x) for x in targets}
+
+    # ---- 1. measured, labelled, User-Agent ----
+    s = wait(lambda s: received(s, hp(p1), src="http", team="net") >= 5 and received(s, hp(p2), src="http") >= 5,
+             "both http_sd targets measured with the response's labels")
+    ok, bad, n = stats(s)
+    t.check(ok >= 1 and bad == 0 and n == 2, "stats after the first fetch: %r" % ((ok, bad, n),), *ctx)
+    t.check(t.select(s, "twamp_discovery_refreshes_total", group="cmdb", source="http_sd", result="success"),
+            "no success series with source=http_sd", *ctx)
+    t.check(srv.requests, "the server saw no request", *ctx)
+    for method, path, headers in srv.requests:
+        ua = headers.get("User-Agent", "")
+        t.check(method == "GET" and path == "/sd" and ua.startswith("twamp-agent/"),
+                "request %s %s User-Agent %r" % (method, path, ua), *ctx)
+    ok0 = ok
+    wait(lambda s: stats(s)[0] >= ok0 + 2, "refreshes every second")
+
+    # ---- 2. follow a change ----
+    before = sent_now(t.try_samples(web) or s, [hp(p2)])
+    srv.body = t.sd_json([([hp(p2), hp(p3)], {"src": "http"})]).encode()
+    wait(lambda s: received(s, hp(p3)) >= 5, "the new target p3 measured")
+    s = wait(lambda s: not t.series_of(s, hp(p1)), "every series of the dropped p1 gone")
+    kept(s, [hp(p2)], before)
+    t.check(stats(s)[2] == 2, "targets after the change: %r" % (stats(s),), *ctx)
+
+    # ---- 3. failures keep the last good list ----
+    cases = [("HTTP 500", dict(status=500), "HTTP status 500"),
+             ("a hang past the timeout", dict(delay=3.0), "imeout"),
+             ("a body that is not http_sd JSON", dict(body=b"{\"targets\": oops"), srv.url)]
+    for what, change, logged in cases:
+        s = t.try_samples(web)
+        ok0, bad0, _ = stats(s)
+        before = sent_now(s, [hp(p2), hp(p3)])
+        log_len = len(agent.output())
+        saved = (srv.body, srv.status, srv.delay)
+        srv.body = change.get("body", srv.body)
+        srv.status = change.get("status", 200)
+        srv.delay = change.get("delay", 0.0)
+        time.sleep(0.05)
+        # one fetch may have been under way with the good answer
+        s = wait(lambda s: stats(s)[1] >= bad0 + 3, "three failed refreshes with %s" % what, timeout=20)
+        ok1, bad1, n1 = stats(s)
+        t.check(ok1 <= ok0 + 1 and n1 == 2, "%s: success %s -> %s, targets %s" % (what, ok0, ok1, n1), *ctx)
+        for x in (hp(p2), hp(p3)):
+            t.check(received(s, x) > 0, "%s: %s not measured" % (what, x), *ctx)
+        kept(s, [hp(p2), hp(p3)], before)
+        wait(lambda s: received(s, hp(p2)) >= before[hp(p2)] + 10, "p2 still measuring during %s" % what)
+        new_log = agent.output()[log_len:]
+        fails = [ln for ln in new_log.splitlines() if "discovery refresh failed" in ln]
+        t.check(fails and all("group=cmdb" in ln and "source=http_sd" in ln for ln in fails) and
+                any(logged in ln for ln in fails),
+                "%s: failures not logged with %r: %r" % (what, logged, fails[:3]), *ctx)
+        print("%s: %s" % (what, fails[0]))
+        srv.body, srv.status, srv.delay = saved
+
+    # ---- 4. good answers apply again; an empty list is valid ----
+    srv.body = t.sd_json([([hp(p1)], {"src": "again"})]).encode()
+    wait(lambda s: received(s, hp(p1), src="again") >= 5, "p1 back after the failures")
+    s = wait(lambda s: not t.series_of(s, hp(p2)) and not t.series_of(s, hp(p3)), "p2 and p3 gone")
+    ok0, bad0, _ = stats(s)
+    srv.body = b"[]"
+    s = wait(lambda s: not t.series_of(s, hp(p1)), "every discovered target gone after an empty list")
+    ok1, bad1, n1 = stats(s)
+    t.check(n1 == 0 and ok1 > ok0, "empty list: targets %s, success %s -> %s" % (n1, ok0, ok1), *ctx)
+    t.check(not [x for x in s if x[0] == "twamp_test_packets_sent_total"], "series left after an empty list", *ctx)
+
+    t.check(agent.stop() == 0, "agent exit status", *ctx)
+    srv.close()
+    shutil.rmtree(work)
+    print("discovery_http: OK")
+
+
+if __name__ == "__main__":
+    main()
