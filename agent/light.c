@@ -261,6 +261,26 @@ static void tlv_context(const tw_light *l, const listener *ls, const tw_rx_meta 
 	}
 }
 
+/* Octets 16-43 of an unauthenticated STAMP sender packet are MBZ (test.md
+ * §9.2). A TWAMP Light sender padded to 44 octets or more fills them, and
+ * the SSID octets 14-15, with its padding - pseudo-random with most
+ * senders. Taken as an SSID, that padding would open a new stateful
+ * session per packet (sequence numbers always 0) and soon fill the sender
+ * table, locking every new sender out until the entries expire. Such a
+ * packet is answered as TWAMP Light: one session per address and port,
+ * its padding returned untouched instead of being parsed as TLVs. */
+#define STAMP_OPEN_MBZ_OFF 16
+
+static bool is_light_sender(tw_stamp_sec sec, const uint8_t *pkt, size_t len, const tw_stamp_sender_fields *sf)
+{
+	if (sf->light || sec != TW_STAMP_OPEN)
+		return sf->light;
+	for (size_t i = STAMP_OPEN_MBZ_OFF; i < TW_STAMP_BASE_OPEN && i < len; i++)
+		if (pkt[i])
+			return true;
+	return false;
+}
+
 static void reflect_stamp(tw_light *l, listener *ls, const uint8_t *pkt, size_t len, const tw_rx_meta *m)
 {
 	tw_stamp_sec sec = l->p.sec == TW_TEST_OPEN ? TW_STAMP_OPEN : TW_STAMP_AUTH;
@@ -274,14 +294,15 @@ static void reflect_stamp(tw_light *l, listener *ls, const uint8_t *pkt, size_t 
 		.rx_ts = tw_ts_from_unix_ns(m->rx_real_ns),
 		.ttl = (uint8_t)(m->ttl >= 0 && m->ttl <= 255 ? m->ttl : 255),
 	};
+	bool light = is_light_sender(sec, pkt, len, &sf);
 	peer *e;
-	if (!next_seq(l, &m->from, sf.ssid, sf.seq, &in.seq, &e))
+	if (!next_seq(l, &m->from, light ? 0 : sf.ssid, sf.seq, &in.seq, &e))
 		return;
 	if (e)
 		e->rx++;
 	tw_tlv_ctx ctx;
 	tlv_context(l, ls, m, e, &ctx);
-	in.tlv = &ctx;
+	in.tlv = light ? NULL : &ctx;
 	tw_tlv_result res = { 0 };
 	uint8_t out[RX_BUF];
 	int n = tw_stamp_reflector_build(sec, l->crypto, pkt, len, &in, &res, out, sizeof(out));
