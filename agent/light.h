@@ -9,7 +9,10 @@
  * in a fixed-size table whose idle entries expire; when the table is full
  * new senders are dropped and counted. A port serving STAMP also answers
  * TWAMP Light senders (a STAMP reply to a 14-octet packet is the 44-octet
- * base, whose first 41 octets are TWAMP's reflector layout).
+ * base, whose first 41 octets are TWAMP's reflector layout). A packet of 44
+ * octets or more whose MBZ octets 16-43 are not zero is a padded TWAMP
+ * Light packet: answered with SSID 0 as its session key and its padding
+ * returned unparsed.
  */
 #ifndef TW_LIGHT_H
 #define TW_LIGHT_H
