@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "args.h"
 #include "client.h"
 #include "clock.h"
 #include "control.h"
@@ -42,6 +43,7 @@ typedef struct ping {
 	char error[256];
 	uint64_t unsynced;
 	int hops_min[2], hops_max[2];
+	int rx_tos[2]; /* last DS byte seen forward (reflector's report) / backward; -1 unknown */
 } ping;
 
 /* ---- ending ---- */
@@ -124,10 +126,13 @@ static void on_ready(void *arg, tw_client *c)
 static void on_result(void *arg, const tw_stats_result *r, const tw_reflector_fields *rf, const tw_sender_reply *x)
 {
 	ping *p = arg;
-	(void)rf;
-	(void)x;
 	if (r->cls != TW_STATS_NEW)
 		return;
+	/* forward: what the reflector reports (RFC 7750, STAMP Class of Service) */
+	if (p->fmt.dscp_ecn || (x->stamp && (x->tlv.seen & (1u << TW_TLV_COS))))
+		p->rx_tos[TW_STATS_FWD] = rf->sender_tos;
+	if (x->rx_tos >= 0)
+		p->rx_tos[TW_STATS_BWD] = x->rx_tos;
 	tw_qsketch_add(p->q[Q_RTT], r->rtt_ns);
 	tw_qsketch_add(p->q[Q_FWD], r->fwd_ns);
 	tw_qsketch_add(p->q[Q_BWD], r->bwd_ns);
@@ -302,6 +307,10 @@ static void print_text(const ping *p, const tw_stats_counters *c)
 	       tw_sa_format(tw_sender_local(p->sender), src, sizeof(src)), tw_sa_format(&to, dst, sizeof(dst)));
 	printf("mode: %s, SID: %s, padding: %u, DSCP: %d\n", session_mode(p, mode, sizeof(mode)),
 	       session_id(p, sid, sizeof(sid)), p->padding, p->o->dscp);
+	char features[80];
+	if (p->client && tw_client_mode(p->client) & ~TW_MODES_SECURITY)
+		printf("features: %s\n",
+		       tw_features_format(tw_client_mode(p->client) & ~TW_MODES_SECURITY, features, sizeof(features)));
 	const tw_sender_counters *sc = tw_sender_counters_get(p->sender);
 	format_time(sc->first_send_real_ns, t0, sizeof(t0));
 	format_time(sc->last_send_real_ns, t1, sizeof(t1));
@@ -336,9 +345,23 @@ static void json_quantiles(const char *name, const tw_qsketch *q, bool last)
 	       (double)v[1] / 1e9, (double)v[2] / 1e9, (double)v[3] / 1e9, last ? "" : ",");
 }
 
+/* "received_dscp":{"forward":46,"backward":null} */
+static void json_dscp(const ping *p)
+{
+	printf("\"received_dscp\":{");
+	for (int d = 0; d < 2; d++) {
+		printf("\"%s\":", d == TW_STATS_FWD ? "forward" : "backward");
+		if (p->rx_tos[d] < 0)
+			printf("null");
+		else
+			printf("%d", p->rx_tos[d] >> 2);
+		printf(d == TW_STATS_FWD ? "," : "},");
+	}
+}
+
 static void print_json(const ping *p, const tw_stats_counters *c)
 {
-	char src[80], dst[80], sid[40], mode[40];
+	char src[80], dst[80], sid[40], mode[40], features[80];
 	static const char *const protocols[] = { "twamp", "light", "stamp" };
 	tw_sockaddr to = p->server;
 	if (p->client)
@@ -348,6 +371,10 @@ static void print_json(const ping *p, const tw_stats_counters *c)
 	       protocols[p->o->protocol], tw_sa_format(tw_sender_local(p->sender), src, sizeof(src)),
 	       tw_sa_format(&to, dst, sizeof(dst)), session_mode(p, mode, sizeof(mode)), session_id(p, sid, sizeof(sid)),
 	       p->padding, p->o->dscp);
+	printf("\"features\":\"%s\",",
+	       tw_features_format(p->client ? tw_client_mode(p->client) & ~TW_MODES_SECURITY : 0, features,
+				  sizeof(features)));
+	json_dscp(p);
 	printf("\"sent\":%llu,\"received\":%llu,\"lost\":%llu,\"late\":%llu,", (unsigned long long)c->sent,
 	       (unsigned long long)c->received, (unsigned long long)c->lost, (unsigned long long)c->late);
 	printf("\"duplicates\":{\"forward\":%llu,\"backward\":%llu},\"reordered\":%llu,",
@@ -545,7 +572,7 @@ static void cleanup(ping *p)
 
 int tw_ping_run(const tw_ping_opts *o)
 {
-	ping p = { .o = o, .hops_min = { -1, -1 } };
+	ping p = { .o = o, .hops_min = { -1, -1 }, .rx_tos = { -1, -1 } };
 	tw_sync_state st = tw_clock_sync_state();
 	p.errest = tw_clock_errest_word(&st);
 	p.loop = tw_loop_new(NULL);
