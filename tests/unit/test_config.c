@@ -689,6 +689,8 @@ static void test_aliases(void **state)
 }
 
 /* Appends to a test buffer; fails the test instead of overflowing. */
+static void add(char *buf, size_t cap, size_t *w, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 static void add(char *buf, size_t cap, size_t *w, const char *fmt, ...)
 {
 	va_list ap;
