@@ -580,13 +580,19 @@ static void on_stop_signal(void *arg, int signo)
 	tw_loop_stop(a->loop);
 }
 
+int tw_agent_reload_notify(tw_agent *a, const char *trigger)
+{
+	tw_info("reloading configuration", "trigger=%s", trigger);
+	tw_notify_reloading();
+	int rc = tw_agent_reload(a);
+	tw_notify("READY=1"); /* a rejected config leaves the old one running */
+	return rc;
+}
+
 static void on_hup(void *arg, int signo)
 {
 	(void)signo;
-	tw_info("reloading configuration", "trigger=SIGHUP");
-	tw_notify_reloading();
-	tw_agent_reload(arg);
-	tw_notify("READY=1"); /* a rejected config leaves the old one running */
+	tw_agent_reload_notify(arg, "SIGHUP");
 }
 
 static void http_log(void *arg, const char *msg)

@@ -65,6 +65,9 @@ typedef struct tw_agent {
  * Returns 0, or a negative errno with the reason in a->last_reload_error;
  * the running configuration is untouched then. */
 int tw_agent_reload(tw_agent *a);
+/* The same for SIGHUP and POST /-/reload: logs the trigger and tells
+ * systemd (RELOADING=1 ... READY=1). */
+int tw_agent_reload_notify(tw_agent *a, const char *trigger);
 
 /* web.c: mounts /, /-/healthy, /-/ready, /-/reload and the telemetry path. */
 int tw_web_routes(tw_agent *a, const char *telemetry_path);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
 
 static int healthy(void *arg, const tw_http_request *req, tw_http_response *resp)
 {
@@ -32,8 +31,7 @@ static int reload(void *arg, const tw_http_request *req, tw_http_response *resp)
 	tw_agent *a = arg;
 	static char body[1200];
 	(void)req;
-	tw_info("reloading configuration", "trigger=http");
-	if (tw_agent_reload(a) == 0) {
+	if (tw_agent_reload_notify(a, "http") == 0) {
 		tw_http_response_text(resp, 200, "configuration reloaded\n");
 		return 0;
 	}

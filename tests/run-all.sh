@@ -19,7 +19,8 @@ SUDO=""
 
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev
  libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
- libcmocka-dev python3 iproute2 prometheus tshark chromium"
+ libcmocka-dev python3 iproute2 prometheus tshark chromium
+ strace systemd groff man-db libcap2-bin"
 
 # integration.status_page renders the status page in headless Chromium;
 # here a missing chromium is a failure, not a skip.
