@@ -1,0 +1,683 @@
+/* test_server_options.c - the optional TWAMP features through tw_server
+ * (agent/server.c + reflector.c) against a scripted Control-Client in the
+ * same process: features offered in the Greeting only when configured,
+ * Reflect Octets (RFC 6038: echo, reflected padding, Accept 3 when the
+ * padding cannot hold the octets), Symmetrical Size, DSCP and ECN
+ * monitoring (RFC 7750), PTP timestamps (RFC 8186, Z bit), Individual
+ * Session Control (RFC 5938 Start-N/Stop-N per SID) and reflect_to_source
+ * (answers to the observed source instead of the registered Sender Port).
+ * The loop is pumped in bounded steps. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "errest.h"
+#include "log.h"
+#include "loop.h"
+#include "net.h"
+#include "server.h"
+#include "testpkt.h"
+
+#define MS 1000000LL
+#define STEP_NS (2 * MS)
+#define WAIT_NS (3000 * MS)
+#define QUIET_NS (150 * MS)
+#define SENDER_ERREST 0x0789u
+#define ALL_FEATURES (TW_MODE_ISC | TW_MODE_REFLECT_OCTETS | TW_MODE_SYMMETRIC | TW_MODE_DSCP_ECN | TW_MODE_PTP)
+
+typedef struct fx {
+	tw_loop *loop;
+	tw_server *srv;
+	tw_sockaddr addr;
+	const char *host;
+	int family;
+} fx;
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t real_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void fx_start(fx *f, const char *host, uint32_t features, bool to_source)
+{
+	tw_log_setup(TW_LOG_ERROR, TW_LOG_LOGFMT);
+	memset(f, 0, sizeof(*f));
+	f->host = host;
+	f->loop = tw_loop_new(NULL);
+	assert_non_null(f->loop);
+	tw_sockaddr listen;
+	assert_int_equal(tw_sa_from_numeric(host, 0, &listen), 0);
+	f->family = tw_sa_family(&listen);
+	tw_server_params p = {
+		.listen = &listen,
+		.nlisten = 1,
+		.modes = TW_MODE_OPEN,
+		.features = features,
+		.reflect_to_source = to_source,
+		.max_connections = 4,
+		.max_sessions = 8,
+		.kdf_count = 1024,
+	};
+	char err[256] = "";
+	f->srv = tw_server_new(f->loop, &p, err, sizeof(err));
+	if (!f->srv)
+		fail_msg("tw_server_new: %s", err);
+	assert_int_equal(tw_server_listen_addr(f->srv, 0, &f->addr), 0);
+}
+
+static void fx_stop(fx *f)
+{
+	for (int i = 0; i < 3; i++)
+		tw_loop_run_once(f->loop, 0);
+	tw_server_free(f->srv);
+	tw_loop_free(f->loop);
+}
+
+static const tw_server_stats *stats(const fx *f)
+{
+	return tw_server_stats_get(f->srv);
+}
+
+static bool pump_until(fx *f, bool (*cond)(void *), void *arg, int64_t max_ns)
+{
+	int64_t end = mono_ns() + max_ns;
+	while (!cond(arg)) {
+		if (mono_ns() >= end)
+			return false;
+		assert_true(tw_loop_run_once(f->loop, STEP_NS) >= 0);
+	}
+	return true;
+}
+
+static bool never(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+/* ---- the scripted Control-Client ---- */
+
+typedef struct tcp_rx {
+	int fd;
+	uint8_t *buf;
+	size_t want, have;
+	bool eof;
+} tcp_rx;
+
+static bool tcp_rx_cond(void *arg)
+{
+	tcp_rx *r = arg;
+	while (r->have < r->want) {
+		ssize_t n = recv(r->fd, r->buf + r->have, r->want - r->have, MSG_DONTWAIT);
+		if (n > 0) {
+			r->have += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false;
+		r->eof = true;
+		return true;
+	}
+	return true;
+}
+
+static void peer_read(fx *f, int fd, uint8_t *buf, size_t len)
+{
+	tcp_rx r = { .fd = fd, .buf = buf, .want = len };
+	if (!pump_until(f, tcp_rx_cond, &r, WAIT_NS) || r.have != len)
+		fail_msg("expected %zu octets from the server, got %zu%s", len, r.have, r.eof ? " then close" : "");
+}
+
+static bool peer_closed(fx *f, int fd)
+{
+	uint8_t sink[256];
+	for (int i = 0; i < 16; i++) {
+		tcp_rx r = { .fd = fd, .buf = sink, .want = sizeof(sink) };
+		if (!pump_until(f, tcp_rx_cond, &r, WAIT_NS))
+			return false;
+		if (r.eof)
+			return true;
+	}
+	return false;
+}
+
+static void peer_send(int fd, const void *buf, size_t len)
+{
+	assert_int_equal(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* Connects and reads the Greeting; returns the fd. */
+static int peer_connect(fx *f, tw_greeting *g)
+{
+	int fd = socket(f->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	int rc = connect(fd, (const struct sockaddr *)&f->addr.ss, f->addr.len);
+	assert_true(rc == 0 || errno == EINPROGRESS);
+	uint8_t buf[TW_GREETING_LEN];
+	peer_read(f, fd, buf, sizeof(buf));
+	assert_int_equal(tw_greeting_decode(buf, sizeof(buf), g), 0);
+	return fd;
+}
+
+/* Set-Up-Response with mode; returns the Server-Start Accept. */
+static uint8_t peer_setup(fx *f, int fd, uint32_t mode)
+{
+	tw_setup s = { .mode = mode };
+	uint8_t buf[TW_SETUP_LEN > TW_SERVER_START_LEN ? TW_SETUP_LEN : TW_SERVER_START_LEN];
+	assert_int_equal(tw_setup_encode(&s, buf, sizeof(buf)), TW_SETUP_LEN);
+	peer_send(fd, buf, TW_SETUP_LEN);
+	tw_server_start ss;
+	peer_read(f, fd, buf, TW_SERVER_START_LEN);
+	assert_int_equal(tw_server_start_decode(buf, TW_SERVER_START_LEN, &ss), 0);
+	return ss.accept;
+}
+
+static int peer_open(fx *f, uint32_t mode)
+{
+	tw_greeting g;
+	int fd = peer_connect(f, &g);
+	assert_int_equal(g.modes & mode, mode);
+	assert_int_equal(peer_setup(f, fd, mode), TW_ACCEPT_OK);
+	return fd;
+}
+
+static tw_accept_session peer_request(fx *f, int fd, const tw_request *r)
+{
+	uint8_t buf[TW_REQUEST_LEN];
+	assert_int_equal(tw_request_encode(r, buf, sizeof(buf)), TW_REQUEST_LEN);
+	peer_send(fd, buf, sizeof(buf));
+	tw_accept_session a;
+	peer_read(f, fd, buf, TW_ACCEPT_LEN);
+	assert_int_equal(tw_accept_decode(buf, TW_ACCEPT_LEN, &a), 0);
+	return a;
+}
+
+static void peer_start(fx *f, int fd)
+{
+	uint8_t buf[TW_START_LEN], mac[TW_HMAC_LEN] = { 0 };
+	assert_int_equal(tw_start_encode(mac, buf, sizeof(buf)), TW_START_LEN);
+	peer_send(fd, buf, sizeof(buf));
+	tw_start_ack ack;
+	peer_read(f, fd, buf, TW_START_ACK_LEN);
+	assert_int_equal(tw_start_ack_decode(buf, TW_START_ACK_LEN, &ack), 0);
+	assert_int_equal(ack.accept, TW_ACCEPT_OK);
+}
+
+/* Start-N-Sessions / Stop-N-Sessions for n SIDs; checks the Ack. */
+static void peer_sids(fx *f, int fd, uint8_t cmd, uint32_t n, const uint8_t *sids)
+{
+	uint8_t buf[TW_SIDS_BASE_LEN + 4 * TW_SID_LEN];
+	tw_sids_msg m = { .cmd = cmd, .n = n, .sids = sids };
+	int len = tw_sids_encode(&m, buf, sizeof(buf));
+	assert_int_equal(len, TW_SIDS_BASE_LEN + (int)n * TW_SID_LEN);
+	peer_send(fd, buf, (size_t)len);
+	peer_read(f, fd, buf, (size_t)len);
+	tw_sids_msg ack;
+	assert_int_equal(tw_sids_decode(buf, (size_t)len, &ack), 0);
+	assert_int_equal(ack.cmd, cmd == TW_CMD_START_N ? TW_CMD_START_N_ACK : TW_CMD_STOP_N_ACK);
+	assert_int_equal(ack.accept, TW_ACCEPT_OK);
+	assert_int_equal(ack.n, n);
+	assert_memory_equal(ack.sids, sids, n * TW_SID_LEN);
+}
+
+/* ---- the scripted Session-Sender ---- */
+
+typedef struct udp_peer {
+	int fd;
+	tw_sockaddr local;
+} udp_peer;
+
+static udp_peer udp_open(const fx *f)
+{
+	udp_peer u;
+	tw_sockaddr any;
+	assert_int_equal(tw_sa_from_numeric(f->host, 0, &any), 0);
+	tw_udp_opts o = { .tos = -1, .ttl = 255, .recv_meta = true };
+	u.fd = tw_net_udp_open(&any, &o);
+	assert_true(u.fd >= 0);
+	assert_int_equal(tw_net_local_addr(u.fd, &u.local), 0);
+	return u;
+}
+
+static tw_request make_request(const fx *f, uint16_t sender_port, uint32_t padding)
+{
+	tw_request r;
+	memset(&r, 0, sizeof(r));
+	tw_sockaddr local = f->addr;
+	tw_sa_to_wire(&local, &r.ipvn, r.sender_addr);
+	tw_sa_to_wire(&f->addr, &r.ipvn, r.receiver_addr);
+	r.sender_port = sender_port;
+	r.padding = padding;
+	r.timeout = tw_ts_interval_from_ns(200 * MS);
+	return r;
+}
+
+static tw_sockaddr port_addr(const fx *f, uint16_t port)
+{
+	tw_sockaddr a = f->addr;
+	tw_sa_set_port(&a, port);
+	return a;
+}
+
+typedef struct udp_rx {
+	int fd;
+	uint8_t *buf;
+	size_t cap;
+	long n;
+	tw_rx_meta m;
+} udp_rx;
+
+static bool udp_rx_cond(void *arg)
+{
+	udp_rx *r = arg;
+	long n = tw_net_recv(r->fd, r->buf, r->cap, &r->m, NULL);
+	if (n < 0)
+		return false;
+	r->n = n;
+	return true;
+}
+
+static long udp_reply(fx *f, const udp_peer *u, uint8_t *buf, size_t cap, tw_rx_meta *m, int64_t max_ns)
+{
+	udp_rx r = { .fd = u->fd, .buf = buf, .cap = cap, .n = -1 };
+	if (!pump_until(f, udp_rx_cond, &r, max_ns))
+		return -1;
+	if (m)
+		*m = r.m;
+	return r.n;
+}
+
+/* Sends a sender packet in format fmt (padding pad[0..padlen)) with DS
+ * byte tos; returns its length. */
+static size_t send_pkt(const udp_peer *u, const tw_sockaddr *dst, const tw_test_fmt *fmt, uint32_t seq,
+		       const uint8_t *pad, size_t padlen, int tos, uint8_t *copy)
+{
+	uint8_t pkt[2048];
+	int n = tw_sender_build(fmt, NULL, seq, pad, padlen, pkt, sizeof(pkt));
+	assert_true(n > 0);
+	assert_int_equal(tw_sender_stamp(fmt, NULL, pkt, (size_t)n, tw_ts_from_unix_ns(real_ns()), SENDER_ERREST), 0);
+	assert_int_equal(tw_net_send_tos(u->fd, pkt, (size_t)n, dst, tos), 0);
+	if (copy)
+		memcpy(copy, pkt, (size_t)n);
+	return (size_t)n;
+}
+
+static long exchange(fx *f, const udp_peer *u, const tw_sockaddr *dst, const tw_test_fmt *fmt, uint32_t seq,
+		     size_t padlen, int tos, uint8_t *out, size_t cap, tw_rx_meta *m)
+{
+	uint8_t pad[512];
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = (uint8_t)(0x30 + i);
+	send_pkt(u, dst, fmt, seq, pad, padlen, tos, NULL);
+	long n = udp_reply(f, u, out, cap, m, WAIT_NS);
+	if (n < 0)
+		fail_msg("no reply to sender seq %u", seq);
+	return n;
+}
+
+static bool no_reply(fx *f, const udp_peer *u)
+{
+	uint8_t buf[2048];
+	return udp_reply(f, u, buf, sizeof(buf), NULL, QUIET_NS) < 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_greeting_offers_only_configured(void **state)
+{
+	(void)state;
+	static const uint32_t sets[] = { 0, TW_MODE_ISC, TW_MODE_PTP | TW_MODE_DSCP_ECN, ALL_FEATURES };
+	for (size_t i = 0; i < 4; i++) {
+		fx f;
+		fx_start(&f, "127.0.0.1", sets[i], false);
+		tw_greeting g;
+		int fd = peer_connect(&f, &g);
+		assert_int_equal(g.modes, TW_MODE_OPEN | sets[i]);
+		close(fd);
+		fx_stop(&f);
+	}
+}
+
+/* A feature the server did not offer: Set-Up-Response refused. */
+static void test_unoffered_feature_refused(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1", TW_MODE_DSCP_ECN, false);
+	tw_greeting g;
+	int fd = peer_connect(&f, &g);
+	assert_int_not_equal(peer_setup(&f, fd, TW_MODE_OPEN | TW_MODE_ISC), TW_ACCEPT_OK);
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_MODE], 1);
+	close(fd);
+	fx_stop(&f);
+}
+
+/* RFC 6038: Reflected octets echoed, the first L padding octets come back
+ * after the reflector header; padding < L + 27 is refused with Accept 3. */
+static void check_reflect_octets(const char *host)
+{
+	fx f;
+	fx_start(&f, host, ALL_FEATURES, false);
+	int fd = peer_open(&f, TW_MODE_OPEN | TW_MODE_REFLECT_OCTETS);
+	udp_peer u = udp_open(&f);
+	tw_request r = make_request(&f, tw_sa_port(&u.local), 27 + 8);
+	r.pad_reflect_len = 8;
+	r.octets_reflected = 0xBEEF;
+	tw_accept_session a = peer_request(&f, fd, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_OK);
+	assert_int_equal(a.reflected_octets, 0xBEEF);
+	assert_int_equal(a.server_octets, 0);
+	/* one octet short of L + truncation: refused, Port 0 */
+	r.padding = 27 + 8 - 1;
+	tw_accept_session no = peer_request(&f, fd, &r);
+	assert_int_equal(no.accept, TW_ACCEPT_NOT_SUPPORTED);
+	assert_int_equal(no.port, 0);
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_REQUEST], 1);
+	r.padding = 4; /* not even L */
+	assert_int_equal(peer_request(&f, fd, &r).accept, TW_ACCEPT_NOT_SUPPORTED);
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_REQUEST], 2);
+	peer_start(&f, fd);
+	static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
+	uint8_t out[256];
+	tw_sockaddr dst = port_addr(&f, a.port);
+	long n = exchange(&f, &u, &dst, &open, 0, 35, -1, out, sizeof(out), NULL);
+	assert_int_equal(n, 49);
+	for (int k = 0; k < 8; k++)
+		assert_int_equal(out[41 + k], 0x30 + k); /* the octets to be reflected */
+	close(u.fd);
+	close(fd);
+	fx_stop(&f);
+}
+
+static void test_reflect_octets_v4(void **state)
+{
+	(void)state;
+	check_reflect_octets("127.0.0.1");
+}
+
+static void test_reflect_octets_v6(void **state)
+{
+	(void)state;
+	check_reflect_octets("::1");
+}
+
+/* Without Reflect Octets negotiated the fields are MBZ: ignored. */
+static void test_reflect_octets_not_negotiated(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1", ALL_FEATURES, false);
+	int fd = peer_open(&f, TW_MODE_OPEN);
+	tw_request r = make_request(&f, 40000, 0);
+	r.pad_reflect_len = 8;
+	r.octets_reflected = 0xBEEF;
+	tw_accept_session a = peer_request(&f, fd, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_OK);
+	assert_int_equal(a.reflected_octets, 0);
+	close(fd);
+	fx_stop(&f);
+}
+
+/* One started session on a connection of mode; returns the test port. */
+static uint16_t session(fx *f, int fd, const udp_peer *u, uint32_t padding, unsigned dscp, bool start)
+{
+	tw_request r = make_request(f, tw_sa_port(&u->local), padding);
+	r.type_p = tw_type_p_from_dscp(dscp);
+	tw_accept_session a = peer_request(f, fd, &r);
+	assert_int_equal(a.accept, TW_ACCEPT_OK);
+	if (start)
+		peer_start(f, fd);
+	return a.port;
+}
+
+/* RFC 6038 Symmetrical Size: 41-octet sender header, equal sizes. */
+static void test_symmetric_size(void **state)
+{
+	(void)state;
+	fx f;
+	fx_start(&f, "127.0.0.1", ALL_FEATURES, false);
+	int fd = peer_open(&f, TW_MODE_OPEN | TW_MODE_SYMMETRIC);
+	udp_peer u = udp_open(&f);
+	tw_sockaddr dst = port_addr(&f, session(&f, fd, &u, 0, 0, true));
+	tw_test_fmt fmt = tw_test_fmt_for_mode(TW_MODE_OPEN | TW_MODE_SYMMETRIC);
+	assert_true(fmt.symmetric);
+	static const size_t pads[] = { 0, 20 };
+	for (uint32_t i = 0; i < 2; i++) {
+		uint8_t out[256];
+		long n = exchange(&f, &u, &dst, &fmt, i, pads[i], -1, out, sizeof(out), NULL);
+		assert_int_equal(n, 41 + (long)pads[i]);
+		for (size_t k = 0; k < pads[i]; k++)
+			assert_int_equal(out[41 + k], 0x30 + k);
+		tw_reflector_fields rf;
+		assert_int_equal(tw_reflector_parse(&fmt, NULL, out, (size_t)n, &rf), 0);
+		assert_int_equal(rf.sender_seq, i);
+	}
+	/* a 14-octet packet is too short for the symmetric format */
+	static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
+	send_pkt(&u, &dst, &open, 9, NULL, 0, -1, NULL);
+	assert_true(no_reply(&f, &u));
+	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SHORT], 1);
+	close(u.fd);
+	close(fd);
+	fx_stop(&f);
+}
+
+/* RFC 7750: the reflector header grows to 44 octets, S-DSCP-ECN carries
+ * the whole received DS byte; replies go out with the Type-P DSCP. */
+static void check_dscp_ecn(const char *host)
+{
+	fx f;
+	fx_start(&f, host, ALL_FEATURES, false);
+	int fd = peer_open(&f, TW_MODE_OPEN | TW_MODE_DSCP_ECN);
+	udp_peer u = udp_open(&f);
+	tw_sockaddr dst = port_addr(&f, session(&f, fd, &u, 30, 46, true));
+	tw_test_fmt fmt = tw_test_fmt_for_mode(TW_MODE_OPEN | TW_MODE_DSCP_ECN);
+	static const int tos[] = { 46 << 2, 46 << 2 | 1, 10 << 2 | 2, 0 };
+	for (uint32_t i = 0; i < 4; i++) {
+		uint8_t out[256];
+		tw_rx_meta m;
+		long n = exchange(&f, &u, &dst, &fmt, i, 30, tos[i], out, sizeof(out), &m);
+		assert_int_equal(n, 44);
+		tw_reflector_fields rf;
+		assert_int_equal(tw_reflector_parse(&fmt, NULL, out, (size_t)n, &rf), 0);
+		assert_int_equal(rf.sender_tos, tos[i]);
+		assert_int_equal(out[41], tos[i]);
+		assert_int_equal(out[42] | out[43], 0);
+		assert_int_equal(m.tos >> 2, 46);
+	}
+	close(u.fd);
+	close(fd);
+	fx_stop(&f);
+}
+
+static void test_dscp_ecn_v4(void **state)
+{
+	(void)state;
+	check_dscp_ecn("127.0.0.1");
+}
+
+static void test_dscp_ecn_v6(void **state)
+{
+	(void)state;
+	check_dscp_ecn("::1");
+}
+
+/* RFC 8186: with PTP negotiated the reflector's timestamps are PTPv2
+ * truncated and its Error Estimate has Z = 1; without it, NTP and Z = 0. */
+static void test_ptp_timestamps(void **state)
+{
+	(void)state;
+	for (int ptp = 0; ptp < 2; ptp++) {
+		fx f;
+		fx_start(&f, "127.0.0.1", ALL_FEATURES, false);
+		int fd = peer_open(&f, TW_MODE_OPEN | (ptp ? TW_MODE_PTP : 0));
+		udp_peer u = udp_open(&f);
+		tw_sockaddr dst = port_addr(&f, session(&f, fd, &u, 27, 0, true));
+		static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
+		uint8_t out[256];
+		int64_t before = real_ns();
+		long n = exchange(&f, &u, &dst, &open, 0, 27, -1, out, sizeof(out), NULL);
+		int64_t after = real_ns();
+		assert_int_equal(n, 41);
+		tw_reflector_fields rf;
+		assert_int_equal(tw_reflector_parse(&open, NULL, out, (size_t)n, &rf), 0);
+		assert_int_equal((rf.errest & TW_ERREST_Z) != 0, ptp);
+		int64_t t2 = ptp ? tw_ts_ptp_to_unix_ns(rf.rx_ts) : tw_ts_to_unix_ns(rf.rx_ts);
+		int64_t t3 = ptp ? tw_ts_ptp_to_unix_ns(rf.ts) : tw_ts_to_unix_ns(rf.ts);
+		/* PTP counts TAI seconds: up to 37 s ahead of UTC (plus leap smear) */
+		int64_t slack = ptp ? 40000 * MS : 10 * MS;
+		assert_true(t2 >= before - slack && t2 <= after + slack);
+		assert_true(t3 >= t2 && t3 - t2 < 1000 * MS);
+		/* the normalised T2 is close to the sender's clock either way */
+		int64_t norm = tw_ts_to_unix_ns(tw_ts_normalize(rf.rx_ts, ptp));
+		assert_true(norm >= before - 10 * MS && norm <= after + 10 * MS);
+		close(u.fd);
+		close(fd);
+		fx_stop(&f);
+	}
+}
+
+/* RFC 5938: Start-N/Stop-N start and stop the listed sessions only;
+ * Start-Sessions is not for an ISC connection. */
+static void check_isc(const char *host)
+{
+	fx f;
+	fx_start(&f, host, ALL_FEATURES, false);
+	int fd = peer_open(&f, TW_MODE_OPEN | TW_MODE_ISC);
+	udp_peer u[2] = { udp_open(&f), udp_open(&f) };
+	uint8_t sids[2][TW_SID_LEN];
+	tw_sockaddr dst[2];
+	for (int i = 0; i < 2; i++) {
+		tw_request r = make_request(&f, tw_sa_port(&u[i].local), 27);
+		tw_accept_session a = peer_request(&f, fd, &r);
+		assert_int_equal(a.accept, TW_ACCEPT_OK);
+		memcpy(sids[i], a.sid, TW_SID_LEN);
+		dst[i] = port_addr(&f, a.port);
+	}
+	static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
+	uint8_t out[256];
+	peer_sids(&f, fd, TW_CMD_START_N, 1, sids[0]);
+	assert_int_equal(exchange(&f, &u[0], &dst[0], &open, 1, 27, -1, out, sizeof(out), NULL), 41);
+	send_pkt(&u[1], &dst[1], &open, 1, NULL, 27, -1, NULL);
+	assert_true(no_reply(&f, &u[1]));
+	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_NOT_STARTED], 1);
+	peer_sids(&f, fd, TW_CMD_START_N, 1, sids[1]);
+	assert_int_equal(exchange(&f, &u[1], &dst[1], &open, 2, 27, -1, out, sizeof(out), NULL), 41);
+	/* stop the first: it reflects for its Timeout (200 ms), then not */
+	peer_sids(&f, fd, TW_CMD_STOP_N, 1, sids[0]);
+	assert_int_equal(exchange(&f, &u[0], &dst[0], &open, 3, 27, -1, out, sizeof(out), NULL), 41);
+	(void)pump_until(&f, never, NULL, 300 * MS);
+	send_pkt(&u[0], &dst[0], &open, 4, NULL, 27, -1, NULL);
+	assert_true(no_reply(&f, &u[0]));
+	assert_int_equal(exchange(&f, &u[1], &dst[1], &open, 5, 27, -1, out, sizeof(out), NULL), 41);
+	/* Start-Sessions on an ISC connection is a protocol error */
+	uint8_t buf[TW_START_LEN], mac[TW_HMAC_LEN] = { 0 };
+	assert_int_equal(tw_start_encode(mac, buf, sizeof(buf)), TW_START_LEN);
+	peer_send(fd, buf, sizeof(buf));
+	assert_true(peer_closed(&f, fd));
+	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 1);
+	close(u[0].fd);
+	close(u[1].fd);
+	close(fd);
+	fx_stop(&f);
+}
+
+static void test_isc_v4(void **state)
+{
+	(void)state;
+	check_isc("127.0.0.1");
+}
+
+static void test_isc_v6(void **state)
+{
+	(void)state;
+	check_isc("::1");
+}
+
+/* A sender behind port translation: registered Sender Port X, packets
+ * from port Y. Answered at Y only with reflect_to_source; without it the
+ * packets are dropped as wrong_source and X gets nothing either. */
+static void check_reflect_to_source(const char *host)
+{
+	for (int to_source = 0; to_source < 2; to_source++) {
+		fx f;
+		fx_start(&f, host, 0, to_source);
+		int fd = peer_open(&f, TW_MODE_OPEN);
+		udp_peer registered = udp_open(&f), actual = udp_open(&f);
+		tw_sockaddr dst = port_addr(&f, session(&f, fd, &registered, 27, 0, true));
+		static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
+		for (uint32_t i = 0; i < 3; i++) {
+			uint8_t out[256];
+			send_pkt(&actual, &dst, &open, i, NULL, 27, -1, NULL);
+			long n = udp_reply(&f, &actual, out, sizeof(out), NULL, to_source ? WAIT_NS : QUIET_NS);
+			if (to_source) {
+				assert_int_equal(n, 41);
+				tw_reflector_fields rf;
+				assert_int_equal(tw_reflector_parse(&open, NULL, out, 41, &rf), 0);
+				assert_int_equal(rf.seq, i);
+				assert_int_equal(rf.sender_seq, i);
+			} else {
+				assert_true(n < 0);
+			}
+		}
+		assert_true(no_reply(&f, &registered));
+		assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SOURCE], to_source ? 0 : 3);
+		assert_int_equal(stats(&f)->refl.reflected, to_source ? 3 : 0);
+		close(registered.fd);
+		close(actual.fd);
+		close(fd);
+		fx_stop(&f);
+	}
+}
+
+static void test_reflect_to_source_v4(void **state)
+{
+	(void)state;
+	check_reflect_to_source("127.0.0.1");
+}
+
+static void test_reflect_to_source_v6(void **state)
+{
+	(void)state;
+	check_reflect_to_source("::1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_greeting_offers_only_configured),
+		cmocka_unit_test(test_unoffered_feature_refused),
+		cmocka_unit_test(test_reflect_octets_v4),
+		cmocka_unit_test(test_reflect_octets_v6),
+		cmocka_unit_test(test_reflect_octets_not_negotiated),
+		cmocka_unit_test(test_symmetric_size),
+		cmocka_unit_test(test_dscp_ecn_v4),
+		cmocka_unit_test(test_dscp_ecn_v6),
+		cmocka_unit_test(test_ptp_timestamps),
+		cmocka_unit_test(test_isc_v4),
+		cmocka_unit_test(test_isc_v6),
+		cmocka_unit_test(test_reflect_to_source_v4),
+		cmocka_unit_test(test_reflect_to_source_v6),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
