@@ -175,11 +175,29 @@ static void observe_refl_processing(void *arg, int64_t ns)
 }
 
 /* Starts, reconfigures or stops the server for r. */
+/* Keeps a stopped server's counters, so the exported ones never go back. */
+static void retire_server(tw_agent *a)
+{
+	if (!a->server)
+		return;
+	const tw_server_stats *st = tw_server_stats_get(a->server);
+	tw_server_stats *b = &a->refl_base;
+	b->connections += st->connections;
+	b->sessions_accepted += st->sessions_accepted;
+	b->refl.received += st->refl.received;
+	b->refl.reflected += st->refl.reflected;
+	for (int i = 0; i < TW_REJECT_COUNT; i++)
+		b->rejections[i] += st->rejections[i];
+	for (int i = 0; i < TW_REFL_DROP_COUNT; i++)
+		b->refl.dropped[i] += st->refl.dropped[i];
+	tw_server_free(a->server);
+	a->server = NULL;
+}
+
 static int apply_reflector(tw_agent *a, const tw_config_reflector *r, char *err, size_t errcap)
 {
 	if (!r->enabled) {
-		tw_server_free(a->server);
-		a->server = NULL;
+		retire_server(a);
 		return 0;
 	}
 	tw_server_params p;

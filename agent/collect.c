@@ -114,10 +114,27 @@ static const char *const light_drops[TW_LIGHT_DROP_COUNT] = {
 	"not_allowed", "short", "auth", "truncated", "send_error", "sender_limit",
 };
 
-static void views(const tw_agent *a, refl_view v[3])
+/* The running server's counters plus those of servers a reload stopped. */
+static tw_server_stats server_totals(const tw_agent *a)
 {
-	static const tw_server_stats none;
-	const tw_server_stats *st = a->server ? tw_server_stats_get(a->server) : &none;
+	tw_server_stats t = a->refl_base;
+	if (!a->server)
+		return t;
+	const tw_server_stats *st = tw_server_stats_get(a->server);
+	t.connections += st->connections;
+	t.active_connections = st->active_connections;
+	t.refl.received += st->refl.received;
+	t.refl.reflected += st->refl.reflected;
+	t.refl.sessions = st->refl.sessions;
+	for (int i = 0; i < TW_REJECT_COUNT; i++)
+		t.rejections[i] += st->rejections[i];
+	for (int i = 0; i < TW_REFL_DROP_COUNT; i++)
+		t.refl.dropped[i] += st->refl.dropped[i];
+	return t;
+}
+
+static void views(const tw_server_stats *st, const tw_agent *a, refl_view v[3])
+{
 	v[0] = (refl_view){ "twamp", st->refl.received, st->refl.reflected, (uint64_t)st->refl.sessions,
 			    twamp_drops, st->refl.dropped, TW_REFL_DROP_COUNT };
 	for (int i = 0; i < 2; i++) {
@@ -174,10 +191,10 @@ static void counter1(tw_prom_collect *c, const char *name, const char *help, uin
 static int reflector(void *arg, tw_prom_collect *c)
 {
 	tw_agent *a = arg;
-	static const tw_server_stats none;
-	const tw_server_stats *st = a->server ? tw_server_stats_get(a->server) : &none;
+	tw_server_stats totals = server_totals(a);
+	const tw_server_stats *st = &totals;
 	refl_view v[3];
-	views(a, v);
+	views(st, a, v);
 	per_protocol(c, v, offsetof(refl_view, received), "twamp_reflector_test_packets_received_total",
 		     "Test packets received by the reflectors, by protocol (twamp, light, stamp).", TW_METRIC_COUNTER);
 	per_protocol(c, v, offsetof(refl_view, reflected), "twamp_reflector_test_packets_reflected_total",

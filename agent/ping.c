@@ -83,7 +83,8 @@ static void on_failed(void *arg, tw_client *c, tw_client_fail why, const char *d
 	if (p->finished)
 		return; /* the server closing after Stop-Sessions is normal */
 	const char *what = why == TW_CLIENT_FAIL_AUTH ? "authentication failed" : tw_client_fail_name(why);
-	stop_with(p, fail_code(why), "%s: %s (%s)", tw_sa_format(&p->server, a, sizeof(a)), what, detail);
+	const char *hint = why == TW_CLIENT_FAIL_KDF_COUNT ? "; raise the limit with --max-kdf-count" : "";
+	stop_with(p, fail_code(why), "%s: %s (%s)%s", tw_sa_format(&p->server, a, sizeof(a)), what, detail, hint);
 }
 
 /* ---- session ---- */
