@@ -415,11 +415,18 @@ static bool fake_start_at(fake *f, tw_loop *l, const char *host)
 	f->l = l;
 	tw_sockaddr any;
 	assert_int_equal(tw_sa_from_numeric(host, 0, &any), 0);
-	f->udp = tw_net_udp_open(&any, NULL);
-	if (f->udp < 0)
-		return false;
-	assert_int_equal(tw_net_local_addr(f->udp, &f->addr), 0);
-	f->tcp = tw_net_tcp_listen(&f->addr, 8);
+	/* UDP and TCP on one port number: the ephemeral UDP port's TCP twin
+	 * may be taken by someone else, so try a few ports (bounded). */
+	f->tcp = -1;
+	for (int attempt = 0; attempt < 50 && f->tcp < 0; attempt++) {
+		f->udp = tw_net_udp_open(&any, NULL);
+		if (f->udp < 0)
+			return false;
+		assert_int_equal(tw_net_local_addr(f->udp, &f->addr), 0);
+		f->tcp = tw_net_tcp_listen(&f->addr, 8);
+		if (f->tcp < 0)
+			close(f->udp);
+	}
 	assert_true(f->tcp >= 0);
 	f->spoofer = tw_net_udp_open(&any, NULL);
 	assert_true(f->spoofer >= 0);
