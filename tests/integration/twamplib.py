@@ -725,3 +725,134 @@ def start_agent_env(agent, workdir, config_text, env, name="agent", extra=()):
             return False
     wait_until(ready, 15, "%s /-/ready" % name, pr)
     return pr, port, path
+
+
+# ---- TWAMP Light, STAMP and the TWAMP options (issue 5) ----
+
+def free_udp_port():
+    """A UDP port free on 127.0.0.1 and ::1 (and the wildcards reflect
+    binds with --light-port/--stamp-port) and a free TCP port too."""
+    for _ in range(100):
+        port = free_port(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            for fam, host in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+                with socket.socket(fam, socket.SOCK_DGRAM) as s:
+                    if fam == socket.AF_INET6:
+                        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                    s.bind((host, port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free UDP port found")
+
+
+def wait_log(proc, text, timeout=10.0, count=1):
+    """Waits until proc's output contains text (count times)."""
+    wait_until(lambda: proc.output().count(text) >= count, timeout, "%r in %s's log" % (text, proc.name), proc)
+
+
+def start_udp_reflector(agent, light=(), stamp=(), extra=(), name="reflect-udp"):
+    """`twamp-agent reflect` with --light-port/--stamp-port for each port
+    given (its TWAMP-Control listener on a free 127.0.0.1 port); waits for
+    every Light/STAMP listener's log line. Returns (Proc, control port)."""
+    ctl = free_port()
+    args = [agent, "reflect", "--listen", "127.0.0.1:%d" % ctl]
+    for p in light:
+        args += ["--light-port", str(p)]
+    for p in stamp:
+        args += ["--stamp-port", str(p)]
+    pr = Proc(args + list(extra), name=name)
+    wait_tcp("127.0.0.1", ctl, proc=pr)
+    shared = set(light) & set(stamp)
+    if light:
+        wait_log(pr, "TWAMP Light reflector listening", count=2 * len(set(light) - shared))
+    if stamp:
+        wait_log(pr, "STAMP reflector listening", count=2 * len(set(stamp)))
+    return pr, ctl
+
+
+def write_hex_key_file(path, entries, mode=0o600):
+    """A pfs key file from raw secrets: one 'identity hex' line per
+    (identity, bytes) - e.g. a 48-octet TWAMP Light key (AES || HMAC)."""
+    lines = ["# raw test keys"] + ["%s %s" % (ident, secret.hex()) for ident, secret in entries]
+    return write_file(path, "\n".join(lines) + "\n", mode)
+
+
+def msg_request_options(sender_port, receiver_port, octets=0, reflect_len=0, **kw):
+    """Request-TW-Session with the RFC 6038 fields (Octets to be reflected,
+    Length of padding to reflect at offsets 88-91)."""
+    m = bytearray(msg_request(sender_port, receiver_port, **kw))
+    m[88:92] = struct.pack("!HH", octets, reflect_len)
+    return bytes(m)
+
+
+def msg_sids(cmd, sids):
+    """Start-N-Sessions (7) / Stop-N-Sessions (9) in open mode (zero HMAC)."""
+    return bytes([cmd]) + bytes(11) + struct.pack("!I", len(sids)) + b"".join(sids) + bytes(16)
+
+
+class ScriptedClient:
+    """A TWAMP Control-Client in open mode (with feature bits) speaking the
+    byte tables directly; every read is bounded."""
+
+    def __init__(self, host, port, mode=1, timeout=5.0):
+        self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.host = host
+        self.timeout = timeout
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        g = recv_exact(self.sock, 64, timeout)
+        if len(g) != 64:
+            raise AssertionError("no Greeting from %s:%d" % (host, port))
+        self.offered = struct.unpack("!I", g[12:16])[0]
+        self.sock.sendall(msg_setup(mode))
+        ss = recv_exact(self.sock, 48, timeout)
+        self.server_accept = ss[15] if len(ss) == 48 else None
+
+    def addr(self):
+        packed = socket.inet_pton(self.family, self.host)
+        return packed, (6 if self.family == socket.AF_INET6 else 4)
+
+    def request(self, sender_port, padding=27, dscp=0, octets=0, reflect_len=0, timeout_s=2):
+        """Returns (accept, port, sid, reflected octets, server octets)."""
+        a, ipvn = self.addr()
+        self.sock.sendall(msg_request_options(sender_port, 0, octets, reflect_len, sender_addr=a, receiver_addr=a,
+                                              padding=padding, timeout_s=timeout_s, dscp=dscp, ipvn=ipvn))
+        r = recv_exact(self.sock, 48, self.timeout)
+        if len(r) != 48:
+            raise AssertionError("no Accept-Session")
+        accept, port = r[0], struct.unpack("!H", r[2:4])[0]
+        refl, srv = struct.unpack("!HH", r[20:24])
+        return accept, port, r[4:20], refl, srv
+
+    def start(self):
+        self.sock.sendall(msg_start())
+        return recv_exact(self.sock, 32, self.timeout)[0]
+
+    def sids(self, cmd, sids):
+        """Start-N/Stop-N; returns (ack command, accept, N)."""
+        self.sock.sendall(msg_sids(cmd, sids))
+        r = recv_exact(self.sock, 32 + 16 * len(sids), self.timeout)
+        return r[0], r[1], struct.unpack("!I", r[12:16])[0]
+
+    def close(self):
+        self.sock.close()
+
+
+def udp_socket(host, timeout=1.0):
+    """A UDP socket bound to host:0."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((host, 0))
+    s.settimeout(timeout)
+    return s
+
+
+def udp_exchange(sock, dst, payload, timeout=1.0):
+    """Sends payload to dst and returns the first datagram back (None when
+    nothing comes within timeout)."""
+    sock.settimeout(timeout)
+    sock.sendto(payload, dst)
+    try:
+        return sock.recvfrom(65535)[0]
+    except socket.timeout:
+        return None
