@@ -4,6 +4,7 @@
  * the choice of parser by file name (see sd.h).
  */
 #include "sd_int.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -58,35 +59,6 @@ int sd_fail(tw_sd_error *err, sd_pos at, const char *fmt, ...)
 	vsnprintf(err->msg + w, sizeof(err->msg) - (size_t)w, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
-}
-
-void sd_quote(const char *s, size_t n, char *buf, size_t cap)
-{
-	enum { MAX_SHOWN = 48 };
-	size_t w = 0;
-	if (cap < 8) {
-		if (cap)
-			buf[0] = '\0';
-		return;
-	}
-	buf[w++] = '"';
-	for (size_t i = 0; i < n && i < MAX_SHOWN && w + 6 < cap; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			buf[w++] = '\\';
-			buf[w++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f) {
-			w += (size_t)snprintf(buf + w, cap - w, "\\x%02x", c);
-		} else {
-			buf[w++] = (char)c;
-		}
-	}
-	if (n > MAX_SHOWN && w + 5 < cap) {
-		memcpy(buf + w, "...", 3);
-		w += 3;
-	}
-	buf[w++] = '"';
-	buf[w] = '\0';
 }
 
 /* Length of the UTF-8 sequence starting at s[0] (n octets available), or
@@ -216,7 +188,7 @@ int sd_target(sd_builder *b, const char *s, size_t n, sd_pos at)
 	text[n] = '\0';
 	tw_sd_target t = { 0 };
 	if (tw_sd_target_split(text, host, sizeof(host), &t.port) < 0) {
-		sd_quote(s, n, q, sizeof(q));
+		tw_text_quote(s, n, q, sizeof(q));
 		return sd_fail(b->err, at, "found %s, expected a target HOST or HOST:PORT: a host name "
 			       "or IP address (IPv6 in brackets when a port follows) and a port from 1 "
 			       "to 65535", q);
@@ -244,7 +216,7 @@ static bool label_name_valid(const char *s, size_t n)
 static int check_label_name(sd_builder *b, const char *name, size_t nn, sd_pos at)
 {
 	char q[80];
-	sd_quote(name, nn, q, sizeof(q));
+	tw_text_quote(name, nn, q, sizeof(q));
 	if (nn > TW_SD_MAX_LABEL_NAME)
 		return sd_fail(b->err, at, "found a label name of %zu octets, expected at most %d", nn,
 			       TW_SD_MAX_LABEL_NAME);

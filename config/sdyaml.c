@@ -5,6 +5,7 @@
  * that a few aliases cannot multiply the work.
  */
 #include "sd_int.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -52,7 +53,7 @@ static int found(yp *p, const yaml_node_t *n, const char *what)
 	else if (is_null(n))
 		snprintf(f, sizeof(f), "nothing");
 	else
-		sd_quote((const char *)n->data.scalar.value, n->data.scalar.length, f, sizeof(f));
+		tw_text_quote((const char *)n->data.scalar.value, n->data.scalar.length, f, sizeof(f));
 	return sd_fail(p->err, mark_pos(&n->start_mark), "found %s, expected %s", f, what);
 }
 

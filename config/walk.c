@@ -5,6 +5,7 @@
  * parser. Also the error and key-path helpers every parser uses.
  */
 #include "schema.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -105,31 +106,6 @@ void tw_ld_pop(tw_ld *ld, size_t len)
 	ld->path[len] = '\0';
 }
 
-/* Quotes s for a message: escapes, and cuts long values. */
-static void quote(const char *s, size_t len, char *buf, size_t cap)
-{
-	enum { MAX_SHOWN = 48 };
-	size_t w = 0;
-	buf[w++] = '"';
-	for (size_t i = 0; i < len && i < MAX_SHOWN && w + 6 < cap; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			buf[w++] = '\\';
-			buf[w++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f) {
-			w += (size_t)snprintf(buf + w, cap - w, "\\x%02x", c);
-		} else {
-			buf[w++] = (char)c;
-		}
-	}
-	if (len > MAX_SHOWN && w + 5 < cap) {
-		memcpy(buf + w, "...", 3);
-		w += 3;
-	}
-	buf[w++] = '"';
-	buf[w] = '\0';
-}
-
 void tw_ld_found_text(const yaml_node_t *node, char *buf, size_t cap)
 {
 	if (node->type == YAML_MAPPING_NODE)
@@ -140,7 +116,7 @@ void tw_ld_found_text(const yaml_node_t *node, char *buf, size_t cap)
 	else if (tw_walk_is_null(node))
 		snprintf(buf, cap, "nothing");
 	else
-		quote((const char *)node->data.scalar.value, node->data.scalar.length, buf, cap);
+		tw_text_quote((const char *)node->data.scalar.value, node->data.scalar.length, buf, cap);
 }
 
 /* ---- document access ---- */
