@@ -41,7 +41,6 @@ int sd_group_end(sd_builder *b);
 /* Hands the document over (the builder keeps nothing). */
 int sd_builder_finish(sd_builder *b, tw_sd_doc **out);
 
-
 /* Checks n octets at s are well-formed UTF-8 (no overlongs, surrogates or
  * code points above U+10FFFF). Returns the offset of the first bad octet,
  * or n when all are good. */
