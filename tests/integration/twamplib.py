@@ -856,3 +856,81 @@ def udp_exchange(sock, dst, payload, timeout=1.0):
         return sock.recvfrom(65535)[0]
     except socket.timeout:
         return None
+
+
+def start_capture(pcap, bpf, name="tshark"):
+    """Starts `tshark -i lo -f bpf -w pcap`; returns the Proc once it
+    captures, or None when tshark is missing or capture is not permitted
+    (any other failure raises)."""
+    import shutil as _sh
+    if _sh.which("tshark") is None:
+        return None
+    cap = Proc(["tshark", "-i", "lo", "-f", bpf, "-w", pcap], name=name)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        out = cap.output()
+        if "Capturing on" in out:
+            time.sleep(0.5)  # the message comes a little before the first read
+            return cap
+        if not cap.alive():
+            low = out.lower()
+            if "permission" in low or "operation not permitted" in low or "no interfaces" in low:
+                sys.stderr.write("capture not permitted:\n%s\n" % out)
+                return None
+            raise AssertionError("tshark exited before capturing:\n%s" % out)
+        time.sleep(0.05)
+    raise AssertionError("tshark did not start capturing:\n%s" % cap.output())
+
+
+def stop_capture(cap):
+    """Lets tshark write what it has and exit (bounded)."""
+    time.sleep(0.5)
+    cap.signal(signal.SIGINT)
+    try:
+        cap.wait(15)
+    except subprocess.TimeoutExpired:
+        cap.stop()
+
+
+def tcp_streams(pcap, server_ports):
+    """The TCP payloads of a capture per connection: {stream: (client
+    octets, server octets)}, the server being the side on server_ports."""
+    cp = run(["tshark", "-r", pcap, "-Y", "tcp.len > 0", "-T", "fields", "-e", "tcp.stream", "-e", "tcp.srcport",
+              "-e", "tcp.payload"], timeout=60)
+    if cp.returncode != 0:
+        raise AssertionError("tshark -r failed:\n%s" % describe(cp))
+    streams = {}
+    for line in cp.stdout.splitlines():
+        cols = line.split("\t")
+        if len(cols) < 3 or not cols[2]:
+            continue
+        c, s = streams.setdefault(int(cols[0]), (bytearray(), bytearray()))
+        (s if int(cols[1]) in server_ports else c).extend(bytes.fromhex(cols[2].replace(":", "")))
+    return {k: (bytes(c), bytes(s)) for k, (c, s) in streams.items()}
+
+
+def control_commands(client, server):
+    """An open-mode TWAMP-Control conversation as (mode, [client command
+    numbers], [server message first octets]) following control.md §7.7:
+    Set-Up-Response 164, then commands 5 (112), 2/3 (32), 7/9 (32 + 16 N);
+    the server's Greeting 64, Server-Start 48, then one answer per command
+    (Accept-Session 48, Start-Ack 32, Start-N-Ack/Stop-N-Ack 32 + 16 N)."""
+    mode = struct.unpack("!I", client[0:4])[0] if len(client) >= 4 else 0
+    cmds, answers, pos, spos = [], [], 164, 64 + 48
+    while pos < len(client):
+        cmd = client[pos]
+        if cmd == 5:
+            size, reply = 112, 48
+        elif cmd in (2, 3):
+            size, reply = 32, (32 if cmd == 2 else 0)
+        elif cmd in (7, 9):
+            size = 32 + 16 * struct.unpack("!I", client[pos + 12:pos + 16])[0]
+            reply = size
+        else:
+            raise AssertionError("unknown client command %d at %d" % (cmd, pos))
+        cmds.append(cmd)
+        if reply and spos < len(server):
+            answers.append(server[spos])
+            spos += reply
+        pos += size
+    return mode, cmds, answers
