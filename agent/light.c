@@ -15,7 +15,7 @@
 #include "tlv.h"
 
 #define RX_BATCH 64
-#define RX_BUF 9216
+#define RX_BUF TW_NET_RX_BUF
 #define DEFAULT_MAX_SENDERS 1024
 #define DEFAULT_IDLE_NS (300LL * 1000000000LL)
 
@@ -328,29 +328,28 @@ static void reflect_stamp(tw_light *l, listener *ls, const uint8_t *pkt, size_t 
 	sent(l, in.rx_ts, t3);
 }
 
-static void on_readable(void *arg, uint32_t events)
+static void on_datagram(void *arg, const uint8_t *buf, long n, const tw_rx_meta *meta)
 {
 	listener *ls = arg;
 	tw_light *l = ls->owner;
-	uint8_t buf[RX_BUF];
+	tw_rx_meta m = *meta;
+	l->p.stats->received++;
+	tw_sa_unmap(&m.from);
+	if (n < 0)
+		drop(l, TW_LIGHT_DROP_TRUNCATED);
+	else if (l->p.allow && !l->p.allow(l->p.allow_arg, &m.from))
+		drop(l, TW_LIGHT_DROP_NOT_ALLOWED);
+	else if (l->p.proto == TW_LIGHT_STAMP)
+		reflect_stamp(l, ls, buf, (size_t)n, &m);
+	else
+		reflect_twamp(l, ls, buf, (size_t)n, &m);
+}
+
+static void on_readable(void *arg, uint32_t events)
+{
+	listener *ls = arg;
 	(void)events;
-	for (int i = 0; i < RX_BATCH; i++) {
-		tw_rx_meta m;
-		long n = tw_net_recv(ls->fd, buf, sizeof(buf), &m, tw_loop_clock(l->loop));
-		if (n == -EAGAIN)
-			break;
-		l->p.stats->received++;
-		tw_sa_unmap(&m.from);
-		if (n < 0) {
-			drop(l, TW_LIGHT_DROP_TRUNCATED);
-		} else if (l->p.allow && !l->p.allow(l->p.allow_arg, &m.from)) {
-			drop(l, TW_LIGHT_DROP_NOT_ALLOWED);
-		} else if (l->p.proto == TW_LIGHT_STAMP) {
-			reflect_stamp(l, ls, buf, (size_t)n, &m);
-		} else {
-			reflect_twamp(l, ls, buf, (size_t)n, &m);
-		}
-	}
+	tw_net_recv_each(ls->fd, RX_BATCH, tw_loop_clock(ls->owner->loop), on_datagram, ls);
 }
 
 /* ---- lifecycle ---- */

@@ -411,6 +411,20 @@ long tw_net_recv(int fd, uint8_t *buf, size_t cap, tw_rx_meta *meta, const tw_cl
 	return (long)n;
 }
 
+int tw_net_recv_each(int fd, int max, const tw_clock *clock, tw_net_datagram_fn fn, void *arg)
+{
+	uint8_t buf[TW_NET_RX_BUF];
+	int i;
+	for (i = 0; i < max; i++) {
+		tw_rx_meta m;
+		long n = tw_net_recv(fd, buf, sizeof(buf), &m, clock);
+		if (n == -EAGAIN)
+			break;
+		fn(arg, buf, n, &m);
+	}
+	return i;
+}
+
 int tw_net_send(int fd, const uint8_t *buf, size_t len, const tw_sockaddr *dst)
 {
 	ssize_t n;

@@ -99,6 +99,16 @@ typedef struct tw_rx_meta {
  * as -EMSGSIZE (and consumed). */
 long tw_net_recv(int fd, uint8_t *buf, size_t cap, tw_rx_meta *meta, const tw_clock *clock);
 
+/* Handles one received datagram: n is its length, or a negative errno for
+ * one that could not be received whole (-EMSGSIZE: larger than the buffer). */
+typedef void (*tw_net_datagram_fn)(void *arg, const uint8_t *buf, long n, const tw_rx_meta *m);
+
+/* Receives up to max datagrams waiting on fd (into a TW_NET_RX_BUF-octet
+ * buffer), calling fn for each, until none is left. Returns how many were
+ * handed to fn. */
+#define TW_NET_RX_BUF 9216
+int tw_net_recv_each(int fd, int max, const tw_clock *clock, tw_net_datagram_fn fn, void *arg);
+
 /* Sends one datagram to dst (NULL on a connected socket). Returns 0 or a
  * negative errno (-EAGAIN when the socket buffer is full). */
 int tw_net_send(int fd, const uint8_t *buf, size_t len, const tw_sockaddr *dst);

@@ -120,32 +120,27 @@ static bool accepting(const tw_refl_session *s)
 	return s->state == REFL_STOPPING && s->was_started && tw_loop_mono(s->loop) <= s->stop_deadline;
 }
 
+static void on_datagram(void *arg, const uint8_t *buf, long n, const tw_rx_meta *m)
+{
+	tw_refl_session *s = arg;
+	s->p.stats->received++;
+	if (n < 0)
+		drop(s, TW_REFL_DROP_TRUNCATED);
+	else if (!accepting(s))
+		drop(s, TW_REFL_DROP_NOT_STARTED);
+	else if (!source_ok(s, &m->from))
+		drop(s, TW_REFL_DROP_SOURCE);
+	else {
+		s->last_rx_mono = tw_loop_mono(s->loop);
+		reflect_one(s, buf, (size_t)n, m);
+	}
+}
+
 static void on_readable(void *arg, uint32_t events)
 {
 	tw_refl_session *s = arg;
-	uint8_t buf[RX_BUF];
 	(void)events;
-	for (int i = 0; i < RX_BATCH; i++) {
-		tw_rx_meta m;
-		long n = tw_net_recv(s->fd, buf, sizeof(buf), &m, tw_loop_clock(s->loop));
-		if (n == -EAGAIN)
-			break;
-		s->p.stats->received++;
-		if (n < 0) {
-			drop(s, TW_REFL_DROP_TRUNCATED);
-			continue;
-		}
-		if (!accepting(s)) {
-			drop(s, TW_REFL_DROP_NOT_STARTED);
-			continue;
-		}
-		if (!source_ok(s, &m.from)) {
-			drop(s, TW_REFL_DROP_SOURCE);
-			continue;
-		}
-		s->last_rx_mono = tw_loop_mono(s->loop);
-		reflect_one(s, buf, (size_t)n, &m);
-	}
+	tw_net_recv_each(s->fd, RX_BATCH, tw_loop_clock(s->loop), on_datagram, s);
 }
 
 /* ---- lifecycle ---- */

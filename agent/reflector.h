@@ -21,7 +21,7 @@
 #include "testpkt.h"
 
 /* Largest test packet handled (jumbo frames); larger requests are refused. */
-#define TW_REFL_MAX_PACKET 9216
+#define TW_REFL_MAX_PACKET TW_NET_RX_BUF
 
 /* Why a received test packet was not reflected. */
 typedef enum tw_refl_drop {

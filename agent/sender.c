@@ -215,23 +215,20 @@ static void handle_reply(tw_sender *s, const uint8_t *buf, size_t len, const tw_
 		s->p.on_result(s->p.arg, &r, &rf, &x);
 }
 
+static void on_datagram(void *arg, const uint8_t *buf, long n, const tw_rx_meta *m)
+{
+	tw_sender *s = arg;
+	if (n < 0)
+		s->ctr.invalid++;
+	else if (s->started)
+		handle_reply(s, buf, (size_t)n, m);
+}
+
 static void on_readable(void *arg, uint32_t events)
 {
 	tw_sender *s = arg;
-	uint8_t buf[RX_BUF];
 	(void)events;
-	for (int i = 0; i < RX_BATCH; i++) {
-		tw_rx_meta m;
-		long n = tw_net_recv(s->fd, buf, sizeof(buf), &m, tw_loop_clock(s->loop));
-		if (n == -EAGAIN)
-			break;
-		if (n < 0) {
-			s->ctr.invalid++;
-			continue;
-		}
-		if (s->started)
-			handle_reply(s, buf, (size_t)n, &m);
-	}
+	tw_net_recv_each(s->fd, RX_BATCH, tw_loop_clock(s->loop), on_datagram, s);
 	if (s->started) {
 		arm_loss_timer(s);
 		check_done(s);

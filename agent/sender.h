@@ -22,7 +22,7 @@
 
 /* Largest test packet (header + padding) sent and received, the size of
  * the reflector's buffers too (jumbo frames). */
-#define TW_SENDER_MAX_PACKET 9216
+#define TW_SENDER_MAX_PACKET TW_NET_RX_BUF
 
 typedef struct tw_sender tw_sender;
 
