@@ -642,6 +642,12 @@ static void set_log_target(tw_probe *p)
 	tw_log_quote(p->log_target, sizeof(p->log_target), p->t->name);
 }
 
+/* STAMP: the configured SSID, else a random non-zero one. */
+static uint16_t pick_ssid(tw_probe *p, const tw_config_target *t)
+{
+	return t->s.ssid ? t->s.ssid : (uint16_t)(1 + tw_prng_next(&p->prng) % 65535);
+}
+
 tw_probe *tw_probe_new(const tw_probe_env *env, tw_metrics *m, const tw_config_target *t, int *err)
 {
 	tw_probe *p = calloc(1, sizeof(*p));
@@ -659,7 +665,7 @@ tw_probe *tw_probe_new(const tw_probe_env *env, tw_metrics *m, const tw_config_t
 		return NULL;
 	}
 	tw_prng_seed(&p->prng, 0);
-	p->ssid = t->s.ssid ? t->s.ssid : (uint16_t)(1 + tw_prng_next(&p->prng) % 65535);
+	p->ssid = pick_ssid(p, t);
 	tw_timer_init(&p->timer, on_timer, p);
 	tw_timer_init(&p->reaper, reap, p);
 	/* A random offset inside the interval spreads many targets out. */
@@ -689,7 +695,8 @@ static bool session_changed(const tw_config_target *a, const tw_config_target *b
 	       x->padding != y->padding || x->loss_timeout_ns != y->loss_timeout_ns ||
 	       x->session_timeout_ns != y->session_timeout_ns || x->schedule != y->schedule ||
 	       x->ip_version != y->ip_version || x->mode != y->mode || x->security != y->security ||
-	       x->max_kdf_count != y->max_kdf_count ||
+	       x->max_kdf_count != y->max_kdf_count || x->features != y->features || x->ssid != y->ssid ||
+	       x->stamp_tlvs != y->stamp_tlvs ||
 	       (x->source_address == NULL) != (y->source_address == NULL) ||
 	       (x->source_address && strcmp(x->source_address, y->source_address) != 0) ||
 	       (x->source_interface == NULL) != (y->source_interface == NULL) ||
@@ -718,6 +725,8 @@ void tw_probe_reconfigure(tw_probe *p, const tw_config_target *t)
 		return;
 	tw_info("session settings changed, restarting", "target=%s", p->log_target);
 	teardown(p);
+	if (old->s.ssid != t->s.ssid)
+		p->ssid = pick_ssid(p, t);
 	p->failures_in_row = 0;
 	p->state = TW_PROBE_STARTING;
 	tw_timer_in(p->env.loop, &p->timer, 0);
