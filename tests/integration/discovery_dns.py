@@ -20,10 +20,16 @@ host). Asserted from live scrapes, the queries and the log:
      records are 127.0.0.1, ::1, this host's outward address and
      198.51.100.7 (TEST-NET-2, not this host): only 198.51.100.7 becomes a
      target; the log counts the excluded ones.
-  6. SIGHUP with exclude_self: false for that group: the same discovery
-     (no new query needed) now keeps 127.0.0.1, ::1 and the outward
-     address too, and they are measured; mesh.test's targets keep their
-     counters across the reload.
+     $POD_IP (198.51.100.9, also a record) is excluded too.
+  6. http_sd whose URL names a host (sd.test, answered by the fake server)
+     is fetched through the agent's resolver (Host header sd.test:PORT);
+     of its targets, those named $NODE_NAME and $HOSTNAME (compared
+     case-insensitively) are left out, and other.test:P, a DNS name the
+     probe resolves through the same server, is measured.
+  7. SIGHUP with exclude_self: false for self.test's group: the same
+     discovery (no new query needed) now keeps 127.0.0.1, ::1, the
+     outward address and $POD_IP too, and the local ones are measured;
+     mesh.test's targets keep their counters across the reload.
 """
 import re
 import shutil
@@ -35,6 +41,8 @@ import twamplib as t
 
 WAIT = 15
 OTHER = "198.51.100.7"
+POD_IP = "198.51.100.9"
+ENV = {"NODE_NAME": "node-self.test", "HOSTNAME": "host-self.test", "POD_IP": POD_IP}
 
 
 def outward_address():
@@ -58,7 +66,7 @@ def have_ipv6_loopback():
         return False
 
 
-def config(listen, port, self_exclude):
+def config(listen, port, self_exclude, sd_url):
     lines = [
         "reflector:",
         "  listen: [%s]" % ", ".join('"%s"' % t.hostport(h, port) for h in listen),
@@ -76,6 +84,9 @@ def config(listen, port, self_exclude):
     ]
     if not self_exclude:
         lines.append("    exclude_self: false")
+    lines += ["  - name: named",
+              "    labels: {g: named}",
+              "    discovery: {http_sd: {url: \"%s\", refresh: 1s, timeout: 2s}}" % sd_url]
     return "\n".join(lines) + "\n"
 
 
@@ -88,11 +99,16 @@ def main():
     listen = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"] + (["::1"] if v6 else []) + ([own] if own else [])
     dns = t.FakeDns()
     dns.records["mesh.test"] = {"A": ["127.0.0.2", "127.0.0.3", "127.0.0.4"]}
-    self_a = ["127.0.0.1", OTHER] + ([own] if own else [])
+    self_a = ["127.0.0.1", OTHER, POD_IP] + ([own] if own else [])
     dns.records["self.test"] = {"A": self_a, "AAAA": ["::1"] if v6 else []}
     n_self = len(self_a) - 1 + (1 if v6 else 0)
-    agent, web, path = t.start_agent_env(args.agent, work, config(listen, port, True),
-                                         {"TW_TEST_NAMESERVER": "127.0.0.1:%d" % dns.port})
+    dns.records["sd.test"] = {"A": ["127.0.0.1"]}
+    dns.records["other.test"] = {"A": ["127.0.0.4"]}
+    srv = t.SdHttpServer(t.sd_json([(["node-self.test:%d" % port, "HOST-SELF.test:%d" % port,
+                                      "other.test:%d" % port], {})]).encode())
+    sd_url = "http://sd.test:%d/sd" % srv.port
+    env = dict(ENV, TW_TEST_NAMESERVER="127.0.0.1:%d" % dns.port)
+    agent, web, path = t.start_agent_env(args.agent, work, config(listen, port, True, sd_url), env)
     ctx = (agent,)
     print("own outward address: %s, IPv6 loopback: %s" % (own, v6))
 
@@ -129,6 +145,19 @@ def main():
             "TW_TEST_NAMESERVER not announced in the log", *ctx)
     qs = set(dns.queries)
     t.check(("mesh.test", 1) in qs and ("mesh.test", 28) in qs, "queries seen: %r" % sorted(qs), *ctx)
+
+    # ---- 1b. http_sd by name; self by $NODE_NAME / $HOSTNAME (item 6) ----
+    s = wait(lambda s: received(s, "other.test:%d" % port, "named") >= 5, "other.test measured through http_sd")
+    ok, bad, n = stats(s, "named")
+    t.check(n == 1 and bad == 0, "named stats %r" % ((ok, bad, n),), *ctx)
+    t.check(not t.series_of(s, "node-self.test:%d" % port) and not t.series_of(s, "HOST-SELF.test:%d" % port),
+            "a target named like this node discovered", *ctx)
+    hosts = {h.get("Host") for _, _, h in srv.requests}
+    t.check(hosts == {"sd.test:%d" % srv.port}, "Host headers %r" % hosts, *ctx)
+    t.check(("sd.test", 1) in dns.queries and ("other.test", 1) in dns.queries, "queries %r" % sorted(set(dns.queries)),
+            *ctx)
+    m = re.findall(r'discovered targets changed" group=named .* excluded_self=(\d+)', agent.output())
+    t.check(m and int(m[0]) == 2, "named: excluded_self logged %r, expected 2" % m, *ctx)
 
     # ---- 2. an address leaves the answer ----
     before = sent_now(s, ["127.0.0.2", "127.0.0.4"])
@@ -168,10 +197,10 @@ def main():
     m = re.findall(r'discovered targets changed" group=selfx .* excluded_self=(\d+)', agent.output())
     t.check(m and int(m[0]) == n_self, "excluded_self logged %r, expected %d" % (m, n_self), *ctx)
 
-    # ---- 6. SIGHUP: exclude_self false keeps this host's addresses ----
+    # ---- 7. SIGHUP: exclude_self false keeps this host's addresses ----
     before = sent_now(s, want)
     ok0 = stats(s, "selfx")[0]
-    t.write_file(path, config(listen, port, False), 0o644)
+    t.write_file(path, config(listen, port, False, sd_url), 0o644)
     agent.signal(signal.SIGHUP)
     mine = ["127.0.0.1"] + (["::1"] if v6 else []) + ([own] if own else [])
     s = wait(lambda s: all(received(s, a, "selfx") >= 5 for a in mine), "this host's addresses measured: %s" % mine)
@@ -182,6 +211,7 @@ def main():
 
     t.check(agent.stop() == 0, "agent exit status", *ctx)
     dns.close()
+    srv.close()
     shutil.rmtree(work)
     print("discovery_dns: OK")
 

@@ -26,6 +26,8 @@ live scrapes and the log:
      port has nothing listening) carries on untouched, also after the
      entry is removed again.
   6. deleting a file removes its targets.
+  7. a second group reads a relative pattern (joined to the config file's
+     directory) of *.yaml files: its target is measured with its labels.
 """
 import os
 import shutil
@@ -53,6 +55,9 @@ def config(ports, plain, cm, static_name, static_port):
         "        refresh: 10m",
         "    targets:",
         '      - {name: "%s", host: 127.0.0.1, port: %d, labels: {site: clash}}' % (static_name, static_port),
+        "  - name: rel",
+        "    exclude_self: false",
+        '    discovery: {file_sd: {files: ["rel/*.yaml"], refresh: 10m}}',
     ]) + "\n"
 
 
@@ -111,8 +116,8 @@ def main():
     work = tempfile.mkdtemp(prefix="discovery_file-")
     plain = os.path.join(work, "plain")
     os.mkdir(plain)
-    ports = [t.free_port() for _ in range(5)]
-    p1, p2, p3, p4, p5 = ports
+    ports = [t.free_port() for _ in range(6)]
+    p1, p2, p3, p4, p5, p6 = ports
     dead = t.free_port()  # nothing listens here
     a_json = os.path.join(plain, "a.json")
     b_yml = os.path.join(plain, "b.yml")
@@ -122,6 +127,8 @@ def main():
     t.write_file(os.path.join(plain, "notes.txt"), "not a target list\n", 0o644)
     cm = t.ConfigMapDir(os.path.join(work, "cm"), {"k.json": t.sd_json([([hp(p3)], {"site": "cm"})])})
     static_name = hp(dead)
+    os.mkdir(os.path.join(work, "rel"))
+    t.write_atomic(os.path.join(work, "rel", "r.yaml"), t.sd_yaml([([hp(p6)], {"site": "rel"})]))
     agent, web, _ = t.start_agent(args.agent, work, config(ports, plain, cm.path, static_name, p4))
     c = Checker(web, agent)
 
@@ -210,6 +217,11 @@ def main():
     c.check(t.discovery_stats(s, "fsd")[2] == 3, "targets after deleting b.yml: %r" % (t.discovery_stats(s, "fsd"),))
     for p in (p1, p4, p5):
         c.check(t.counter_of(s, "twamp_test_packets_received_total", hp(p)), "%s no longer measured" % hp(p))
+
+    # ---- 7. the relative *.yaml pattern of group rel ----
+    s = c.measured(hp(p6), by=5)
+    check_labels(c, s, hp(p6), {"site": "rel"})
+    c.check(t.discovery_stats(s, "rel")[1:] == (0, 1), "rel stats %r" % (t.discovery_stats(s, "rel"),))
 
     c.check(agent.stop() == 0, "agent exit status")
     shutil.rmtree(work)

@@ -8,7 +8,11 @@ discovered targets. Asserted from live scrapes, the server's request log
 and the agent's log:
   1. the listed targets are measured with the response's labels; the
      agent sends GET to the URL's path with a User-Agent starting with
-     "twamp-agent/"; successes are counted under source="http_sd".
+     "twamp-agent/", Accept: application/json,
+     X-Prometheus-Refresh-Interval-Seconds: 1 and the bearer token file's
+     content as Authorization (re-read on every fetch: a new token is sent
+     after the file changes; never logged); successes are counted under
+     source="http_sd".
   2. a changed response is followed: the new target appears, the dropped
      one's series vanish, the kept one keeps its session and counters.
   3. HTTP 500, a server that hangs past the timeout, and a 200 with a
@@ -18,6 +22,7 @@ and the agent's log:
   4. afterwards a good response applies again; an empty list is a valid
      answer that removes every discovered target.
 """
+import os
 import shutil
 import tempfile
 import time
@@ -27,7 +32,7 @@ import twamplib as t
 WAIT = 15
 
 
-def config(ports, url):
+def config(ports, url, token_file):
     return "\n".join([
         "reflector:",
         "  listen: [%s]" % ", ".join('"127.0.0.1:%d"' % p for p in ports),
@@ -38,7 +43,8 @@ def config(ports, url):
         "  - name: cmdb",
         "    exclude_self: false",
         "    labels: {team: net}",
-        "    discovery: {http_sd: {url: \"%s\", refresh: 1s, timeout: 500ms}}" % url,
+        "    discovery:",
+        "      http_sd: {url: \"%s\", refresh: 1s, timeout: 500ms, bearer_token_file: \"%s\"}" % (url, token_file),
     ]) + "\n"
 
 
@@ -51,7 +57,8 @@ def main():
     work = tempfile.mkdtemp(prefix="discovery_http-")
     p1, p2, p3 = ports = [t.free_port() for _ in range(3)]
     srv = t.SdHttpServer(t.sd_json([([hp(p1), hp(p2)], {"src": "http"})]).encode())
-    agent, web, _ = t.start_agent(args.agent, work, config(ports, srv.url))
+    token_file = t.write_file(os.path.join(work, "token"), "tok-first-1234\n", 0o600)
+    agent, web, _ = t.start_agent(args.agent, work, config(ports, srv.url, token_file))
     ctx = (agent,)
 
     def wait(fn, what, timeout=WAIT):
@@ -85,12 +92,20 @@ def main():
     t.check(t.select(s, "twamp_discovery_refreshes_total", group="cmdb", source="http_sd", result="success"),
             "no success series with source=http_sd", *ctx)
     t.check(srv.requests, "the server saw no request", *ctx)
-    for method, path, headers in srv.requests:
+    for method, path, headers in list(srv.requests):
         ua = headers.get("User-Agent", "")
         t.check(method == "GET" and path == "/sd" and ua.startswith("twamp-agent/"),
                 "request %s %s User-Agent %r" % (method, path, ua), *ctx)
+        t.check(headers.get("Accept") == "application/json" and
+                headers.get("X-Prometheus-Refresh-Interval-Seconds") == "1" and
+                headers.get("Authorization") == "Bearer tok-first-1234", "request headers %r" % headers, *ctx)
     ok0 = ok
     wait(lambda s: stats(s)[0] >= ok0 + 2, "refreshes every second")
+    nreq = len(srv.requests)
+    t.write_atomic(token_file, "tok-second-5678\n", 0o600)
+    t.wait_until(lambda: any(h.get("Authorization") == "Bearer tok-second-5678" for _, _, h in srv.requests[nreq:]),
+                 10, "the new bearer token sent", *ctx)
+    t.check("tok-first" not in agent.output() and "tok-second" not in agent.output(), "a token in the log", *ctx)
 
     # ---- 2. follow a change ----
     before = sent_now(t.try_samples(web) or s, [hp(p2)])

@@ -516,12 +516,12 @@ def discovery_stats(samples, group):
             one("twamp_discovery_targets"))
 
 
-def write_atomic(path, text):
+def write_atomic(path, text, mode=0o644):
     """Replaces path by a rename, as config management tools do (the
     temporary name starts with '.' so no *.json/*.yml pattern sees it)."""
     d, base = os.path.split(path)
     tmp = os.path.join(d, ".tmp-" + base)
-    write_file(tmp, text, 0o644)
+    write_file(tmp, text, mode)
     os.rename(tmp, path)
 
 
@@ -934,3 +934,52 @@ def control_commands(client, server):
             spos += reply
         pos += size
     return mode, cmds, answers
+
+
+def start_agent_on_free_ports(agent, workdir, make_config, nudp=0, ntcp=0, name="agent", tries=3, ntcp6=0):
+    """start_agent() with a config that needs free ports: make_config(udp
+    ports, tcp ports) -> YAML (tcp: ntcp ports free on 127.0.0.1, then
+    ntcp6 free on ::1). Other tests on the machine may take a port between
+    the check and the bind, so an agent that exits because an address is
+    in use is retried with fresh ports. Returns (Proc, web port, config
+    path, udp ports, tcp ports)."""
+    for attempt in range(tries):
+        udp = [free_udp_port() for _ in range(nudp)]
+        tcp = [free_port() for _ in range(ntcp)] + [free_port(socket.AF_INET6) for _ in range(ntcp6)]
+        try:
+            pr, web, path = start_agent(agent, workdir, make_config(udp, tcp), name=name)
+            return pr, web, path, udp, tcp
+        except AssertionError:
+            mine = [p for p in _procs if p.name == name]
+            if attempt + 1 == tries or not mine or "in use" not in mine[-1].output():
+                raise
+            sys.stderr.write("%s: an address was taken meanwhile; retrying with other ports\n" % name)
+    raise AssertionError("unreachable")
+
+
+def start_udp_reflector_free(agent, nlight=1, nstamp=1, extra=(), name="reflect-udp", tries=3):
+    """start_udp_reflector() on fresh free ports, retried when one was taken
+    meanwhile. Returns (Proc, control port, light ports, stamp ports)."""
+    for attempt in range(tries):
+        light = [free_udp_port() for _ in range(nlight)]
+        stamp = [free_udp_port() for _ in range(nstamp)]
+        try:
+            pr, ctl = start_udp_reflector(agent, light, stamp, extra, name)
+            return pr, ctl, light, stamp
+        except AssertionError:
+            mine = [p for p in _procs if p.name == name]
+            if attempt + 1 == tries or not mine or "in use" not in mine[-1].output():
+                raise
+            sys.stderr.write("%s: an address was taken meanwhile; retrying with other ports\n" % name)
+    raise AssertionError("unreachable")
+
+
+def random_key(n):
+    """n random octets without CR or LF: the key store refuses secrets
+    that decode to either (a TWAMP passphrase rule it applies to the raw
+    TWAMP Light / STAMP keys too), which would hit ~31% of random 48-octet
+    Light keys."""
+    out = b""
+    while len(out) < n:
+        out += bytes(b for b in os.urandom(n) if b not in (0x0A, 0x0D))
+    return out[:n]
