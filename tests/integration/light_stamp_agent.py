@@ -15,6 +15,8 @@ timestamp_info, direct_measurement, follow_up] (DSCP 46 open, DSCP 34
 authenticated). Asserted from the metrics:
 
   - every session up, packets received, none lost, no failures;
+    STAMP replies carry exactly the TLVs asked for (Extra Padding for the
+    default padding, the five configured, HMAC when authenticated);
     twamp_session_info{protocol="light"|"stamp"} with the security mode;
   - TLV targets: twamp_stamp_tlv_results_total{result="processed"} > 0 and
     nothing unrecognized/malformed/integrity; twamp_received_dscp forward
@@ -22,7 +24,10 @@ authenticated). Asserted from the metrics:
   - twamp_dscp_remarked_total stays 0 everywhere (loopback keeps marks);
   - each reflector agent: reflected > 0 per protocol, no drops, and
     twamp_reflector_sessions = the senders it serves when stateful, 0
-    when stateless.
+    when stateless;
+  - a SIGHUP giving one STAMP target a new ssid and stamp_tlvs restarts
+    that session: the reflector tracks the new SSID, the replies carry
+    the new TLVs, nothing is lost.
 """
 import os
 import shutil
@@ -59,16 +64,43 @@ def target_line(name, host, port, mode, sec, keys, extra=""):
         name, host, port, mode, sec, keyed, extra)
 
 
+def reload_tlvs(cfg, pa, web_a, web_b1, ctx):
+    """SIGHUP with new stamp_tlvs and ssid for one target: the session
+    restarts, its replies carry the new TLVs, and B1 sees the new SSID as a
+    new stateful session."""
+    n = "b1-stamp-v4"
+    text = open(cfg).read()
+    line = [x for x in text.splitlines() if "name: %s," % n in x][0]
+    new = line[:-1] + ", ssid: 4321, stamp_tlvs: [cos, direct_measurement]}"
+    t.write_file(cfg, text.replace(line, new), 0o644)
+    before = t.value(t.scrape_samples(web_b1), "twamp_reflector_sessions", protocol="stamp")
+    pa.signal(1)  # SIGHUP
+    t.wait_log(pa, "session settings changed, restarting")
+    t.wait_until(lambda: t.value(t.scrape_samples(web_b1), "twamp_reflector_sessions", protocol="stamp")
+                 == before + 1, 10, "B1 tracking the new SSID", *ctx)
+    __import__("time").sleep(1.5)  # the old session's last replies are decided (loss timeout 1 s)
+    s1 = t.scrape_samples(web_a)
+    s2 = t.wait_until(lambda: (lambda s: s if t.value(s, "twamp_test_packets_received_total", target=n)
+                               >= t.value(s1, "twamp_test_packets_received_total", target=n) + 20 else None)(
+        t.scrape_samples(web_a)), 10, "replies after the reload", *ctx)
+    rx = [t.value(x, "twamp_test_packets_received_total", target=n) for x in (s1, s2)]
+    pr = [t.value(x, "twamp_stamp_tlv_results_total", target=n, result="processed") for x in (s1, s2)]
+    t.check(pr[1] - pr[0] == 3 * (rx[1] - rx[0]), "after the reload %s TLVs in %s replies, want 3 each"
+            % (pr[1] - pr[0], rx[1] - rx[0]), *ctx)
+    t.check(t.value(s2, "twamp_test_packets_lost_total", target=n) == 0, "the reload lost packets", *ctx)
+
+
 def main():
     a = t.parse_args()
     work = tempfile.mkdtemp(prefix="tw-lsagent-")
-    keys = t.write_hex_key_file(os.path.join(work, "keys"), [("lightkey", os.urandom(48)),
-                                                               ("stampkey", os.urandom(32))])
+    keys = t.write_hex_key_file(os.path.join(work, "keys"), [("lightkey", t.random_key(48)),
+                                                               ("stampkey", t.random_key(32))])
     refl = {}
     for name, (light, stamp) in REFLECTORS.items():
-        lp, sp = t.free_udp_port(), t.free_udp_port()
-        pr, web, _ = t.start_agent(a.agent, work, reflector_config(t.free_port(), lp, sp, keys, light, stamp),
-                                   name="agent-" + name)
+        def make(udp, tcp, light=light, stamp=stamp):
+            return reflector_config(tcp[0], udp[0], udp[1], keys, light, stamp)
+        pr, web, _, (lp, sp), _ = t.start_agent_on_free_ports(a.agent, work, make, nudp=2, ntcp=1,
+                                                              name="agent-" + name)
         t.wait_log(pr, "STAMP reflector listening", count=2)
         t.wait_log(pr, "TWAMP Light reflector listening", count=2)
         refl[name] = (pr, web, lp, sp)
@@ -87,7 +119,7 @@ def main():
         lines.append(target_line(tname, host, refl[name][3], "stamp", sec, keys,
                                  ", dscp: %d, stamp_tlvs: %s" % (dscp, ALL_TLVS)))
     config = "\n".join(["defaults:", "  interval: 50ms", "  loss_timeout: 1s", "targets:"] + lines) + "\n"
-    pa, web_a, _ = t.start_agent(a.agent, work, config, name="agent-a")
+    pa, web_a, cfg_a = t.start_agent(a.agent, work, config, name="agent-a")
     ctx = (pa,) + tuple(x[0] for x in refl.values())
 
     def measuring():
@@ -107,9 +139,14 @@ def main():
         for d in ("forward", "backward"):
             t.check(t.value(s, "twamp_dscp_remarked_total", target=n, direction=d) == 0,
                     "%s: %s remarking on loopback" % (n, d), *ctx)
+        if mode == "stamp":
+            # per reply: Extra Padding (the default padding), plus the five
+            # configured TLVs, plus the HMAC TLV when authenticated
+            per = 1 + (5 + (sec == "authenticated") if tlvs else 0)
+            got = t.value(s, "twamp_stamp_tlv_results_total", target=n, result="processed")
+            rx = t.value(s, "twamp_test_packets_received_total", target=n)
+            t.check(got == per * rx, "%s: %s TLVs processed in %s replies, want %d each" % (n, got, rx, per), *ctx)
         if tlvs:
-            t.check(t.value(s, "twamp_stamp_tlv_results_total", target=n, result="processed") > 0,
-                    "%s: no TLV processed" % n, *ctx)
             for r in ("unrecognized", "malformed", "integrity"):
                 t.check(t.value(s, "twamp_stamp_tlv_results_total", target=n, result=r) == 0,
                         "%s: TLV result %s" % (n, r), *ctx)
@@ -133,6 +170,7 @@ def main():
             t.check(tracked == want, "%s: %s tracks %s senders, want %d" % (name, proto, tracked, want), *ctx)
         drops = [x for x in t.select(rs, "twamp_reflector_test_packets_dropped_total") if x[2]]
         t.check(not drops, "%s: drops %s" % (name, drops), *ctx)
+    reload_tlvs(cfg_a, pa, web_a, refl["b1"][1], ctx)
     for p in ctx:
         t.check(p.stop() == 0, "%s exit status" % p.name, p)
     shutil.rmtree(work, ignore_errors=True)

@@ -46,8 +46,7 @@ def open_modes(agent):
     """Both state models, both families, both protocols, and the interop."""
     refl = {}
     for model, extra in (("stateful", []), ("stateless", ["--stateless"])):
-        a, b = t.free_udp_port(), t.free_udp_port()
-        pr, _ = t.start_udp_reflector(agent, light=[a], stamp=[b], extra=extra, name="reflect-" + model)
+        pr, _, (a,), (b,) = t.start_udp_reflector_free(agent, extra=extra, name="reflect-" + model)
         refl[model] = (pr, a, b)
         t.check("mode=%s" % model in pr.output(), "%s reflector log: mode" % model, pr)
     ctx = tuple(x[0] for x in refl.values())
@@ -98,15 +97,16 @@ def dropped(port, protocol, reason):
 
 
 def keyed(agent, work):
-    light_key, stamp_key = os.urandom(48), b"stamp-integration-key"
+    light_key, stamp_key = t.random_key(48), b"stamp-integration-key"
     keys = t.write_hex_key_file(os.path.join(work, "keys"), [("lightkey", light_key), ("stampkey", stamp_key)])
     t.check(len(open(keys).read().split("lightkey ")[1].split()[0]) == 96, "the Light secret is 96 hex digits")
-    wrong = t.write_hex_key_file(os.path.join(work, "wrong"), [("lightkey", os.urandom(48)),
+    wrong = t.write_hex_key_file(os.path.join(work, "wrong"), [("lightkey", t.random_key(48)),
                                                                  ("stampkey", b"not-the-stamp-key")])
     agents = {}
     for sec in ("authenticated", "encrypted"):
-        lp, sp = t.free_udp_port(), t.free_udp_port()
-        pr, web, _ = t.start_agent(agent, work, keyed_config(t.free_port(), lp, sp, keys, sec), name="keyed-" + sec)
+        def make(udp, tcp, sec=sec):
+            return keyed_config(tcp[0], udp[0], udp[1], keys, sec)
+        pr, web, _, (lp, sp), _ = t.start_agent_on_free_ports(agent, work, make, nudp=2, ntcp=1, name="keyed-" + sec)
         t.wait_log(pr, "STAMP reflector listening", count=2)
         agents[sec] = (pr, web, lp, sp)
     ctx = tuple(x[0] for x in agents.values())

@@ -54,12 +54,11 @@ def main():
     if shutil.which("tshark") is None:
         print("tshark is not installed: skipped")
         return SKIP
-    light, stamp = t.free_udp_port(), t.free_udp_port()
     canary = t.free_port(socket.AF_INET, socket.SOCK_DGRAM)
     tmp = tempfile.mkdtemp(prefix="tw-lighttshark-")
     os.chmod(tmp, 0o777)  # dumpcap may drop privileges before writing
     pcap = os.path.join(tmp, "light.pcapng")
-    refl, _ = t.start_udp_reflector(a.agent, light=[light], stamp=[stamp], name="reflect")
+    refl, _, (light,), (stamp,) = t.start_udp_reflector_free(a.agent, name="reflect")
     cap = t.start_capture(pcap, "udp port %d or udp port %d or udp port %d" % (light, stamp, canary))
     if cap is None:
         refl.stop()

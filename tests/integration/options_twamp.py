@@ -242,10 +242,12 @@ def main():
     a = t.parse_args()
     work = tempfile.mkdtemp(prefix="tw-options-")
     os.chmod(work, 0o777)  # dumpcap may drop privileges before writing
-    r = (t.free_port(), t.free_port(socket.AF_INET6))
-    p = (t.free_port(), t.free_port(socket.AF_INET6))
-    pr, web_r, _ = t.start_agent(a.agent, work, reflector_config(r[0], r[1], FEATURES, True), name="agent-r")
-    pp, _, _ = t.start_agent(a.agent, work, reflector_config(p[0], p[1], [], False), name="agent-p")
+    pr, web_r, _, _, r = t.start_agent_on_free_ports(
+        a.agent, work, lambda u, tcp: reflector_config(tcp[0], tcp[1], FEATURES, True), ntcp=1, ntcp6=1,
+        name="agent-r")
+    pp, _, _, _, p = t.start_agent_on_free_ports(
+        a.agent, work, lambda u, tcp: reflector_config(tcp[0], tcp[1], [], False), ntcp=1, ntcp6=1, name="agent-p")
+    r, p = tuple(r), tuple(p)
     ctx = (pr, pp)
     pcap = os.path.join(work, "control.pcapng")
     cap = t.start_capture(pcap, "tcp port %d or tcp port %d" % r)
