@@ -18,11 +18,12 @@ host). Asserted from live scrapes, the queries and the log:
      permitting) AAAA ::1: the new targets are measured.
   5. self-exclusion (exclude_self defaults to true) for self.test, whose
      records are 127.0.0.1, ::1, this host's outward address and
-     198.51.100.7 (TEST-NET-2, not this host): only 198.51.100.7 becomes a
-     target; the log counts the excluded ones.
-     $POD_IP (198.51.100.9, also a record) is excluded too.
-  6. http_sd whose URL names a host (sd.test, answered by the fake server)
-     is fetched through the agent's resolver (Host header sd.test:PORT);
+     198.51.100.7 (TEST-NET-2, not this host) and $POD_IP (198.51.100.9,
+     set in the agent's environment): only 198.51.100.7 becomes a target;
+     the log counts the excluded ones.
+  6. (checked right after 1, before SERVFAIL) http_sd whose URL names a
+     host (sd.test, answered by the fake server) is fetched through the
+     agent's resolver (Host header sd.test:PORT);
      of its targets, those named $NODE_NAME and $HOSTNAME (compared
      case-insensitively) are left out, and other.test:P, a DNS name the
      probe resolves through the same server, is measured.
