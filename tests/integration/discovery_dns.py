@@ -32,6 +32,7 @@ host). Asserted from live scrapes, the queries and the log:
      outward address and $POD_IP too, and the local ones are measured;
      mesh.test's targets keep their counters across the reload.
 """
+import os
 import re
 import shutil
 import signal
@@ -96,7 +97,6 @@ def main():
     work = tempfile.mkdtemp(prefix="discovery_dns-")
     v6 = have_ipv6_loopback()
     own = outward_address()
-    port = t.free_port()
     listen = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"] + (["::1"] if v6 else []) + ([own] if own else [])
     dns = t.FakeDns()
     dns.records["mesh.test"] = {"A": ["127.0.0.2", "127.0.0.3", "127.0.0.4"]}
@@ -105,11 +105,16 @@ def main():
     n_self = len(self_a) - 1 + (1 if v6 else 0)
     dns.records["sd.test"] = {"A": ["127.0.0.1"]}
     dns.records["other.test"] = {"A": ["127.0.0.4"]}
-    srv = t.SdHttpServer(t.sd_json([(["node-self.test:%d" % port, "HOST-SELF.test:%d" % port,
-                                      "other.test:%d" % port], {})]).encode())
+    srv = t.SdHttpServer()
     sd_url = "http://sd.test:%d/sd" % srv.port
-    env = dict(ENV, TW_TEST_NAMESERVER="127.0.0.1:%d" % dns.port)
-    agent, web, path = t.start_agent_env(args.agent, work, config(listen, port, True, sd_url), env)
+    # the agent inherits this environment
+    os.environ.update(ENV, TW_TEST_NAMESERVER="127.0.0.1:%d" % dns.port)
+
+    def make(_udp, tcp):
+        srv.body = t.sd_json([(["node-self.test:%d" % tcp[0], "HOST-SELF.test:%d" % tcp[0],
+                                "other.test:%d" % tcp[0]], {})]).encode()
+        return config(listen, tcp[0], True, sd_url)
+    agent, web, path, _, (port,) = t.start_agent_on_free_ports(args.agent, work, make, ntcp=1)
     ctx = (agent,)
     print("own outward address: %s, IPv6 loopback: %s" % (own, v6))
 

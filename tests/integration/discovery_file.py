@@ -116,20 +116,29 @@ def main():
     work = tempfile.mkdtemp(prefix="discovery_file-")
     plain = os.path.join(work, "plain")
     os.mkdir(plain)
-    ports = [t.free_port() for _ in range(6)]
-    p1, p2, p3, p4, p5, p6 = ports
-    dead = t.free_port()  # nothing listens here
     a_json = os.path.join(plain, "a.json")
     b_yml = os.path.join(plain, "b.yml")
-    t.write_atomic(a_json, t.sd_json([([hp(p1)], {"site": "json", "rack": "r1", "team": ""})]))
-    t.write_atomic(b_yml, t.sd_yaml([([hp(p2)], {"site": "yaml"})]))
     # a non-matching file in the same directory is ignored
     t.write_file(os.path.join(plain, "notes.txt"), "not a target list\n", 0o644)
-    cm = t.ConfigMapDir(os.path.join(work, "cm"), {"k.json": t.sd_json([([hp(p3)], {"site": "cm"})])})
-    static_name = hp(dead)
     os.mkdir(os.path.join(work, "rel"))
-    t.write_atomic(os.path.join(work, "rel", "r.yaml"), t.sd_yaml([([hp(p6)], {"site": "rel"})]))
-    agent, web, _ = t.start_agent(args.agent, work, config(ports, plain, cm.path, static_name, p4))
+    made = {}
+
+    def make(_udp, tcp):
+        """The files for ports p1..p6 and dead (nothing listens there)."""
+        p1, p2, p3, _, _, p6, dead = tcp
+        t.write_atomic(a_json, t.sd_json([([hp(p1)], {"site": "json", "rack": "r1", "team": ""})]))
+        t.write_atomic(b_yml, t.sd_yaml([([hp(p2)], {"site": "yaml"})]))
+        t.write_atomic(os.path.join(work, "rel", "r.yaml"), t.sd_yaml([([hp(p6)], {"site": "rel"})]))
+        k = {"k.json": t.sd_json([([hp(p3)], {"site": "cm"})])}
+        if "cm" in made:
+            made["cm"].update(k)
+        else:
+            made["cm"] = t.ConfigMapDir(os.path.join(work, "cm"), k)
+        return config(tcp[:6], plain, made["cm"].path, hp(dead), tcp[3])
+    agent, web, _, _, tcp = t.start_agent_on_free_ports(args.agent, work, make, ntcp=7)
+    p1, p2, p3, p4, p5, p6 = tcp[:6]
+    static_name = hp(tcp[6])
+    cm = made["cm"]
     c = Checker(web, agent)
 
     # ---- 1. every listed target measured, labels merged ----

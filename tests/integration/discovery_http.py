@@ -55,10 +55,14 @@ def hp(port):
 def main():
     args = t.parse_args()
     work = tempfile.mkdtemp(prefix="discovery_http-")
-    p1, p2, p3 = ports = [t.free_port() for _ in range(3)]
-    srv = t.SdHttpServer(t.sd_json([([hp(p1), hp(p2)], {"src": "http"})]).encode())
+    srv = t.SdHttpServer()
     token_file = t.write_file(os.path.join(work, "token"), "tok-first-1234\n", 0o600)
-    agent, web, _ = t.start_agent(args.agent, work, config(ports, srv.url, token_file))
+
+    def make(_udp, tcp):
+        srv.body = t.sd_json([([hp(tcp[0]), hp(tcp[1])], {"src": "http"})]).encode()
+        return config(tcp, srv.url, token_file)
+    agent, web, _, _, ports = t.start_agent_on_free_ports(args.agent, work, make, ntcp=3)
+    p1, p2, p3 = ports
     ctx = (agent,)
 
     def wait(fn, what, timeout=WAIT):

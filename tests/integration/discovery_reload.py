@@ -63,11 +63,15 @@ def main():
     d1, d2 = os.path.join(work, "one"), os.path.join(work, "two")
     os.mkdir(d1)
     os.mkdir(d2)
-    p1, p2, p3, p4 = ports = [t.free_port() for _ in range(4)]
-    t.write_atomic(os.path.join(d1, "a.json"), t.sd_json([([hp(p1), hp(p2)], {"src": "sd"})]))
-    t.write_atomic(os.path.join(d2, "b.json"), t.sd_json([([hp(p1), hp(p3)], {"src": "sd"})]))
     pat1, pat2 = os.path.join(d1, "*.json"), os.path.join(d2, "*.json")
-    agent, web, path = t.start_agent(args.agent, work, config(ports, pat1))
+
+    def make(_udp, tcp):
+        p1, p2, p3, _ = tcp
+        t.write_atomic(os.path.join(d1, "a.json"), t.sd_json([([hp(p1), hp(p2)], {"src": "sd"})]))
+        t.write_atomic(os.path.join(d2, "b.json"), t.sd_json([([hp(p1), hp(p3)], {"src": "sd"})]))
+        return config(tcp, pat1)
+    agent, web, path, _, ports = t.start_agent_on_free_ports(args.agent, work, make, ntcp=4)
+    p1, p2, p3, p4 = ports
     ctx = (agent,)
 
     def wait(fn, what, timeout=WAIT):

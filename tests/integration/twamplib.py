@@ -709,24 +709,6 @@ class SdHttpServer:
         self._thread.join(5)
 
 
-def start_agent_env(agent, workdir, config_text, env, name="agent", extra=()):
-    """start_agent with extra environment variables (dict) for the agent."""
-    path = write_file(os.path.join(workdir, name + ".yml"), config_text, 0o644)
-    port = free_port()
-    full = dict(os.environ)
-    full.update(env)
-    pr = Proc([agent, "run", "--config.file", path, "--web.listen-address", "127.0.0.1:%d" % port] + list(extra),
-              name=name, env=full)
-
-    def ready():
-        try:
-            return http_get("http://127.0.0.1:%d/-/ready" % port, timeout=1.0)[0] == 200
-        except OSError:
-            return False
-    wait_until(ready, 15, "%s /-/ready" % name, pr)
-    return pr, port, path
-
-
 # ---- TWAMP Light, STAMP and the TWAMP options (issue 5) ----
 
 def free_udp_port():
