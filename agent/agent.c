@@ -325,11 +325,6 @@ static int apply_udp(tw_agent *a, int i, const tw_config_reflector *r, const tw_
 
 /* ---- targets ---- */
 
-static int cmp_targets(const void *x, const void *y)
-{
-	return tw_config_target_identity_cmp(*(const tw_config_target *const *)x, *(const tw_config_target *const *)y);
-}
-
 static tw_probe_env probe_env(tw_agent *a)
 {
 	tw_probe_env env = {
@@ -356,41 +351,49 @@ static void add_probe(tw_agent *a, const tw_config_target *t, tw_probe **out, si
 		tw_error("cannot start target", "target=%s error=\"%s\"", t->name, strerror(-err));
 }
 
-/* Every target of the running configuration: the static ones, then the
- * discovered ones; sorted by identity, each identity once (a discovered
+typedef struct target_ref {
+	const tw_config_target *t;
+	bool is_static; /* from the configuration file, not discovered */
+} target_ref;
+
+static int cmp_refs(const void *x, const void *y)
+{
+	const target_ref *a = x, *b = y;
+	int c = tw_config_target_identity_cmp(a->t, b->t);
+	return c ? c : (int)b->is_static - (int)a->is_static; /* static first */
+}
+
+/* Every target of the running configuration: the static ones and the
+ * discovered ones, sorted by identity, each identity once (a discovered
  * target that clashes with a static or an earlier one is left out). */
 static const tw_config_target **all_targets(tw_agent *a, size_t *nout)
 {
-	size_t total = a->cfg->n_targets, n = 0;
-	for (size_t i = 0; i < a->ndisc; i++) {
-		size_t k;
-		tw_discovery_targets(a->disc[i], &k);
-		total += k;
-	}
+	size_t total = a->cfg->n_targets, n = 0, k;
+	for (size_t i = 0; i < a->ndisc; i++)
+		total += (tw_discovery_targets(a->disc[i], &k), k);
+	target_ref *refs = calloc(total ? total : 1, sizeof(*refs));
 	const tw_config_target **t = calloc(total ? total : 1, sizeof(*t));
-	if (!t)
+	if (!refs || !t) {
+		free(refs);
+		free(t);
 		return NULL;
+	}
 	for (size_t i = 0; i < a->cfg->n_targets; i++)
-		t[n++] = &a->cfg->targets[i];
+		refs[n++] = (target_ref){ &a->cfg->targets[i], true };
 	for (size_t i = 0; i < a->ndisc; i++) {
-		size_t k;
 		const tw_discovered *v = tw_discovery_targets(a->disc[i], &k);
 		for (size_t j = 0; j < k; j++)
-			t[n++] = &v[j].target;
+			refs[n++] = (target_ref){ &v[j].target, false };
 	}
-	qsort(t, n, sizeof(*t), cmp_targets);
-	const tw_config_target *first = a->cfg->targets, *end = first + a->cfg->n_targets;
+	qsort(refs, n, sizeof(*refs), cmp_refs);
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!w || tw_config_target_identity_cmp(t[w - 1], t[i]) != 0) {
-			t[w++] = t[i];
-			continue;
-		}
-		bool is_static = t[i] >= first && t[i] < end; /* a static target wins a clash */
-		tw_debug("duplicate target left out", "target=%s", t[i]->name);
-		if (is_static)
-			t[w - 1] = t[i];
+		if (w && tw_config_target_identity_cmp(t[w - 1], refs[i].t) == 0)
+			tw_debug("duplicate target left out", "target=%s", refs[i].t->name);
+		else
+			t[w++] = refs[i].t;
 	}
+	free(refs);
 	*nout = w;
 	return t;
 }
@@ -603,6 +606,10 @@ int tw_agent_reload_notify(tw_agent *a, const char *trigger)
 	tw_info("reloading configuration", "trigger=%s", trigger);
 	tw_notify_reloading();
 	int rc = tw_agent_reload(a);
+	/* A reload also re-reads every discovery source now (an unchanged one
+	 * would otherwise wait for its next refresh). */
+	for (size_t i = 0; i < a->ndisc; i++)
+		tw_discovery_refresh_now(a->disc[i]);
 	tw_notify("READY=1"); /* a rejected config leaves the old one running */
 	return rc;
 }

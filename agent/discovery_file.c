@@ -40,6 +40,7 @@ typedef struct file_src {
 	int ifd;
 	tw_io io;
 	tw_timer debounce;
+	tw_timer rewatch; /* retries directories that do not exist yet */
 	watch *w;
 	size_t nw;
 	sd_file *files; /* sorted by path */
@@ -174,16 +175,39 @@ static tw_sd_doc *take_old(file_src *s, const char *path)
 
 /* ---- watching ---- */
 
-static void add_watches(tw_discovery *d, file_src *s)
+#define REWATCH_NS (2 * INT64_C(1000000000))
+
+/* Watches every directory that exists; returns how many are watched. A
+ * directory that does not exist yet (a ConfigMap mounted later, a path
+ * created after start-up) is retried every REWATCH_NS. */
+static size_t add_watches(tw_discovery *d, file_src *s)
 {
+	size_t watched = 0;
 	for (size_t i = 0; i < s->nw; i++) {
-		if (s->w[i].wd >= 0)
-			continue;
-		s->w[i].wd = inotify_add_watch(s->ifd, s->w[i].dir, WATCH_MASK);
 		if (s->w[i].wd < 0)
+			s->w[i].wd = inotify_add_watch(s->ifd, s->w[i].dir, WATCH_MASK);
+		if (s->w[i].wd >= 0)
+			watched++;
+		else
 			tw_debug("cannot watch directory yet", "group=%s dir=%s error=%d", disc_group_name(d),
 				 s->w[i].dir, errno);
 	}
+	if (watched < s->nw && !tw_timer_armed(&s->rewatch))
+		tw_timer_in(d->loop, &s->rewatch, REWATCH_NS);
+	return watched;
+}
+
+static void file_refresh(tw_discovery *d);
+
+static void on_rewatch(void *arg)
+{
+	tw_discovery *d = arg;
+	file_src *s = d->src;
+	size_t before = 0;
+	for (size_t i = 0; i < s->nw; i++)
+		before += s->w[i].wd >= 0;
+	if (add_watches(d, s) > before)
+		file_refresh(d); /* a directory appeared: read what it holds */
 }
 
 /* ---- refresh ---- */
@@ -306,6 +330,7 @@ static void file_fini(tw_discovery *d)
 	if (!s)
 		return;
 	tw_timer_stop(d->loop, &s->debounce);
+	tw_timer_stop(d->loop, &s->rewatch);
 	tw_io_del(d->loop, &s->io);
 	if (s->ifd >= 0)
 		close(s->ifd);
@@ -326,6 +351,7 @@ static int file_init(tw_discovery *d)
 	d->src = s;
 	tw_io_init(&s->io);
 	tw_timer_init(&s->debounce, on_debounce, d);
+	tw_timer_init(&s->rewatch, on_rewatch, d);
 	s->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	s->w = calloc(pats->n ? pats->n : 1, sizeof(*s->w));
 	if (s->ifd < 0 || !s->w) {
