@@ -44,6 +44,8 @@ typedef struct peer_table {
 	uint32_t *bucket;  /* index + 1 of the chain head, 0 = empty */
 	uint32_t nbuckets; /* power of two */
 	uint32_t used;
+	uint32_t *free;    /* stack of unused entry indexes */
+	uint32_t nfree;
 } peer_table;
 
 typedef struct listener {
@@ -104,7 +106,13 @@ static int table_init(peer_table *t, uint32_t cap)
 		t->nbuckets <<= 1;
 	t->v = calloc(cap, sizeof(*t->v));
 	t->bucket = calloc(t->nbuckets, sizeof(*t->bucket));
-	return t->v && t->bucket ? 0 : -ENOMEM;
+	t->free = calloc(cap, sizeof(*t->free));
+	if (!t->v || !t->bucket || !t->free)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < cap; i++)
+		t->free[i] = cap - 1 - i; /* entry 0 first */
+	t->nfree = cap;
+	return 0;
 }
 
 static void table_unlink(peer_table *t, uint32_t idx)
@@ -116,25 +124,21 @@ static void table_unlink(peer_table *t, uint32_t idx)
 		*pp = t->v[idx].next;
 	t->v[idx].used = false;
 	t->used--;
+	t->free[t->nfree++] = idx;
 }
 
 /* The sender's entry, created when missing; NULL when the table is full
- * of senders that are all still active. */
-static peer *table_get(peer_table *t, const peer_key *k, int64_t now, int64_t idle)
+ * (the sweep frees the entries of idle senders). Constant time: a flood of
+ * new senders must not cost a scan of the table each. */
+static peer *table_get(peer_table *t, const peer_key *k, int64_t now)
 {
 	uint32_t b = key_hash(k) & (t->nbuckets - 1);
 	for (uint32_t i = t->bucket[b]; i; i = t->v[i - 1].next)
 		if (memcmp(&t->v[i - 1].key, k, sizeof(*k)) == 0)
 			return &t->v[i - 1];
-	uint32_t slot = t->cap;
-	for (uint32_t i = 0; i < t->cap && slot == t->cap; i++) {
-		if (t->v[i].used && now - t->v[i].last_seen > idle)
-			table_unlink(t, i); /* reuse an expired sender's slot */
-		if (!t->v[i].used)
-			slot = i;
-	}
-	if (slot == t->cap)
+	if (!t->nfree)
 		return NULL;
+	uint32_t slot = t->free[--t->nfree];
 	t->v[slot] = (peer){ .key = *k, .last_seen = now, .next = t->bucket[b], .used = true };
 	t->bucket[b] = slot + 1;
 	t->used++;
@@ -165,7 +169,7 @@ static bool next_seq(tw_light *l, const tw_sockaddr *from, uint16_t ssid, uint32
 	}
 	int64_t now = tw_loop_mono(l->loop);
 	peer_key k = key_of(from, ssid);
-	peer *e = table_get(&l->peers, &k, now, l->p.sender_idle_ns);
+	peer *e = table_get(&l->peers, &k, now);
 	if (!e) {
 		drop(l, TW_LIGHT_DROP_SENDER_LIMIT);
 		return false;
@@ -438,6 +442,7 @@ void tw_light_free(tw_light *l)
 	l->p.stats->senders = 0;
 	free(l->peers.v);
 	free(l->peers.bucket);
+	free(l->peers.free);
 	free(l->ls);
 	free(l);
 }

@@ -59,7 +59,8 @@ typedef struct tw_light_params {
 	size_t nlisten;
 	bool stateless;
 	uint32_t max_senders;     /* stateful table size (0 = 1024) */
-	int64_t sender_idle_ns;   /* forget a sender silent this long (0 = 5 min) */
+	int64_t sender_idle_ns;   /* forget a sender silent this long (0 = 5 min; a sweep
+	                           * every sender_idle_ns / 2 frees its entry) */
 	int reply_dscp;           /* -1: copy the received DSCP, else 0-63 */
 	bool allow_cos_dscp;      /* STAMP: honour a Class of Service TLV's DSCP1 */
 	/* TWAMP Light keyed modes: sec AUTH/ENC with raw test keys; STAMP
