@@ -525,7 +525,11 @@ static int load_reflector_keys(const tw_config *cfg, tw_keystore **ks, char *err
 static void reload_failed(tw_agent *a, int rc)
 {
 	tw_gauge_set(tw_metrics_agent(a->metrics)->reload_ok, 0);
-	tw_error("configuration rejected, keeping the running one", "error=\"%s\" code=%d", a->last_reload_error, rc);
+	if (a->cfg)
+		tw_error("configuration rejected, keeping the running one", "error=\"%s\" code=%d", a->last_reload_error,
+			 rc);
+	else
+		tw_error("configuration rejected", "error=\"%s\" code=%d", a->last_reload_error, rc);
 }
 
 int tw_agent_reload(tw_agent *a)

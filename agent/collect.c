@@ -187,6 +187,18 @@ static void counter1(tw_prom_collect *c, const char *name, const char *help, uin
 	tw_prom_collect_sample(c, NULL, NULL, 0, (double)v);
 }
 
+/* RFC 8972 flags the STAMP reflector set in its replies. */
+static int stamp_tlv_flags(tw_prom_collect *c, const tw_light_stats *st)
+{
+	static const char *const names[] = { "flag" };
+	const char *m[] = { "malformed" }, *i[] = { "integrity" };
+	tw_prom_collect_family(c, "twamp_reflector_stamp_tlv_flags_total",
+			       "STAMP replies whose TLVs were flagged: malformed (M) or integrity failed (I).",
+			       TW_METRIC_COUNTER);
+	tw_prom_collect_sample(c, names, m, 1, (double)st->tlv_malformed);
+	return tw_prom_collect_sample(c, names, i, 1, (double)st->tlv_integrity_failed);
+}
+
 /* Reflector families, present (zero) even when a reflector is off. */
 static int reflector(void *arg, tw_prom_collect *c)
 {
@@ -209,7 +221,7 @@ static int reflector(void *arg, tw_prom_collect *c)
 	per_protocol(c, v, offsetof(refl_view, sessions), "twamp_reflector_sessions",
 		     "Test sessions served: TWAMP sessions, and the senders a stateful Light/STAMP reflector "
 		     "tracks.", TW_METRIC_GAUGE);
-	return 0;
+	return stamp_tlv_flags(c, &a->udp_stats[1]);
 }
 
 static int discovery(void *arg, tw_prom_collect *c)

@@ -288,11 +288,8 @@ static int add_hex_secret(ks_parse *ps, const uint8_t *id, size_t id_len, const 
 	uint8_t *dst = ps->ks->arena.p + ps->ks->used;
 	for (size_t i = 0; i < len; i++)
 		dst[i] = (uint8_t)(hex_nibble(hex[2 * i]) << 4 | hex_nibble(hex[2 * i + 1]));
-	if (memchr(dst, '\r', len) || memchr(dst, '\n', len)) {
-		tw_wipe(dst, len);
-		return fail(ps->er, -EINVAL, "%s:%zu: secret decodes to a passphrase with CR or LF (not allowed in TWAMP)",
-			    ps->name, ps->line);
-	}
+	/* Any octet is unambiguous in hex: binary keys (TWAMP Light's AES and
+	 * HMAC keys, STAMP's HMAC key) may contain CR or LF. */
 	if ((rc = push_entry(ps->ks, id, id_len, ps->line, ps->ks->used, len)) != 0) {
 		tw_wipe(dst, len);
 		return fail(ps->er, rc, "%s: out of memory", ps->name);

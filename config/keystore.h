@@ -7,10 +7,13 @@
  *     comment line; blank lines and surrounding spaces/tabs (and a CR before
  *     the LF) are ignored. IDENTITY is 1..80 printable ASCII octets without
  *     whitespace; HEX-SECRET is an even number of hex digits decoding to the
- *     passphrase (1..TW_KEYSTORE_SECRET_MAX octets, no CR or LF).
+ *     secret (1..TW_KEYSTORE_SECRET_MAX octets; any octet, so binary keys
+ *     such as TWAMP Light's AES || HMAC key fit).
  *   - a directory, e.g. a Kubernetes Secret volume: every regular file whose
  *     name does not start with '.' is one identity (the file name) and its
- *     raw content, minus one trailing '\n', is the passphrase. Symlinks are
+ *     raw content, minus one trailing '\n', is the passphrase (no CR or LF
+ *     inside, since the newline is ambiguous: binary keys go in a pfs file,
+ *     which may itself be a Secret key). Symlinks are
  *     followed (Kubernetes links each key into "..data/"); dot entries are
  *     skipped.
  *
