@@ -26,14 +26,16 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "peer.h"
+#include "pump.h"
+#include "script.h"
 #include "sender.h"
 #include "server.h"
 #include "testpkt.h"
 
 #define MS 1000000LL
-#define STEP_NS (2 * MS)       /* one bounded loop iteration */
-#define WAIT_NS (3000 * MS)    /* generous upper bound for "should happen" */
-#define QUIET_NS (150 * MS)    /* how long "nothing arrives" is watched */
+#define WAIT_NS TW_PUMP_WAIT_NS   /* generous upper bound for "should happen" */
+#define QUIET_NS TW_PUMP_QUIET_NS /* how long "nothing arrives" is watched */
 #define SENDER_ERREST 0x1234u  /* distinctive, multiplier 0x34 */
 #define SECRET "twamp-interop-secret"
 #define IDENTITY "testuser"
@@ -49,20 +51,6 @@ typedef struct fx {
 	int family;
 	const char *host;
 } fx;
-
-static int64_t real_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static tw_server_params default_params(void)
 {
@@ -108,227 +96,38 @@ static const tw_server_stats *stats(const fx *f)
 	return tw_server_stats_get(f->srv);
 }
 
-/* Runs the loop in bounded steps until cond(arg) holds or max_ns passes. */
-static bool pump_until(fx *f, bool (*cond)(void *), void *arg, int64_t max_ns)
-{
-	int64_t end = mono_ns() + max_ns;
-	while (!cond(arg)) {
-		if (mono_ns() >= end)
-			return false;
-		assert_true(tw_loop_run_once(f->loop, STEP_NS) >= 0);
-	}
-	return true;
-}
-
-static bool never(void *arg)
-{
-	(void)arg;
-	return false;
-}
-
-static void pump_for(fx *f, int64_t ns)
-{
-	pump_until(f, never, NULL, ns);
-}
-
 /* ------------------------------------------------------------------ */
-/* the scripted Control-Client: raw TCP                                 */
+/* the scripted Control-Client (support/script.h) over raw TCP          */
 
-/* Connects from src (NULL: any source address). */
-static int peer_connect_from(fx *f, const char *src)
+static int peer_open(fx *f)
 {
-	int fd = socket(f->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	if (src) {
-		tw_sockaddr a;
-		assert_int_equal(tw_sa_from_numeric(src, 0, &a), 0);
-		assert_int_equal(bind(fd, (const struct sockaddr *)&a.ss, a.len), 0);
-	}
-	int rc = connect(fd, (const struct sockaddr *)&f->addr.ss, f->addr.len);
-	assert_true(rc == 0 || errno == EINPROGRESS);
-	return fd;
-}
-
-static int peer_connect(fx *f)
-{
-	return peer_connect_from(f, NULL);
-}
-
-static void peer_send(int fd, const void *buf, size_t len)
-{
-	ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-	assert_int_equal(n, (ssize_t)len);
-}
-
-typedef struct tcp_rx {
-	int fd;
-	uint8_t *buf;
-	size_t want, have;
-	bool eof;  /* orderly close or reset seen */
-	bool discard;
-} tcp_rx;
-
-static bool tcp_rx_cond(void *arg)
-{
-	tcp_rx *r = arg;
-	uint8_t sink[4096];
-	for (int i = 0; i < 64 && (r->discard || r->have < r->want); i++) {
-		uint8_t *dst = r->discard ? sink : r->buf + r->have;
-		size_t cap = r->discard ? sizeof(sink) : r->want - r->have;
-		ssize_t n = recv(r->fd, dst, cap, MSG_DONTWAIT);
-		if (n > 0) {
-			if (!r->discard)
-				r->have += (size_t)n;
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return false;
-		r->eof = true; /* 0 = FIN; ECONNRESET etc. also mean "closed" */
-		return true;
-	}
-	return !r->discard && r->have >= r->want;
-}
-
-/* Reads exactly len octets (fails the test otherwise). */
-static void peer_read(fx *f, int fd, uint8_t *buf, size_t len)
-{
-	tcp_rx r = { .fd = fd, .buf = buf, .want = len };
-	bool ok = pump_until(f, tcp_rx_cond, &r, WAIT_NS);
-	if (!ok || r.have != len)
-		fail_msg("expected %zu octets from the server, got %zu%s", len, r.have, r.eof ? " then close" : "");
+	return tw_script_open(f->loop, &f->addr, NULL, TW_MODE_OPEN);
 }
 
 /* True when the server closed the connection within the bound (any data
  * still arriving is discarded). */
 static bool peer_closed(fx *f, int fd)
 {
-	tcp_rx r = { .fd = fd, .discard = true };
-	return pump_until(f, tcp_rx_cond, &r, WAIT_NS) && r.eof;
+	return tw_peer_tcp_closed(f->loop, fd, WAIT_NS);
 }
 
 /* True when nothing at all arrives and the connection stays open. */
 static bool peer_silent_open(fx *f, int fd)
 {
-	uint8_t b;
-	tcp_rx r = { .fd = fd, .buf = &b, .want = 1 };
-	return !pump_until(f, tcp_rx_cond, &r, QUIET_NS) && r.have == 0 && !r.eof;
-}
-
-static void peer_greeting(fx *f, int fd, tw_greeting *g, uint8_t raw[TW_GREETING_LEN])
-{
-	uint8_t buf[TW_GREETING_LEN];
-	peer_read(f, fd, buf, sizeof(buf));
-	assert_int_equal(tw_greeting_decode(buf, sizeof(buf), g), 0);
-	if (raw)
-		memcpy(raw, buf, sizeof(buf));
-}
-
-static void peer_setup(int fd, uint32_t mode)
-{
-	tw_setup s = { .mode = mode };
-	uint8_t buf[TW_SETUP_LEN];
-	assert_int_equal(tw_setup_encode(&s, buf, sizeof(buf)), TW_SETUP_LEN);
-	peer_send(fd, buf, sizeof(buf));
-}
-
-static void peer_server_start(fx *f, int fd, tw_server_start *m, uint8_t raw[TW_SERVER_START_LEN])
-{
-	uint8_t buf[TW_SERVER_START_LEN];
-	peer_read(f, fd, buf, sizeof(buf));
-	assert_int_equal(tw_server_start_decode(buf, sizeof(buf), m), 0);
-	if (raw)
-		memcpy(raw, buf, sizeof(buf));
-}
-
-/* Connects from src and completes the unauthenticated set-up. */
-static int peer_open_from(fx *f, const char *src)
-{
-	int fd = peer_connect_from(f, src);
-	tw_greeting g;
-	peer_greeting(f, fd, &g, NULL);
-	assert_true(g.modes & TW_MODE_OPEN);
-	peer_setup(fd, TW_MODE_OPEN);
-	tw_server_start ss;
-	peer_server_start(f, fd, &ss, NULL);
-	assert_int_equal(ss.accept, TW_ACCEPT_OK);
-	return fd;
-}
-
-static int peer_open(fx *f)
-{
-	return peer_open_from(f, NULL);
-}
-
-static void peer_accept(fx *f, int fd, tw_accept_session *a)
-{
-	uint8_t buf[TW_ACCEPT_LEN];
-	peer_read(f, fd, buf, sizeof(buf));
-	assert_int_equal(tw_accept_decode(buf, sizeof(buf), a), 0);
-}
-
-static tw_accept_session peer_request(fx *f, int fd, const tw_request *r)
-{
-	uint8_t buf[TW_REQUEST_LEN];
-	assert_int_equal(tw_request_encode(r, buf, sizeof(buf)), TW_REQUEST_LEN);
-	peer_send(fd, buf, sizeof(buf));
-	tw_accept_session a;
-	peer_accept(f, fd, &a);
-	return a;
-}
-
-static void peer_send_start(int fd)
-{
-	uint8_t buf[TW_START_LEN], mac[TW_HMAC_LEN] = { 0 };
-	assert_int_equal(tw_start_encode(mac, buf, sizeof(buf)), TW_START_LEN);
-	peer_send(fd, buf, sizeof(buf));
-}
-
-static void peer_start(fx *f, int fd)
-{
-	peer_send_start(fd);
-	uint8_t buf[TW_START_ACK_LEN];
-	peer_read(f, fd, buf, sizeof(buf));
-	tw_start_ack ack;
-	assert_int_equal(tw_start_ack_decode(buf, sizeof(buf), &ack), 0);
-	assert_int_equal(ack.accept, TW_ACCEPT_OK);
-}
-
-static void peer_stop(int fd, uint32_t nsessions)
-{
-	tw_stop s = { .nsessions = nsessions };
-	uint8_t buf[TW_STOP_LEN];
-	assert_int_equal(tw_stop_encode(&s, buf, sizeof(buf)), TW_STOP_LEN);
-	peer_send(fd, buf, sizeof(buf));
+	return tw_peer_tcp_watch(f->loop, fd, QUIET_NS) == TW_PEER_QUIET;
 }
 
 /* ------------------------------------------------------------------ */
 /* the scripted Session-Sender: raw UDP                                 */
 
-typedef struct udp_peer {
-	int fd;
-	tw_sockaddr local;
-} udp_peer;
-
-static udp_peer udp_open_at(const char *host)
+static tw_peer_udp udp_open(fx *f)
 {
-	udp_peer u;
-	tw_sockaddr any;
-	assert_int_equal(tw_sa_from_numeric(host, 0, &any), 0);
-	tw_udp_opts o = { .tos = -1, .ttl = 255, .recv_meta = true };
-	u.fd = tw_net_udp_open(&any, &o);
-	assert_true(u.fd >= 0);
-	assert_int_equal(tw_net_local_addr(u.fd, &u.local), 0);
-	return u;
-}
-
-static udp_peer udp_open(fx *f)
-{
-	return udp_open_at(f->host);
+	return tw_peer_udp_open(f->host, 0);
 }
 
 /* A well-formed request from u to the server's address (IPVN from the
  * family, real addresses, Timeout 300 ms, padding 27). */
-static tw_request make_request(const fx *f, const udp_peer *u, uint16_t receiver_port)
+static tw_request make_request(const fx *f, const tw_peer_udp *u, uint16_t receiver_port)
 {
 	tw_request r;
 	memset(&r, 0, sizeof(r));
@@ -352,65 +151,31 @@ static const tw_test_fmt open_fmt = { .sec = TW_TEST_OPEN };
 
 /* Sends an unauthenticated sender packet with padlen octets of padding
  * (the octets pad[0..padlen-1]). Returns its length; *pkt_out keeps a copy. */
-static size_t send_test(const udp_peer *u, const tw_sockaddr *dst, uint32_t seq, const uint8_t *pad, size_t padlen,
-			tw_ts *t1, uint8_t *pkt_out)
+static size_t send_test(const tw_peer_udp *u, const tw_sockaddr *dst, uint32_t seq, const uint8_t *pad,
+			size_t padlen, tw_ts *t1, uint8_t *pkt_out)
 {
 	uint8_t pkt[2048];
-	int n = tw_sender_build(&open_fmt, NULL, seq, pad, padlen, pkt, sizeof(pkt));
-	assert_true(n > 0);
-	*t1 = tw_ts_from_unix_ns(real_ns());
-	assert_int_equal(tw_sender_stamp(&open_fmt, NULL, pkt, (size_t)n, *t1, SENDER_ERREST), 0);
-	assert_int_equal(tw_net_send(u->fd, pkt, (size_t)n, dst), 0);
+	size_t n = tw_script_sender_packet(&open_fmt, NULL, seq, pad, padlen, SENDER_ERREST, pkt, sizeof(pkt), t1);
+	tw_peer_udp_send(u, dst, pkt, n, -1);
 	if (pkt_out)
-		memcpy(pkt_out, pkt, (size_t)n);
-	return (size_t)n;
-}
-
-static void send_raw(const udp_peer *u, const tw_sockaddr *dst, const uint8_t *buf, size_t len)
-{
-	assert_int_equal(tw_net_send(u->fd, buf, len, dst), 0);
-}
-
-typedef struct udp_rx {
-	int fd;
-	uint8_t *buf;
-	size_t cap;
-	long n;
-	tw_rx_meta m;
-} udp_rx;
-
-static bool udp_rx_cond(void *arg)
-{
-	udp_rx *r = arg;
-	long n = tw_net_recv(r->fd, r->buf, r->cap, &r->m, NULL);
-	if (n == -EAGAIN)
-		return false;
-	if (n < 0)
-		return false; /* e.g. a queued ICMP error: not a reply */
-	r->n = n;
-	return true;
+		memcpy(pkt_out, pkt, n);
+	return n;
 }
 
 /* Waits for one reply on u; returns its length or -1 when none came. */
-static long udp_reply(fx *f, const udp_peer *u, uint8_t *buf, size_t cap, tw_rx_meta *m, int64_t max_ns)
+static long udp_reply(fx *f, const tw_peer_udp *u, uint8_t *buf, size_t cap, tw_rx_meta *m, int64_t max_ns)
 {
-	udp_rx r = { .fd = u->fd, .buf = buf, .cap = cap, .n = -1 };
-	if (!pump_until(f, udp_rx_cond, &r, max_ns))
-		return -1;
-	if (m)
-		*m = r.m;
-	return r.n;
+	return tw_peer_udp_recv(f->loop, u, buf, cap, m, max_ns);
 }
 
-static bool no_reply(fx *f, const udp_peer *u)
+static bool no_reply(fx *f, const tw_peer_udp *u)
 {
-	uint8_t buf[2048];
-	return udp_reply(f, u, buf, sizeof(buf), NULL, QUIET_NS) < 0;
+	return tw_peer_udp_silent(f->loop, u, QUIET_NS);
 }
 
 /* Sends one packet and requires a reply; returns the reply length. */
-static long ping_once(fx *f, const udp_peer *u, const tw_sockaddr *dst, uint32_t seq, uint8_t *reply, size_t cap,
-		      tw_rx_meta *m)
+static long ping_once(fx *f, const tw_peer_udp *u, const tw_sockaddr *dst, uint32_t seq, uint8_t *reply,
+		      size_t cap, tw_rx_meta *m)
 {
 	tw_ts t1;
 	send_test(u, dst, seq, NULL, 27, &t1, NULL);
@@ -423,7 +188,7 @@ static long ping_once(fx *f, const udp_peer *u, const tw_sockaddr *dst, uint32_t
 /* A started session on an open connection: request (receiver port 0), start. */
 typedef struct raw_sess {
 	int ctl;
-	udp_peer u;
+	tw_peer_udp u;
 	tw_accept_session acc;
 	tw_sockaddr dst;
 } raw_sess;
@@ -435,12 +200,12 @@ static raw_sess raw_session(fx *f, uint64_t timeout_ns, bool start)
 	s.u = udp_open(f);
 	tw_request r = make_request(f, &s.u, 0);
 	r.timeout = tw_ts_interval_from_ns(timeout_ns);
-	s.acc = peer_request(f, s.ctl, &r);
+	s.acc = tw_script_request(f->loop, s.ctl, &r);
 	assert_int_equal(s.acc.accept, TW_ACCEPT_OK);
 	assert_int_not_equal(s.acc.port, 0);
 	s.dst = session_addr(f, s.acc.port);
 	if (start)
-		peer_start(f, s.ctl);
+		tw_script_start(f->loop, s.ctl);
 	return s;
 }
 
@@ -569,7 +334,7 @@ static bool good_finished(void *arg)
 
 static void good_end(fx *f, good *g)
 {
-	pump_for(f, 5 * MS); /* let Stop-Sessions leave */
+	tw_pump_for(f->loop, 5 * MS); /* let Stop-Sessions leave */
 	tw_sender_free(g->snd);
 	tw_client_free(g->c);
 }
@@ -577,7 +342,7 @@ static void good_end(fx *f, good *g)
 /* Runs the session to its end and checks every packet came back. */
 static void good_expect_complete(fx *f, good *g)
 {
-	assert_true(pump_until(f, good_finished, g, 20000 * MS));
+	assert_true(tw_pump_until(f->loop, good_finished, g, 20000 * MS));
 	if (g->failed)
 		fail_msg("the well-behaved client failed: %s", tw_client_fail_name(g->why));
 	assert_true(g->done);
@@ -595,19 +360,19 @@ static void check_handshake(const char *host)
 	tw_server_params p = default_params();
 	p.kdf_count = 4096;
 	fx_start(&f, host, &p);
-	int fd = peer_connect(&f);
+	int fd = tw_peer_tcp_connect(&f.addr, NULL);
 	uint8_t raw[TW_GREETING_LEN], zero[16] = { 0 };
 	tw_greeting g;
-	peer_greeting(&f, fd, &g, raw);
+	tw_script_greeting(f.loop, fd, &g, raw);
 	assert_memory_equal(raw, zero, 12);       /* Unused */
 	assert_int_equal(g.modes, TW_MODE_OPEN);  /* exactly what was configured */
 	assert_int_equal(g.count, 4096);
 	assert_memory_equal(raw + 52, zero, 12);  /* MBZ */
-	peer_setup(fd, TW_MODE_OPEN);
+	tw_script_setup(fd, TW_MODE_OPEN);
 	uint8_t ss_raw[TW_SERVER_START_LEN];
 	tw_server_start ss;
-	int64_t before = real_ns();
-	peer_server_start(&f, fd, &ss, ss_raw);
+	int64_t before = tw_pump_real_ns();
+	tw_script_server_start(f.loop, fd, &ss, ss_raw);
 	assert_int_equal(ss.accept, TW_ACCEPT_OK);
 	assert_memory_equal(ss_raw, zero, 15);    /* MBZ */
 	assert_memory_equal(ss_raw + 40, zero, 8);
@@ -642,9 +407,9 @@ static void test_greeting_offers_configured_modes(void **state)
 	tw_server_params p = default_params();
 	p.modes = TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED;
 	fx_start(&f, "127.0.0.1", &p);
-	int fd = peer_connect(&f);
+	int fd = tw_peer_tcp_connect(&f.addr, NULL);
 	tw_greeting g;
-	peer_greeting(&f, fd, &g, NULL);
+	tw_script_greeting(f.loop, fd, &g, NULL);
 	assert_int_equal(g.modes, TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED);
 	assert_int_equal(g.count, 1024);
 	close(fd);
@@ -659,10 +424,10 @@ static void test_pipelined_commands(void **state)
 	fx f;
 	tw_server_params p = default_params();
 	fx_start(&f, "127.0.0.1", &p);
-	int fd = peer_connect(&f);
+	int fd = tw_peer_tcp_connect(&f.addr, NULL);
 	tw_greeting g;
-	peer_greeting(&f, fd, &g, NULL);
-	udp_peer u = udp_open(&f);
+	tw_script_greeting(f.loop, fd, &g, NULL);
+	tw_peer_udp u = udp_open(&f);
 	uint8_t burst[TW_SETUP_LEN + 2 * TW_REQUEST_LEN + TW_START_LEN], mac[TW_HMAC_LEN] = { 0 };
 	tw_setup su = { .mode = TW_MODE_OPEN };
 	size_t n = 0;
@@ -672,27 +437,25 @@ static void test_pipelined_commands(void **state)
 	n += (size_t)tw_request_encode(&r, burst + n, sizeof(burst) - n);
 	n += (size_t)tw_start_encode(mac, burst + n, sizeof(burst) - n);
 	assert_int_equal(n, sizeof(burst));
-	peer_send(fd, burst, n);
+	tw_peer_tcp_send(fd, burst, n);
 	tw_server_start ss;
-	peer_server_start(&f, fd, &ss, NULL);
+	tw_script_server_start(f.loop, fd, &ss, NULL);
 	assert_int_equal(ss.accept, TW_ACCEPT_OK);
-	tw_accept_session a1, a2;
-	peer_accept(&f, fd, &a1);
-	peer_accept(&f, fd, &a2);
+	tw_accept_session a1 = tw_script_accept(f.loop, fd);
+	tw_accept_session a2 = tw_script_accept(f.loop, fd);
 	assert_int_equal(a1.accept, TW_ACCEPT_OK);
 	assert_int_equal(a2.accept, TW_ACCEPT_OK);
 	assert_int_not_equal(a1.port, a2.port);
 	uint8_t ack[TW_START_ACK_LEN];
-	peer_read(&f, fd, ack, sizeof(ack));
+	tw_peer_tcp_read(f.loop, fd, ack, sizeof(ack), WAIT_NS);
 	assert_int_equal(ack[0], TW_ACCEPT_OK);
 	/* Stop-Sessions and a new request in one segment */
 	uint8_t burst2[TW_STOP_LEN + TW_REQUEST_LEN];
 	tw_stop st = { .nsessions = 2 };
 	assert_int_equal(tw_stop_encode(&st, burst2, sizeof(burst2)), TW_STOP_LEN);
 	assert_int_equal(tw_request_encode(&r, burst2 + TW_STOP_LEN, TW_REQUEST_LEN), TW_REQUEST_LEN);
-	peer_send(fd, burst2, sizeof(burst2));
-	tw_accept_session a3;
-	peer_accept(&f, fd, &a3);
+	tw_peer_tcp_send(fd, burst2, sizeof(burst2));
+	tw_accept_session a3 = tw_script_accept(f.loop, fd);
 	assert_int_equal(a3.accept, TW_ACCEPT_OK);
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 0);
 	close(fd);
@@ -710,7 +473,7 @@ static void test_request_refusals_answered(void **state)
 	tw_server_params p = default_params();
 	fx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);
-	udp_peer u = udp_open(&f);
+	tw_peer_udp u = udp_open(&f);
 	for (int i = 0; i < 6; i++) {
 		tw_request r = make_request(&f, &u, 0);
 		switch (i) {
@@ -721,7 +484,7 @@ static void test_request_refusals_answered(void **state)
 		case 4: r.type_p = 0x40000000u; break;  /* PHB ID form */
 		default: r.type_p = 0x2E000001u; break; /* bits outside 0x3F000000 */
 		}
-		tw_accept_session a = peer_request(&f, fd, &r);
+		tw_accept_session a = tw_script_request(f.loop, fd, &r);
 		assert_int_equal(a.accept, TW_ACCEPT_NOT_SUPPORTED);
 		assert_int_equal(a.port, 0);
 	}
@@ -730,10 +493,10 @@ static void test_request_refusals_answered(void **state)
 	/* the connection is still usable */
 	tw_request r = make_request(&f, &u, 0);
 	r.type_p = tw_type_p_from_dscp(46);
-	tw_accept_session a = peer_request(&f, fd, &r);
+	tw_accept_session a = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
 	assert_int_not_equal(a.port, 0);
-	peer_start(&f, fd);
+	tw_script_start(f.loop, fd);
 	tw_sockaddr dst = session_addr(&f, a.port);
 	uint8_t rep[256];
 	assert_int_equal(ping_once(&f, &u, &dst, 0, rep, sizeof(rep), NULL), 41);
@@ -753,14 +516,14 @@ static void check_zero_addresses(const char *host, const char *src)
 	fx f;
 	tw_server_params p = default_params();
 	fx_start(&f, host, &p);
-	int fd = peer_open_from(&f, src);
-	udp_peer u = udp_open_at(src);
+	int fd = tw_script_open(f.loop, &f.addr, src, TW_MODE_OPEN);
+	tw_peer_udp u = tw_peer_udp_open(src, 0);
 	tw_request r = make_request(&f, &u, 0);
 	memset(r.sender_addr, 0, sizeof(r.sender_addr));
 	memset(r.receiver_addr, 0, sizeof(r.receiver_addr));
-	tw_accept_session a = peer_request(&f, fd, &r);
+	tw_accept_session a = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
-	peer_start(&f, fd);
+	tw_script_start(f.loop, fd);
 	tw_sockaddr dst = session_addr(&f, a.port);
 	uint8_t rep[256];
 	tw_rx_meta m;
@@ -797,11 +560,11 @@ static void test_third_party_sender_address(void **state)
 	tw_server_params p = default_params();
 	fx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);                 /* control from 127.0.0.1 */
-	udp_peer u = udp_open_at("127.0.0.3");  /* test traffic from elsewhere */
+	tw_peer_udp u = tw_peer_udp_open("127.0.0.3", 0);  /* test traffic from elsewhere */
 	tw_request r = make_request(&f, &u, 0);
-	tw_accept_session a = peer_request(&f, fd, &r);
+	tw_accept_session a = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
-	peer_start(&f, fd);
+	tw_script_start(f.loop, fd);
 	tw_sockaddr dst = session_addr(&f, a.port);
 	uint8_t rep[256];
 	assert_int_equal(ping_once(&f, &u, &dst, 3, rep, sizeof(rep), NULL), 41);
@@ -820,13 +583,13 @@ static void test_foreign_receiver_address(void **state)
 	tw_server_params p = default_params();
 	fx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);
-	udp_peer u = udp_open(&f);
+	tw_peer_udp u = udp_open(&f);
 	tw_request r = make_request(&f, &u, 0);
 	static const uint8_t test_net[4] = { 192, 0, 2, 1 };
 	memcpy(r.receiver_addr, test_net, sizeof(test_net));
-	tw_accept_session a = peer_request(&f, fd, &r);
+	tw_accept_session a = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
-	peer_start(&f, fd);
+	tw_script_start(f.loop, fd);
 	tw_sockaddr dst = session_addr(&f, a.port);
 	uint8_t rep[256];
 	tw_rx_meta m;
@@ -846,12 +609,12 @@ static void check_sids(const char *host, const uint8_t prefix[4])
 	tw_server_params p = default_params();
 	fx_start(&f, host, &p);
 	int fd = peer_open(&f);
-	udp_peer u = udp_open(&f);
+	tw_peer_udp u = udp_open(&f);
 	uint8_t sids[3][TW_SID_LEN];
 	for (int i = 0; i < 3; i++) {
 		tw_request r = make_request(&f, &u, 0);
-		int64_t now = real_ns();
-		tw_accept_session a = peer_request(&f, fd, &r);
+		int64_t now = tw_pump_real_ns();
+		tw_accept_session a = tw_script_request(f.loop, fd, &r);
 		assert_int_equal(a.accept, TW_ACCEPT_OK);
 		assert_memory_equal(a.sid, prefix, 4);
 		tw_ts ts = (tw_ts)a.sid[4] << 56 | (tw_ts)a.sid[5] << 48 | (tw_ts)a.sid[6] << 40 |
@@ -882,13 +645,13 @@ static void check_dscp(const char *host, unsigned dscp)
 	tw_server_params p = default_params();
 	fx_start(&f, host, &p);
 	int fd = peer_open(&f);
-	udp_peer u = udp_open(&f);
+	tw_peer_udp u = udp_open(&f);
 	tw_request r = make_request(&f, &u, 0);
 	r.type_p = tw_type_p_from_dscp(dscp);
 	assert_int_equal(r.type_p, dscp << 24);
-	tw_accept_session a = peer_request(&f, fd, &r);
+	tw_accept_session a = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
-	peer_start(&f, fd);
+	tw_script_start(f.loop, fd);
 	tw_sockaddr dst = session_addr(&f, a.port);
 	uint8_t rep[256];
 	tw_rx_meta m;
@@ -939,7 +702,7 @@ static void test_dscp_zero_v4(void **state)
 /* A UDP port that is free right now on the fixture's address. */
 static uint16_t free_udp_port(fx *f)
 {
-	udp_peer u = udp_open(f);
+	tw_peer_udp u = udp_open(f);
 	uint16_t port = tw_sa_port(&u.local);
 	close(u.fd);
 	return port;
@@ -952,22 +715,22 @@ static void test_requested_port_free_and_busy(void **state)
 	tw_server_params p = default_params();
 	fx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);
-	udp_peer u = udp_open(&f);
+	tw_peer_udp u = udp_open(&f);
 	/* free: granted as asked */
 	uint16_t want = free_udp_port(&f);
 	tw_request r = make_request(&f, &u, want);
-	tw_accept_session a = peer_request(&f, fd, &r);
+	tw_accept_session a = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
 	assert_int_equal(a.port, want);
 	/* busy (our own sender socket, as twping asks): another one, Accept 0 */
-	udp_peer u2 = udp_open(&f);
+	tw_peer_udp u2 = udp_open(&f);
 	r = make_request(&f, &u2, tw_sa_port(&u2.local));
-	tw_accept_session b = peer_request(&f, fd, &r);
+	tw_accept_session b = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(b.accept, TW_ACCEPT_OK);
 	assert_int_not_equal(b.port, 0);
 	assert_int_not_equal(b.port, tw_sa_port(&u2.local));
 	assert_int_not_equal(b.port, a.port);
-	peer_start(&f, fd);
+	tw_script_start(f.loop, fd);
 	uint8_t rep[256];
 	tw_sockaddr d1 = session_addr(&f, a.port), d2 = session_addr(&f, b.port);
 	assert_int_equal(ping_once(&f, &u, &d1, 0, rep, sizeof(rep), NULL), 41);
@@ -1014,25 +777,20 @@ static void test_port_range_alternate(void **state)
 	fx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);
 	/* the sender holds the range's first port and asks for it */
-	tw_sockaddr a0;
-	assert_int_equal(tw_sa_from_numeric("127.0.0.1", lo, &a0), 0);
-	tw_udp_opts o = { .tos = -1, .ttl = 255, .recv_meta = true };
-	udp_peer u = { .fd = tw_net_udp_open(&a0, &o) };
-	assert_true(u.fd >= 0);
-	assert_int_equal(tw_net_local_addr(u.fd, &u.local), 0);
+	tw_peer_udp u = tw_peer_udp_open("127.0.0.1", lo);
 	tw_request r = make_request(&f, &u, lo);
-	tw_accept_session a = peer_request(&f, fd, &r);
+	tw_accept_session a = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
 	assert_true(a.port > lo && a.port <= lo + 7);
 	/* a free requested port outside the range is still granted as asked */
-	udp_peer u2 = udp_open(&f);
+	tw_peer_udp u2 = udp_open(&f);
 	uint16_t want = free_udp_port(&f);
 	r = make_request(&f, &u2, want);
-	tw_accept_session b = peer_request(&f, fd, &r);
+	tw_accept_session b = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(b.accept, TW_ACCEPT_OK);
 	if (want < lo || want > lo + 7)
 		assert_int_equal(b.port, want);
-	peer_start(&f, fd);
+	tw_script_start(f.loop, fd);
 	uint8_t rep[256];
 	tw_sockaddr d = session_addr(&f, a.port);
 	assert_int_equal(ping_once(&f, &u, &d, 0, rep, sizeof(rep), NULL), 41);
@@ -1080,15 +838,15 @@ static void test_reflector_packets(void **state)
 	tw_server_params p = default_params();
 	fx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);
-	udp_peer u[2] = { udp_open(&f), udp_open(&f) };
+	tw_peer_udp u[2] = { udp_open(&f), udp_open(&f) };
 	tw_sockaddr dst[2];
 	for (int s = 0; s < 2; s++) {
 		tw_request r = make_request(&f, &u[s], 0);
-		tw_accept_session a = peer_request(&f, fd, &r);
+		tw_accept_session a = tw_script_request(f.loop, fd, &r);
 		assert_int_equal(a.accept, TW_ACCEPT_OK);
 		dst[s] = session_addr(&f, a.port);
 	}
-	peer_start(&f, fd);
+	tw_script_start(f.loop, fd);
 	static const size_t pads[] = { 0, 27, 64, 100, 1 };
 	uint8_t pad[128];
 	for (size_t i = 0; i < sizeof(pad); i++)
@@ -1097,11 +855,11 @@ static void test_reflector_packets(void **state)
 		for (int s = 0; s < 2; s++) {
 			uint8_t req[256], rep[256];
 			tw_ts t1;
-			int64_t before = real_ns();
+			int64_t before = tw_pump_real_ns();
 			/* the sender numbers from 1000 to tell its counter from ours */
 			size_t len = send_test(&u[s], &dst[s], 1000 + k * 3, pad, pads[k], &t1, req);
 			long n = udp_reply(&f, &u[s], rep, sizeof(rep), NULL, WAIT_NS);
-			int64_t after = real_ns();
+			int64_t after = tw_pump_real_ns();
 			assert_int_equal(len, 14 + pads[k]);
 			check_reply(req, len, t1, rep, n, k, before, after);
 		}
@@ -1128,10 +886,10 @@ static void test_reflector_v6_packets(void **state)
 		uint8_t req[256], rep[256];
 		tw_ts t1;
 		tw_rx_meta m;
-		int64_t before = real_ns();
+		int64_t before = tw_pump_real_ns();
 		size_t len = send_test(&s.u, &s.dst, k, pad, k == 2 ? 64 : 0, &t1, req);
 		long n = udp_reply(&f, &s.u, rep, sizeof(rep), &m, WAIT_NS);
-		check_reply(req, len, t1, rep, n, k, before, real_ns());
+		check_reply(req, len, t1, rep, n, k, before, tw_pump_real_ns());
 		assert_int_equal(m.ttl, 255);
 	}
 	raw_close(&s);
@@ -1153,9 +911,9 @@ static void test_drop_before_start_and_wrong_source(void **state)
 	send_test(&s.u, &s.dst, 1, NULL, 27, &t1, NULL);
 	assert_true(no_reply(&f, &s.u));
 	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_NOT_STARTED], 2);
-	peer_start(&f, s.ctl);
+	tw_script_start(f.loop, s.ctl);
 	/* another source port of the same host */
-	udp_peer other = udp_open(&f);
+	tw_peer_udp other = udp_open(&f);
 	send_test(&other, &s.dst, 0, NULL, 27, &t1, NULL);
 	assert_true(no_reply(&f, &other));
 	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SOURCE], 1);
@@ -1183,14 +941,14 @@ static void test_garbage_udp_dropped(void **state)
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)(i * 131 + 17);
 	for (size_t len = 0; len < 14; len++)
-		send_raw(&s.u, &s.dst, junk, len); /* shorter than the sender header */
-	send_raw(&s.u, &s.dst, junk, sizeof(junk)); /* beyond the receive buffer */
+		tw_peer_udp_send(&s.u, &s.dst, junk, len, -1); /* shorter than the sender header */
+	tw_peer_udp_send(&s.u, &s.dst, junk, sizeof(junk), -1); /* beyond the receive buffer */
 	assert_true(no_reply(&f, &s.u));
 	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SHORT], 14);
 	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_TRUNCATED], 1);
 	assert_int_equal(stats(&f)->refl.reflected, 0);
 	/* 14+ octets of anything is a packet in open mode: still reflected */
-	send_raw(&s.u, &s.dst, junk, 14);
+	tw_peer_udp_send(&s.u, &s.dst, junk, 14, -1);
 	uint8_t rep[256];
 	assert_int_equal(udp_reply(&f, &s.u, rep, sizeof(rep), NULL, WAIT_NS), 41);
 	uint8_t reply[256];
@@ -1217,15 +975,15 @@ static void test_stop_keeps_reflecting_for_timeout(void **state)
 	raw_sess s = raw_session(&f, 300 * MS, true);
 	uint8_t rep[256];
 	assert_int_equal(ping_once(&f, &s.u, &s.dst, 0, rep, sizeof(rep), NULL), 41);
-	int64_t stopped = mono_ns();
-	peer_stop(s.ctl, 1);
+	int64_t stopped = tw_pump_mono_ns();
+	tw_script_stop(s.ctl, 1);
 	/* within the Timeout: still reflected */
-	pump_for(&f, 50 * MS);
+	tw_pump_for(f.loop, 50 * MS);
 	assert_int_equal(ping_once(&f, &s.u, &s.dst, 1, rep, sizeof(rep), NULL), 41);
 	assert_true(peer_silent_open(&f, s.ctl)); /* right count: stays open */
 	/* after the Timeout: the session ends and nothing is reflected */
-	assert_true(pump_until(&f, no_sessions, &f, WAIT_NS));
-	assert_true(mono_ns() - stopped >= 300 * MS - 5 * MS);
+	assert_true(tw_pump_until(f.loop, no_sessions, &f, WAIT_NS));
+	assert_true(tw_pump_mono_ns() - stopped >= 300 * MS - 5 * MS);
 	tw_ts t1;
 	send_test(&s.u, &s.dst, 2, NULL, 27, &t1, NULL);
 	assert_true(no_reply(&f, &s.u));
@@ -1233,7 +991,7 @@ static void test_stop_keeps_reflecting_for_timeout(void **state)
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 0);
 	/* the connection may set up a new session after Stop */
 	tw_request r = make_request(&f, &s.u, 0);
-	tw_accept_session a = peer_request(&f, s.ctl, &r);
+	tw_accept_session a = tw_script_request(f.loop, s.ctl, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
 	raw_close(&s);
 	fx_stop(&f);
@@ -1246,8 +1004,8 @@ static void test_stop_before_timeout_boundary(void **state)
 	tw_server_params p = default_params();
 	fx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 300 * MS, true);
-	peer_stop(s.ctl, 1);
-	pump_for(&f, 400 * MS);
+	tw_script_stop(s.ctl, 1);
+	tw_pump_for(f.loop, 400 * MS);
 	tw_ts t1;
 	send_test(&s.u, &s.dst, 0, NULL, 27, &t1, NULL);
 	assert_true(no_reply(&f, &s.u));
@@ -1263,13 +1021,13 @@ static void test_stop_wrong_count_closes(void **state)
 	tw_server_params p = default_params();
 	fx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 500 * MS, true);
-	peer_stop(s.ctl, 2);
+	tw_script_stop(s.ctl, 2);
 	assert_true(peer_closed(&f, s.ctl));
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 1);
 	/* the started session still drains its Timeout */
 	uint8_t rep[256];
 	assert_int_equal(ping_once(&f, &s.u, &s.dst, 0, rep, sizeof(rep), NULL), 41);
-	assert_true(pump_until(&f, no_sessions, &f, WAIT_NS));
+	assert_true(tw_pump_until(f.loop, no_sessions, &f, WAIT_NS));
 	raw_close(&s);
 	fx_stop(&f);
 }
@@ -1281,14 +1039,14 @@ static void test_close_after_stop_still_reflects(void **state)
 	tw_server_params p = default_params();
 	fx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 500 * MS, true);
-	peer_stop(s.ctl, 1);
+	tw_script_stop(s.ctl, 1);
 	close(s.ctl); /* twping closes right after Stop-Sessions */
 	s.ctl = -1;
-	pump_for(&f, 30 * MS);
+	tw_pump_for(f.loop, 30 * MS);
 	assert_int_equal(stats(&f)->active_connections, 0);
 	uint8_t rep[256];
 	assert_int_equal(ping_once(&f, &s.u, &s.dst, 5, rep, sizeof(rep), NULL), 41);
-	assert_true(pump_until(&f, no_sessions, &f, WAIT_NS));
+	assert_true(tw_pump_until(f.loop, no_sessions, &f, WAIT_NS));
 	close(s.u.fd);
 	fx_stop(&f);
 }
@@ -1301,15 +1059,15 @@ static void test_close_without_stop_drains(void **state)
 	fx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 400 * MS, true);
 	close(s.ctl);
-	pump_for(&f, 30 * MS);
+	tw_pump_for(f.loop, 30 * MS);
 	uint8_t rep[256];
 	assert_int_equal(ping_once(&f, &s.u, &s.dst, 0, rep, sizeof(rep), NULL), 41);
-	assert_true(pump_until(&f, no_sessions, &f, WAIT_NS));
+	assert_true(tw_pump_until(f.loop, no_sessions, &f, WAIT_NS));
 	/* an accepted but never started session ends with its connection */
 	raw_sess t = raw_session(&f, 400 * MS, false);
 	assert_int_equal(stats(&f)->refl.sessions, 1);
 	close(t.ctl);
-	assert_true(pump_until(&f, no_sessions, &f, 200 * MS));
+	assert_true(tw_pump_until(f.loop, no_sessions, &f, 200 * MS));
 	close(s.u.fd);
 	close(t.u.fd);
 	fx_stop(&f);
@@ -1327,19 +1085,19 @@ static void test_refwait_bounds_post_stop_timeout(void **state)
 	fx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 3600000 * MS, true); /* Timeout 1 h */
 	uint8_t rep[256];
-	peer_stop(s.ctl, 1);
+	tw_script_stop(s.ctl, 1);
 	for (uint32_t i = 0; i < 4; i++) { /* activity keeps it alive past REFWAIT */
-		pump_for(&f, 150 * MS);
+		tw_pump_for(f.loop, 150 * MS);
 		assert_int_equal(ping_once(&f, &s.u, &s.dst, i, rep, sizeof(rep), NULL), 41);
 	}
-	int64_t quiet_from = mono_ns();
-	assert_true(pump_until(&f, no_sessions, &f, 2000 * MS));
-	int64_t lived = mono_ns() - quiet_from;
+	int64_t quiet_from = tw_pump_mono_ns();
+	assert_true(tw_pump_until(f.loop, no_sessions, &f, 2000 * MS));
+	int64_t lived = tw_pump_mono_ns() - quiet_from;
 	assert_true(lived >= 250 * MS && lived < 1000 * MS);
 	/* the same when the connection closes without Stop-Sessions */
 	raw_sess t = raw_session(&f, 3600000 * MS, true);
 	close(t.ctl);
-	assert_true(pump_until(&f, no_sessions, &f, 2000 * MS));
+	assert_true(tw_pump_until(f.loop, no_sessions, &f, 2000 * MS));
 	raw_close(&s);
 	close(t.u.fd);
 	fx_stop(&f);
@@ -1355,7 +1113,7 @@ static void test_refwait_ends_silent_running_session(void **state)
 	raw_sess s = raw_session(&f, 300 * MS, true);
 	uint8_t rep[256];
 	assert_int_equal(ping_once(&f, &s.u, &s.dst, 0, rep, sizeof(rep), NULL), 41);
-	assert_true(pump_until(&f, no_sessions, &f, 2000 * MS));
+	assert_true(tw_pump_until(f.loop, no_sessions, &f, 2000 * MS));
 	tw_ts t1;
 	send_test(&s.u, &s.dst, 1, NULL, 27, &t1, NULL);
 	assert_true(no_reply(&f, &s.u));
@@ -1376,9 +1134,8 @@ static void test_unknown_commands(void **state)
 	for (size_t i = 0; i < sizeof(cmds); i++) {
 		int fd = peer_open(&f);
 		uint8_t msg[32] = { cmds[i] };
-		peer_send(fd, msg, sizeof(msg));
-		tw_accept_session a;
-		peer_accept(&f, fd, &a);
+		tw_peer_tcp_send(fd, msg, sizeof(msg));
+		tw_accept_session a = tw_script_accept(f.loop, fd);
 		assert_int_equal(a.accept, TW_ACCEPT_NOT_SUPPORTED);
 		assert_int_equal(a.port, 0);
 		assert_true(peer_closed(&f, fd));
@@ -1396,12 +1153,12 @@ static void test_wrong_state_closes(void **state)
 	fx_start(&f, "127.0.0.1", &p);
 	/* Stop-Sessions in IDLE */
 	int fd = peer_open(&f);
-	peer_stop(fd, 0);
+	tw_script_stop(fd, 0);
 	assert_true(peer_closed(&f, fd));
 	close(fd);
 	/* Start-Sessions twice */
 	raw_sess s = raw_session(&f, 300 * MS, true);
-	peer_send_start(s.ctl);
+	tw_script_send_start(s.ctl);
 	assert_true(peer_closed(&f, s.ctl));
 	raw_close(&s);
 	/* Request-TW-Session while TESTING */
@@ -1409,12 +1166,12 @@ static void test_wrong_state_closes(void **state)
 	tw_request r = make_request(&f, &s.u, 0);
 	uint8_t buf[TW_REQUEST_LEN];
 	assert_int_equal(tw_request_encode(&r, buf, sizeof(buf)), TW_REQUEST_LEN);
-	peer_send(s.ctl, buf, sizeof(buf));
+	tw_peer_tcp_send(s.ctl, buf, sizeof(buf));
 	assert_true(peer_closed(&f, s.ctl));
 	raw_close(&s);
 	/* Set-Up-Response again after Server-Start: a 164-octet "command" 0 */
 	fd = peer_open(&f);
-	peer_setup(fd, TW_MODE_OPEN);
+	tw_script_setup(fd, TW_MODE_OPEN);
 	assert_true(peer_closed(&f, fd));
 	close(fd);
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 4);
@@ -1434,21 +1191,21 @@ static bool conn_closed_by_servwait(void *arg)
 static void bad_setup_modes(fx *f)
 {
 	/* Mode 0: the client declines; the server just closes */
-	int fd = peer_connect(f);
+	int fd = tw_peer_tcp_connect(&f->addr, NULL);
 	tw_greeting g;
-	peer_greeting(f, fd, &g, NULL);
-	peer_setup(fd, 0);
+	tw_script_greeting(f->loop, fd, &g, NULL);
+	tw_script_setup(fd, 0);
 	assert_true(peer_closed(f, fd));
 	close(fd);
 	/* modes the server did not offer, or not exactly one security bit */
 	static const uint32_t bad[] = { TW_MODE_AUTH, TW_MODE_OPEN | TW_MODE_AUTH, TW_MODE_OPEN | TW_MODE_ISC,
 					0xFFFFFFFFu };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		fd = peer_connect(f);
-		peer_greeting(f, fd, &g, NULL);
-		peer_setup(fd, bad[i]);
+		fd = tw_peer_tcp_connect(&f->addr, NULL);
+		tw_script_greeting(f->loop, fd, &g, NULL);
+		tw_script_setup(fd, bad[i]);
 		tw_server_start ss;
-		peer_server_start(f, fd, &ss, NULL);
+		tw_script_server_start(f->loop, fd, &ss, NULL);
 		assert_int_not_equal(ss.accept, TW_ACCEPT_OK);
 		assert_int_equal(ss.start_time, 0);
 		assert_true(peer_closed(f, fd));
@@ -1461,27 +1218,27 @@ static void bad_truncated(fx *f)
 {
 	uint8_t buf[TW_REQUEST_LEN];
 	/* half a Set-Up-Response, then close */
-	int fd = peer_connect(f);
+	int fd = tw_peer_tcp_connect(&f->addr, NULL);
 	tw_greeting g;
-	peer_greeting(f, fd, &g, NULL);
+	tw_script_greeting(f->loop, fd, &g, NULL);
 	memset(buf, 0, sizeof(buf));
 	buf[3] = 1;
-	peer_send(fd, buf, 100);
+	tw_peer_tcp_send(fd, buf, 100);
 	assert_true(peer_silent_open(f, fd));
 	close(fd);
 	/* half a Request-TW-Session, then close */
 	fd = peer_open(f);
-	udp_peer u = udp_open(f);
+	tw_peer_udp u = udp_open(f);
 	tw_request r = make_request(f, &u, 0);
 	assert_int_equal(tw_request_encode(&r, buf, sizeof(buf)), TW_REQUEST_LEN);
-	peer_send(fd, buf, 50);
+	tw_peer_tcp_send(fd, buf, 50);
 	assert_true(peer_silent_open(f, fd));
 	close(fd);
 	close(u.fd);
 	/* half a Start-Sessions */
 	fd = peer_open(f);
 	uint8_t start[TW_START_LEN] = { TW_CMD_START };
-	peer_send(fd, start, 20);
+	tw_peer_tcp_send(fd, start, 20);
 	assert_true(peer_silent_open(f, fd));
 	close(fd);
 }
@@ -1492,9 +1249,9 @@ static void bad_garbage_stream(fx *f)
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)(i * 37 + 11);
 	/* garbage instead of a Set-Up-Response */
-	int fd = peer_connect(f);
+	int fd = tw_peer_tcp_connect(&f->addr, NULL);
 	tw_greeting g;
-	peer_greeting(f, fd, &g, NULL);
+	tw_script_greeting(f->loop, fd, &g, NULL);
 	(void)!send(fd, junk, sizeof(junk), MSG_NOSIGNAL);
 	assert_true(peer_closed(f, fd));
 	close(fd);
@@ -1505,7 +1262,7 @@ static void bad_garbage_stream(fx *f)
 	assert_true(peer_closed(f, fd));
 	close(fd);
 	/* garbage before the greeting was even read */
-	fd = peer_connect(f);
+	fd = tw_peer_tcp_connect(&f->addr, NULL);
 	(void)!send(fd, junk, 4096, MSG_NOSIGNAL);
 	assert_true(peer_closed(f, fd));
 	close(fd);
@@ -1521,23 +1278,23 @@ static void test_bad_input_while_good_client_runs(void **state)
 	good g;
 	good_begin(&f, &g, TW_MODE_OPEN, NULL, NULL, 400, 2 * MS);
 	/* a client that connects and never sends */
-	int idle = peer_connect(&f);
+	int idle = tw_peer_tcp_connect(&f.addr, NULL);
 	tw_greeting gr;
-	peer_greeting(&f, idle, &gr, NULL);
+	tw_script_greeting(f.loop, idle, &gr, NULL);
 	bad_setup_modes(&f);
 	bad_truncated(&f);
 	bad_garbage_stream(&f);
 	/* garbage UDP at the good session's port from a stranger */
 	assert_true(g.started);
-	udp_peer stranger = udp_open(&f);
+	tw_peer_udp stranger = udp_open(&f);
 	tw_sockaddr gdst = session_addr(&f, g.acc.port);
 	uint8_t junk[64] = { 1, 2, 3 };
 	for (int i = 0; i < 20; i++)
-		send_raw(&stranger, &gdst, junk, (size_t)i * 3);
+		tw_peer_udp_send(&stranger, &gdst, junk, (size_t)i * 3, -1);
 	assert_true(no_reply(&f, &stranger));
 	assert_true(stats(&f)->refl.dropped[TW_REFL_DROP_SOURCE] >= 20);
 	/* SERVWAIT ends the idle client */
-	assert_true(pump_until(&f, conn_closed_by_servwait, &f, WAIT_NS));
+	assert_true(tw_pump_until(f.loop, conn_closed_by_servwait, &f, WAIT_NS));
 	assert_true(peer_closed(&f, idle));
 	close(idle);
 	close(stranger.fd);
@@ -1555,10 +1312,10 @@ static void test_servwait_suspended_while_testing(void **state)
 	p.servwait_ns = 200 * MS;
 	fx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 300 * MS, true);
-	pump_for(&f, 400 * MS); /* longer than SERVWAIT, but testing */
+	tw_pump_for(f.loop, 400 * MS); /* longer than SERVWAIT, but testing */
 	assert_true(peer_silent_open(&f, s.ctl));
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_TIMEOUT], 0);
-	peer_stop(s.ctl, 1);
+	tw_script_stop(s.ctl, 1);
 	/* monitoring resumes after Stop-Sessions */
 	assert_true(peer_closed(&f, s.ctl));
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_TIMEOUT], 1);
@@ -1583,13 +1340,13 @@ static void test_connection_limit(void **state)
 	p.max_connections = 2;
 	fx_start(&f, "127.0.0.1", &p);
 	tw_greeting g;
-	int a = peer_connect(&f), b = peer_connect(&f);
-	peer_greeting(&f, a, &g, NULL);
+	int a = tw_peer_tcp_connect(&f.addr, NULL), b = tw_peer_tcp_connect(&f.addr, NULL);
+	tw_script_greeting(f.loop, a, &g, NULL);
 	assert_int_equal(g.modes, TW_MODE_OPEN);
-	peer_greeting(&f, b, &g, NULL);
+	tw_script_greeting(f.loop, b, &g, NULL);
 	assert_int_equal(g.modes, TW_MODE_OPEN);
-	int c = peer_connect(&f);
-	peer_greeting(&f, c, &g, NULL);
+	int c = tw_peer_tcp_connect(&f.addr, NULL);
+	tw_script_greeting(f.loop, c, &g, NULL);
 	assert_int_equal(g.modes, 0); /* "will not talk" */
 	assert_true(peer_closed(&f, c));
 	close(c);
@@ -1597,7 +1354,7 @@ static void test_connection_limit(void **state)
 	assert_int_equal(stats(&f)->active_connections, 2);
 	/* a freed slot is usable again */
 	close(a);
-	assert_true(pump_until(&f, one_active, &f, WAIT_NS));
+	assert_true(tw_pump_until(f.loop, one_active, &f, WAIT_NS));
 	int d = peer_open(&f);
 	close(d);
 	close(b);
@@ -1612,15 +1369,15 @@ static void test_session_limit(void **state)
 	p.max_sessions = 1;
 	fx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);
-	udp_peer u = udp_open(&f);
+	tw_peer_udp u = udp_open(&f);
 	tw_request r = make_request(&f, &u, 0);
-	assert_int_equal(peer_request(&f, fd, &r).accept, TW_ACCEPT_OK);
-	tw_accept_session a = peer_request(&f, fd, &r);
+	assert_int_equal(tw_script_request(f.loop, fd, &r).accept, TW_ACCEPT_OK);
+	tw_accept_session a = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_PERMANENT);
 	assert_int_equal(a.port, 0);
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_SESSION_LIMIT], 1);
 	/* the accepted one still works */
-	peer_start(&f, fd);
+	tw_script_start(f.loop, fd);
 	close(fd);
 	close(u.fd);
 	fx_stop(&f);
@@ -1637,9 +1394,9 @@ static void test_reconfigure_session_limit(void **state)
 	p.max_sessions = 1;
 	fx_start(&f, "127.0.0.1", &p);
 	int old = peer_open(&f);
-	udp_peer u = udp_open(&f);
+	tw_peer_udp u = udp_open(&f);
 	tw_request r = make_request(&f, &u, 0);
-	assert_int_equal(peer_request(&f, old, &r).accept, TW_ACCEPT_OK);
+	assert_int_equal(tw_script_request(f.loop, old, &r).accept, TW_ACCEPT_OK);
 	p.max_sessions = 4;
 	p.listen = &f.listen;
 	p.nlisten = 1;
@@ -1648,21 +1405,21 @@ static void test_reconfigure_session_limit(void **state)
 	tw_sockaddr again;
 	assert_int_equal(tw_server_listen_addr(f.srv, 0, &again), 0);
 	assert_true(tw_sa_equal(&again, &f.addr)); /* the listener was kept */
-	tw_accept_session a = peer_request(&f, old, &r);
+	tw_accept_session a = tw_script_request(f.loop, old, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_PERMANENT);
 	assert_int_equal(a.port, 0);
 	assert_true(peer_silent_open(&f, old));
 	int fresh = peer_open(&f);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(peer_request(&f, fresh, &r).accept, TW_ACCEPT_OK);
-	assert_int_equal(peer_request(&f, fresh, &r).accept, TW_ACCEPT_PERMANENT);
+		assert_int_equal(tw_script_request(f.loop, fresh, &r).accept, TW_ACCEPT_OK);
+	assert_int_equal(tw_script_request(f.loop, fresh, &r).accept, TW_ACCEPT_PERMANENT);
 	/* lowered: applies to the open connections too */
 	p.max_sessions = 2;
 	assert_int_equal(tw_server_reconfigure(f.srv, &p, err, sizeof(err)), 0);
 	int third = peer_open(&f);
-	assert_int_equal(peer_request(&f, third, &r).accept, TW_ACCEPT_OK);
-	assert_int_equal(peer_request(&f, third, &r).accept, TW_ACCEPT_OK);
-	assert_int_equal(peer_request(&f, third, &r).accept, TW_ACCEPT_PERMANENT);
+	assert_int_equal(tw_script_request(f.loop, third, &r).accept, TW_ACCEPT_OK);
+	assert_int_equal(tw_script_request(f.loop, third, &r).accept, TW_ACCEPT_OK);
+	assert_int_equal(tw_script_request(f.loop, third, &r).accept, TW_ACCEPT_PERMANENT);
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_SESSION_LIMIT], 3);
 	close(old);
 	close(fresh);
@@ -1694,9 +1451,9 @@ static void test_allow_refuses(void **state)
 	p.allow = allow_cb;
 	p.allow_arg = &rec;
 	fx_start(&f, "127.0.0.1", &p);
-	int fd = peer_connect(&f);
+	int fd = tw_peer_tcp_connect(&f.addr, NULL);
 	tw_greeting g;
-	peer_greeting(&f, fd, &g, NULL);
+	tw_script_greeting(f.loop, fd, &g, NULL);
 	assert_int_equal(g.modes, 0);
 	assert_true(peer_closed(&f, fd));
 	close(fd);
@@ -1724,7 +1481,7 @@ static int lowest_free_fd(void)
 static int callbacks_during(fx *f, int64_t ns)
 {
 	int total = 0;
-	for (int64_t end = mono_ns() + ns; mono_ns() < end;) {
+	for (int64_t end = tw_pump_mono_ns() + ns; tw_pump_mono_ns() < end;) {
 		int n = tw_loop_run_once(f->loop, 20 * MS);
 		assert_true(n >= 0);
 		total += n;
@@ -1746,7 +1503,7 @@ static void test_accept_backs_off_out_of_fds(void **state)
 	enum { K = 4 };
 	int cl[K];
 	for (int i = 0; i < K; i++)
-		cl[i] = peer_connect(&f); /* queued in the backlog, not accepted yet */
+		cl[i] = tw_peer_tcp_connect(&f.addr, NULL); /* queued in the backlog, not accepted yet */
 	struct rlimit old, low;
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	low = old;
@@ -1758,7 +1515,7 @@ static void test_accept_backs_off_out_of_fds(void **state)
 	assert_int_equal(stats(&f)->connections, 0);
 	for (int i = 0; i < K; i++) {
 		tw_greeting g;
-		peer_greeting(&f, cl[i], &g, NULL);
+		tw_script_greeting(f.loop, cl[i], &g, NULL);
 		assert_int_equal(g.modes, TW_MODE_OPEN);
 		close(cl[i]);
 	}
@@ -1834,7 +1591,7 @@ static void check_keyed_refused(uint32_t mode, const char *identity, const char 
 	fx_start(&f, "127.0.0.1", &p);
 	good g;
 	good_begin(&f, &g, mode, identity, secret, 5, 1 * MS);
-	assert_true(pump_until(&f, good_finished, &g, WAIT_NS));
+	assert_true(tw_pump_until(f.loop, good_finished, &g, WAIT_NS));
 	assert_true(g.failed);
 	assert_false(g.ready);
 	assert_int_equal(g.why, TW_CLIENT_FAIL_AUTH);
@@ -1868,18 +1625,18 @@ static void test_keyed_refusal_on_wire(void **state)
 	p.modes = TW_MODE_AUTH;
 	p.secret = secret_cb;
 	fx_start(&f, "127.0.0.1", &p);
-	int fd = peer_connect(&f);
+	int fd = tw_peer_tcp_connect(&f.addr, NULL);
 	tw_greeting g;
-	peer_greeting(&f, fd, &g, NULL);
+	tw_script_greeting(f.loop, fd, &g, NULL);
 	assert_int_equal(g.modes, TW_MODE_AUTH);
 	tw_setup s = { .mode = TW_MODE_AUTH };
 	memcpy(s.keyid, IDENTITY, strlen(IDENTITY));
 	memset(s.token, 0x42, sizeof(s.token)); /* not encrypted with the key */
 	uint8_t buf[TW_SETUP_LEN];
 	assert_int_equal(tw_setup_encode(&s, buf, sizeof(buf)), TW_SETUP_LEN);
-	peer_send(fd, buf, sizeof(buf));
+	tw_peer_tcp_send(fd, buf, sizeof(buf));
 	tw_server_start ss;
-	peer_server_start(&f, fd, &ss, NULL);
+	tw_script_server_start(f.loop, fd, &ss, NULL);
 	assert_int_not_equal(ss.accept, TW_ACCEPT_OK);
 	assert_int_equal(ss.start_time, 0);
 	assert_true(peer_closed(&f, fd));
