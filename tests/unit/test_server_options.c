@@ -26,13 +26,15 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "peer.h"
+#include "pump.h"
+#include "script.h"
 #include "server.h"
 #include "testpkt.h"
 
 #define MS 1000000LL
-#define STEP_NS (2 * MS)
-#define WAIT_NS (3000 * MS)
-#define QUIET_NS (150 * MS)
+#define WAIT_NS TW_PUMP_WAIT_NS
+#define QUIET_NS TW_PUMP_QUIET_NS
 #define SENDER_ERREST 0x0789u
 #define ALL_FEATURES (TW_MODE_ISC | TW_MODE_REFLECT_OCTETS | TW_MODE_SYMMETRIC | TW_MODE_DSCP_ECN | TW_MODE_PTP)
 
@@ -43,20 +45,6 @@ typedef struct fx {
 	const char *host;
 	int family;
 } fx;
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int64_t real_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void fx_start(fx *f, const char *host, uint32_t features, bool to_source)
 {
@@ -98,129 +86,23 @@ static const tw_server_stats *stats(const fx *f)
 	return tw_server_stats_get(f->srv);
 }
 
-static bool pump_until(fx *f, bool (*cond)(void *), void *arg, int64_t max_ns)
-{
-	int64_t end = mono_ns() + max_ns;
-	while (!cond(arg)) {
-		if (mono_ns() >= end)
-			return false;
-		assert_true(tw_loop_run_once(f->loop, STEP_NS) >= 0);
-	}
-	return true;
-}
-
-static bool never(void *arg)
-{
-	(void)arg;
-	return false;
-}
-
-/* ---- the scripted Control-Client ---- */
-
-typedef struct tcp_rx {
-	int fd;
-	uint8_t *buf;
-	size_t want, have;
-	bool eof;
-} tcp_rx;
-
-static bool tcp_rx_cond(void *arg)
-{
-	tcp_rx *r = arg;
-	while (r->have < r->want) {
-		ssize_t n = recv(r->fd, r->buf + r->have, r->want - r->have, MSG_DONTWAIT);
-		if (n > 0) {
-			r->have += (size_t)n;
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return false;
-		r->eof = true;
-		return true;
-	}
-	return true;
-}
-
-static void peer_read(fx *f, int fd, uint8_t *buf, size_t len)
-{
-	tcp_rx r = { .fd = fd, .buf = buf, .want = len };
-	if (!pump_until(f, tcp_rx_cond, &r, WAIT_NS) || r.have != len)
-		fail_msg("expected %zu octets from the server, got %zu%s", len, r.have, r.eof ? " then close" : "");
-}
-
-static bool peer_closed(fx *f, int fd)
-{
-	uint8_t sink[256];
-	for (int i = 0; i < 16; i++) {
-		tcp_rx r = { .fd = fd, .buf = sink, .want = sizeof(sink) };
-		if (!pump_until(f, tcp_rx_cond, &r, WAIT_NS))
-			return false;
-		if (r.eof)
-			return true;
-	}
-	return false;
-}
-
-static void peer_send(int fd, const void *buf, size_t len)
-{
-	assert_int_equal(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
-}
+/* ---- the scripted Control-Client (support/script.h) ---- */
 
 /* Connects and reads the Greeting; returns the fd. */
 static int peer_connect(fx *f, tw_greeting *g)
 {
-	int fd = socket(f->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	int rc = connect(fd, (const struct sockaddr *)&f->addr.ss, f->addr.len);
-	assert_true(rc == 0 || errno == EINPROGRESS);
-	uint8_t buf[TW_GREETING_LEN];
-	peer_read(f, fd, buf, sizeof(buf));
-	assert_int_equal(tw_greeting_decode(buf, sizeof(buf), g), 0);
+	int fd = tw_peer_tcp_connect(&f->addr, NULL);
+	tw_script_greeting(f->loop, fd, g, NULL);
 	return fd;
 }
 
 /* Set-Up-Response with mode; returns the Server-Start Accept. */
 static uint8_t peer_setup(fx *f, int fd, uint32_t mode)
 {
-	tw_setup s = { .mode = mode };
-	uint8_t buf[TW_SETUP_LEN > TW_SERVER_START_LEN ? TW_SETUP_LEN : TW_SERVER_START_LEN];
-	assert_int_equal(tw_setup_encode(&s, buf, sizeof(buf)), TW_SETUP_LEN);
-	peer_send(fd, buf, TW_SETUP_LEN);
+	tw_script_setup(fd, mode);
 	tw_server_start ss;
-	peer_read(f, fd, buf, TW_SERVER_START_LEN);
-	assert_int_equal(tw_server_start_decode(buf, TW_SERVER_START_LEN, &ss), 0);
+	tw_script_server_start(f->loop, fd, &ss, NULL);
 	return ss.accept;
-}
-
-static int peer_open(fx *f, uint32_t mode)
-{
-	tw_greeting g;
-	int fd = peer_connect(f, &g);
-	assert_int_equal(g.modes & mode, mode);
-	assert_int_equal(peer_setup(f, fd, mode), TW_ACCEPT_OK);
-	return fd;
-}
-
-static tw_accept_session peer_request(fx *f, int fd, const tw_request *r)
-{
-	uint8_t buf[TW_REQUEST_LEN];
-	assert_int_equal(tw_request_encode(r, buf, sizeof(buf)), TW_REQUEST_LEN);
-	peer_send(fd, buf, sizeof(buf));
-	tw_accept_session a;
-	peer_read(f, fd, buf, TW_ACCEPT_LEN);
-	assert_int_equal(tw_accept_decode(buf, TW_ACCEPT_LEN, &a), 0);
-	return a;
-}
-
-static void peer_start(fx *f, int fd)
-{
-	uint8_t buf[TW_START_LEN], mac[TW_HMAC_LEN] = { 0 };
-	assert_int_equal(tw_start_encode(mac, buf, sizeof(buf)), TW_START_LEN);
-	peer_send(fd, buf, sizeof(buf));
-	tw_start_ack ack;
-	peer_read(f, fd, buf, TW_START_ACK_LEN);
-	assert_int_equal(tw_start_ack_decode(buf, TW_START_ACK_LEN, &ack), 0);
-	assert_int_equal(ack.accept, TW_ACCEPT_OK);
 }
 
 /* Start-N-Sessions / Stop-N-Sessions for n SIDs; checks the Ack. */
@@ -230,8 +112,8 @@ static void peer_sids(fx *f, int fd, uint8_t cmd, uint32_t n, const uint8_t *sid
 	tw_sids_msg m = { .cmd = cmd, .n = n, .sids = sids };
 	int len = tw_sids_encode(&m, buf, sizeof(buf));
 	assert_int_equal(len, TW_SIDS_BASE_LEN + (int)n * TW_SID_LEN);
-	peer_send(fd, buf, (size_t)len);
-	peer_read(f, fd, buf, (size_t)len);
+	tw_peer_tcp_send(fd, buf, (size_t)len);
+	tw_peer_tcp_read(f->loop, fd, buf, (size_t)len, WAIT_NS);
 	tw_sids_msg ack;
 	assert_int_equal(tw_sids_decode(buf, (size_t)len, &ack), 0);
 	assert_int_equal(ack.cmd, cmd == TW_CMD_START_N ? TW_CMD_START_N_ACK : TW_CMD_STOP_N_ACK);
@@ -242,21 +124,9 @@ static void peer_sids(fx *f, int fd, uint8_t cmd, uint32_t n, const uint8_t *sid
 
 /* ---- the scripted Session-Sender ---- */
 
-typedef struct udp_peer {
-	int fd;
-	tw_sockaddr local;
-} udp_peer;
-
-static udp_peer udp_open(const fx *f)
+static tw_peer_udp udp_open(const fx *f)
 {
-	udp_peer u;
-	tw_sockaddr any;
-	assert_int_equal(tw_sa_from_numeric(f->host, 0, &any), 0);
-	tw_udp_opts o = { .tos = -1, .ttl = 255, .recv_meta = true };
-	u.fd = tw_net_udp_open(&any, &o);
-	assert_true(u.fd >= 0);
-	assert_int_equal(tw_net_local_addr(u.fd, &u.local), 0);
-	return u;
+	return tw_peer_udp_open(f->host, 0);
 }
 
 static tw_request make_request(const fx *f, uint16_t sender_port, uint32_t padding)
@@ -279,66 +149,39 @@ static tw_sockaddr port_addr(const fx *f, uint16_t port)
 	return a;
 }
 
-typedef struct udp_rx {
-	int fd;
-	uint8_t *buf;
-	size_t cap;
-	long n;
-	tw_rx_meta m;
-} udp_rx;
-
-static bool udp_rx_cond(void *arg)
+static long udp_reply(fx *f, const tw_peer_udp *u, uint8_t *buf, size_t cap, tw_rx_meta *m, int64_t max_ns)
 {
-	udp_rx *r = arg;
-	long n = tw_net_recv(r->fd, r->buf, r->cap, &r->m, NULL);
-	if (n < 0)
-		return false;
-	r->n = n;
-	return true;
-}
-
-static long udp_reply(fx *f, const udp_peer *u, uint8_t *buf, size_t cap, tw_rx_meta *m, int64_t max_ns)
-{
-	udp_rx r = { .fd = u->fd, .buf = buf, .cap = cap, .n = -1 };
-	if (!pump_until(f, udp_rx_cond, &r, max_ns))
-		return -1;
-	if (m)
-		*m = r.m;
-	return r.n;
+	return tw_peer_udp_recv(f->loop, u, buf, cap, m, max_ns);
 }
 
 /* Sends a sender packet in format fmt (padding pad[0..padlen)) with DS
  * byte tos; returns its length. */
-static size_t send_pkt(const udp_peer *u, const tw_sockaddr *dst, const tw_test_fmt *fmt, uint32_t seq,
-		       const uint8_t *pad, size_t padlen, int tos, uint8_t *copy)
+static size_t send_pkt(const tw_peer_udp *u, const tw_sockaddr *dst, const tw_test_fmt *fmt, uint32_t seq,
+		       const uint8_t *pad, size_t padlen, int tos)
 {
 	uint8_t pkt[2048];
-	int n = tw_sender_build(fmt, NULL, seq, pad, padlen, pkt, sizeof(pkt));
-	assert_true(n > 0);
-	assert_int_equal(tw_sender_stamp(fmt, NULL, pkt, (size_t)n, tw_ts_from_unix_ns(real_ns()), SENDER_ERREST), 0);
-	assert_int_equal(tw_net_send_tos(u->fd, pkt, (size_t)n, dst, tos), 0);
-	if (copy)
-		memcpy(copy, pkt, (size_t)n);
-	return (size_t)n;
+	tw_ts t1;
+	size_t n = tw_script_sender_packet(fmt, NULL, seq, pad, padlen, SENDER_ERREST, pkt, sizeof(pkt), &t1);
+	tw_peer_udp_send(u, dst, pkt, n, tos);
+	return n;
 }
 
-static long exchange(fx *f, const udp_peer *u, const tw_sockaddr *dst, const tw_test_fmt *fmt, uint32_t seq,
+static long exchange(fx *f, const tw_peer_udp *u, const tw_sockaddr *dst, const tw_test_fmt *fmt, uint32_t seq,
 		     size_t padlen, int tos, uint8_t *out, size_t cap, tw_rx_meta *m)
 {
 	uint8_t pad[512];
 	for (size_t i = 0; i < sizeof(pad); i++)
 		pad[i] = (uint8_t)(0x30 + i);
-	send_pkt(u, dst, fmt, seq, pad, padlen, tos, NULL);
+	send_pkt(u, dst, fmt, seq, pad, padlen, tos);
 	long n = udp_reply(f, u, out, cap, m, WAIT_NS);
 	if (n < 0)
 		fail_msg("no reply to sender seq %u", seq);
 	return n;
 }
 
-static bool no_reply(fx *f, const udp_peer *u)
+static bool no_reply(fx *f, const tw_peer_udp *u)
 {
-	uint8_t buf[2048];
-	return udp_reply(f, u, buf, sizeof(buf), NULL, QUIET_NS) < 0;
+	return tw_peer_udp_silent(f->loop, u, QUIET_NS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -378,25 +221,25 @@ static void check_reflect_octets(const char *host)
 {
 	fx f;
 	fx_start(&f, host, ALL_FEATURES, false);
-	int fd = peer_open(&f, TW_MODE_OPEN | TW_MODE_REFLECT_OCTETS);
-	udp_peer u = udp_open(&f);
+	int fd = tw_script_open(f.loop, &f.addr, NULL, TW_MODE_OPEN | TW_MODE_REFLECT_OCTETS);
+	tw_peer_udp u = udp_open(&f);
 	tw_request r = make_request(&f, tw_sa_port(&u.local), 27 + 8);
 	r.pad_reflect_len = 8;
 	r.octets_reflected = 0xBEEF;
-	tw_accept_session a = peer_request(&f, fd, &r);
+	tw_accept_session a = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
 	assert_int_equal(a.reflected_octets, 0xBEEF);
 	assert_int_equal(a.server_octets, 0);
 	/* one octet short of L + truncation: refused, Port 0 */
 	r.padding = 27 + 8 - 1;
-	tw_accept_session no = peer_request(&f, fd, &r);
+	tw_accept_session no = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(no.accept, TW_ACCEPT_NOT_SUPPORTED);
 	assert_int_equal(no.port, 0);
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_REQUEST], 1);
 	r.padding = 4; /* not even L */
-	assert_int_equal(peer_request(&f, fd, &r).accept, TW_ACCEPT_NOT_SUPPORTED);
+	assert_int_equal(tw_script_request(f.loop, fd, &r).accept, TW_ACCEPT_NOT_SUPPORTED);
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_REQUEST], 2);
-	peer_start(&f, fd);
+	tw_script_start(f.loop, fd);
 	static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
 	uint8_t out[256];
 	tw_sockaddr dst = port_addr(&f, a.port);
@@ -427,11 +270,11 @@ static void test_reflect_octets_not_negotiated(void **state)
 	(void)state;
 	fx f;
 	fx_start(&f, "127.0.0.1", ALL_FEATURES, false);
-	int fd = peer_open(&f, TW_MODE_OPEN);
+	int fd = tw_script_open(f.loop, &f.addr, NULL, TW_MODE_OPEN);
 	tw_request r = make_request(&f, 40000, 0);
 	r.pad_reflect_len = 8;
 	r.octets_reflected = 0xBEEF;
-	tw_accept_session a = peer_request(&f, fd, &r);
+	tw_accept_session a = tw_script_request(f.loop, fd, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
 	assert_int_equal(a.reflected_octets, 0);
 	close(fd);
@@ -439,14 +282,14 @@ static void test_reflect_octets_not_negotiated(void **state)
 }
 
 /* One started session on a connection of mode; returns the test port. */
-static uint16_t session(fx *f, int fd, const udp_peer *u, uint32_t padding, unsigned dscp, bool start)
+static uint16_t session(fx *f, int fd, const tw_peer_udp *u, uint32_t padding, unsigned dscp, bool start)
 {
 	tw_request r = make_request(f, tw_sa_port(&u->local), padding);
 	r.type_p = tw_type_p_from_dscp(dscp);
-	tw_accept_session a = peer_request(f, fd, &r);
+	tw_accept_session a = tw_script_request(f->loop, fd, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
 	if (start)
-		peer_start(f, fd);
+		tw_script_start(f->loop, fd);
 	return a.port;
 }
 
@@ -456,8 +299,8 @@ static void test_symmetric_size(void **state)
 	(void)state;
 	fx f;
 	fx_start(&f, "127.0.0.1", ALL_FEATURES, false);
-	int fd = peer_open(&f, TW_MODE_OPEN | TW_MODE_SYMMETRIC);
-	udp_peer u = udp_open(&f);
+	int fd = tw_script_open(f.loop, &f.addr, NULL, TW_MODE_OPEN | TW_MODE_SYMMETRIC);
+	tw_peer_udp u = udp_open(&f);
 	tw_sockaddr dst = port_addr(&f, session(&f, fd, &u, 0, 0, true));
 	tw_test_fmt fmt = tw_test_fmt_for_mode(TW_MODE_OPEN | TW_MODE_SYMMETRIC);
 	assert_true(fmt.symmetric);
@@ -474,7 +317,7 @@ static void test_symmetric_size(void **state)
 	}
 	/* a 14-octet packet is too short for the symmetric format */
 	static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
-	send_pkt(&u, &dst, &open, 9, NULL, 0, -1, NULL);
+	send_pkt(&u, &dst, &open, 9, NULL, 0, -1);
 	assert_true(no_reply(&f, &u));
 	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SHORT], 1);
 	close(u.fd);
@@ -488,8 +331,8 @@ static void check_dscp_ecn(const char *host)
 {
 	fx f;
 	fx_start(&f, host, ALL_FEATURES, false);
-	int fd = peer_open(&f, TW_MODE_OPEN | TW_MODE_DSCP_ECN);
-	udp_peer u = udp_open(&f);
+	int fd = tw_script_open(f.loop, &f.addr, NULL, TW_MODE_OPEN | TW_MODE_DSCP_ECN);
+	tw_peer_udp u = udp_open(&f);
 	tw_sockaddr dst = port_addr(&f, session(&f, fd, &u, 30, 46, true));
 	tw_test_fmt fmt = tw_test_fmt_for_mode(TW_MODE_OPEN | TW_MODE_DSCP_ECN);
 	static const int tos[] = { 46 << 2, 46 << 2 | 1, 10 << 2 | 2, 0 };
@@ -530,14 +373,14 @@ static void test_ptp_timestamps(void **state)
 	for (int ptp = 0; ptp < 2; ptp++) {
 		fx f;
 		fx_start(&f, "127.0.0.1", ALL_FEATURES, false);
-		int fd = peer_open(&f, TW_MODE_OPEN | (ptp ? TW_MODE_PTP : 0));
-		udp_peer u = udp_open(&f);
+		int fd = tw_script_open(f.loop, &f.addr, NULL, TW_MODE_OPEN | (ptp ? TW_MODE_PTP : 0));
+		tw_peer_udp u = udp_open(&f);
 		tw_sockaddr dst = port_addr(&f, session(&f, fd, &u, 27, 0, true));
 		static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
 		uint8_t out[256];
-		int64_t before = real_ns();
+		int64_t before = tw_pump_real_ns();
 		long n = exchange(&f, &u, &dst, &open, 0, 27, -1, out, sizeof(out), NULL);
-		int64_t after = real_ns();
+		int64_t after = tw_pump_real_ns();
 		assert_int_equal(n, 41);
 		tw_reflector_fields rf;
 		assert_int_equal(tw_reflector_parse(&open, NULL, out, (size_t)n, &rf), 0);
@@ -563,13 +406,13 @@ static void check_isc(const char *host)
 {
 	fx f;
 	fx_start(&f, host, ALL_FEATURES, false);
-	int fd = peer_open(&f, TW_MODE_OPEN | TW_MODE_ISC);
-	udp_peer u[2] = { udp_open(&f), udp_open(&f) };
+	int fd = tw_script_open(f.loop, &f.addr, NULL, TW_MODE_OPEN | TW_MODE_ISC);
+	tw_peer_udp u[2] = { udp_open(&f), udp_open(&f) };
 	uint8_t sids[2][TW_SID_LEN];
 	tw_sockaddr dst[2];
 	for (int i = 0; i < 2; i++) {
 		tw_request r = make_request(&f, tw_sa_port(&u[i].local), 27);
-		tw_accept_session a = peer_request(&f, fd, &r);
+		tw_accept_session a = tw_script_request(f.loop, fd, &r);
 		assert_int_equal(a.accept, TW_ACCEPT_OK);
 		memcpy(sids[i], a.sid, TW_SID_LEN);
 		dst[i] = port_addr(&f, a.port);
@@ -578,7 +421,7 @@ static void check_isc(const char *host)
 	uint8_t out[256];
 	peer_sids(&f, fd, TW_CMD_START_N, 1, sids[0]);
 	assert_int_equal(exchange(&f, &u[0], &dst[0], &open, 1, 27, -1, out, sizeof(out), NULL), 41);
-	send_pkt(&u[1], &dst[1], &open, 1, NULL, 27, -1, NULL);
+	send_pkt(&u[1], &dst[1], &open, 1, NULL, 27, -1);
 	assert_true(no_reply(&f, &u[1]));
 	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_NOT_STARTED], 1);
 	peer_sids(&f, fd, TW_CMD_START_N, 1, sids[1]);
@@ -586,15 +429,13 @@ static void check_isc(const char *host)
 	/* stop the first: it reflects for its Timeout (200 ms), then not */
 	peer_sids(&f, fd, TW_CMD_STOP_N, 1, sids[0]);
 	assert_int_equal(exchange(&f, &u[0], &dst[0], &open, 3, 27, -1, out, sizeof(out), NULL), 41);
-	(void)pump_until(&f, never, NULL, 300 * MS);
-	send_pkt(&u[0], &dst[0], &open, 4, NULL, 27, -1, NULL);
+	tw_pump_for(f.loop, 300 * MS);
+	send_pkt(&u[0], &dst[0], &open, 4, NULL, 27, -1);
 	assert_true(no_reply(&f, &u[0]));
 	assert_int_equal(exchange(&f, &u[1], &dst[1], &open, 5, 27, -1, out, sizeof(out), NULL), 41);
 	/* Start-Sessions on an ISC connection is a protocol error */
-	uint8_t buf[TW_START_LEN], mac[TW_HMAC_LEN] = { 0 };
-	assert_int_equal(tw_start_encode(mac, buf, sizeof(buf)), TW_START_LEN);
-	peer_send(fd, buf, sizeof(buf));
-	assert_true(peer_closed(&f, fd));
+	tw_script_send_start(fd);
+	assert_true(tw_peer_tcp_closed(f.loop, fd, WAIT_NS));
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 1);
 	close(u[0].fd);
 	close(u[1].fd);
@@ -622,13 +463,13 @@ static void check_reflect_to_source(const char *host)
 	for (int to_source = 0; to_source < 2; to_source++) {
 		fx f;
 		fx_start(&f, host, 0, to_source);
-		int fd = peer_open(&f, TW_MODE_OPEN);
-		udp_peer registered = udp_open(&f), actual = udp_open(&f);
+		int fd = tw_script_open(f.loop, &f.addr, NULL, TW_MODE_OPEN);
+		tw_peer_udp registered = udp_open(&f), actual = udp_open(&f);
 		tw_sockaddr dst = port_addr(&f, session(&f, fd, &registered, 27, 0, true));
 		static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
 		for (uint32_t i = 0; i < 3; i++) {
 			uint8_t out[256];
-			send_pkt(&actual, &dst, &open, i, NULL, 27, -1, NULL);
+			send_pkt(&actual, &dst, &open, i, NULL, 27, -1);
 			long n = udp_reply(&f, &actual, out, sizeof(out), NULL, to_source ? WAIT_NS : QUIET_NS);
 			if (to_source) {
 				assert_int_equal(n, 41);
