@@ -22,15 +22,17 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "peer.h"
+#include "pump.h"
+#include "script.h"
 #include "stamp.h"
 #include "testpkt.h"
 #include "tlv.h"
 #include "wire.h"
 
 #define MS 1000000LL
-#define STEP_NS (2 * MS)
-#define WAIT_NS (3000 * MS)
-#define QUIET_NS (150 * MS)
+#define WAIT_NS TW_PUMP_WAIT_NS
+#define QUIET_NS TW_PUMP_QUIET_NS
 #define REFL_ERREST 0x8123u   /* S = 1, distinctive multiplier */
 #define SENDER_ERREST 0x0456u
 
@@ -56,20 +58,6 @@ typedef struct fx {
 	int observed;       /* processing-time hook calls */
 	int64_t last_proc;
 } fx;
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int64_t real_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static bool allow_cb(void *arg, const tw_sockaddr *peer)
 {
@@ -126,75 +114,25 @@ static void fx_stop(fx *f)
 	tw_loop_free(f->loop);
 }
 
-static bool never(void *arg)
-{
-	(void)arg;
-	return false;
-}
-
-static bool pump_until(fx *f, bool (*cond)(void *), void *arg, int64_t max_ns)
-{
-	int64_t end = mono_ns() + max_ns;
-	while (!cond(arg)) {
-		if (mono_ns() >= end)
-			return false;
-		assert_true(tw_loop_run_once(f->loop, STEP_NS) >= 0);
-	}
-	return true;
-}
-
 /* ------------------------------------------------------------------ */
 /* raw test sockets                                                     */
 
-typedef struct sock {
-	int fd;
-	tw_sockaddr local;
-} sock;
+typedef tw_peer_udp sock;
 
 static sock sock_open(const fx *f)
 {
-	sock s;
-	tw_sockaddr any;
-	assert_int_equal(tw_sa_from_numeric(f->host, 0, &any), 0);
-	tw_udp_opts o = { .tos = -1, .ttl = 255, .recv_meta = true };
-	s.fd = tw_net_udp_open(&any, &o);
-	assert_true(s.fd >= 0);
-	assert_int_equal(tw_net_local_addr(s.fd, &s.local), 0);
-	return s;
-}
-
-typedef struct udp_rx {
-	int fd;
-	uint8_t *buf;
-	size_t cap;
-	long n;
-	tw_rx_meta m;
-} udp_rx;
-
-static bool udp_rx_cond(void *arg)
-{
-	udp_rx *r = arg;
-	long n = tw_net_recv(r->fd, r->buf, r->cap, &r->m, NULL);
-	if (n < 0)
-		return false;
-	r->n = n;
-	return true;
+	return tw_peer_udp_open(f->host, 0);
 }
 
 /* One reply on s within max_ns: its length, or -1. */
 static long reply(fx *f, const sock *s, uint8_t *buf, size_t cap, tw_rx_meta *m, int64_t max_ns)
 {
-	udp_rx r = { .fd = s->fd, .buf = buf, .cap = cap, .n = -1 };
-	if (!pump_until(f, udp_rx_cond, &r, max_ns))
-		return -1;
-	if (m)
-		*m = r.m;
-	return r.n;
+	return tw_peer_udp_recv(f->loop, s, buf, cap, m, max_ns);
 }
 
 static void send_tos(const fx *f, const sock *s, const uint8_t *pkt, size_t len, int tos)
 {
-	assert_int_equal(tw_net_send_tos(s->fd, pkt, len, &f->addr, tos), 0);
+	tw_peer_udp_send(s, &f->addr, pkt, len, tos);
 }
 
 /* Sends pkt and requires a reply (returns its length). */
@@ -210,8 +148,7 @@ static long exchange(fx *f, const sock *s, const uint8_t *pkt, size_t len, int t
 
 static bool silent(fx *f, const sock *s)
 {
-	uint8_t buf[TW_STAMP_MAX_PACKET];
-	return reply(f, s, buf, sizeof(buf), NULL, QUIET_NS) < 0;
+	return tw_peer_udp_silent(f->loop, s, QUIET_NS);
 }
 
 /* ---- packets ---- */
@@ -220,14 +157,10 @@ static bool silent(fx *f, const sock *s)
 static size_t twamp_pkt(const tw_test_fmt *fmt, tw_test_crypto *c, uint32_t seq, size_t padlen, uint8_t *out,
 			size_t cap, tw_ts *t1)
 {
-	uint8_t pad[1024];
+	uint8_t pad[1024] = { 0 };
 	for (size_t i = 0; i < padlen && i < sizeof(pad); i++)
 		pad[i] = (uint8_t)(0xA0 + i);
-	int n = tw_sender_build(fmt, c, seq, pad, padlen, out, cap);
-	assert_true(n > 0);
-	*t1 = tw_ts_from_unix_ns(real_ns());
-	assert_int_equal(tw_sender_stamp(fmt, c, out, (size_t)n, *t1, SENDER_ERREST), 0);
-	return (size_t)n;
+	return tw_script_sender_packet(fmt, c, seq, pad, padlen, SENDER_ERREST, out, cap, t1);
 }
 
 static uint32_t light_seq(fx *f, const sock *s, uint32_t sender_seq)
@@ -250,7 +183,7 @@ static size_t stamp_pkt(tw_stamp_sec sec, tw_test_crypto *c, uint32_t seq, uint1
 {
 	int n = tw_stamp_sender_build(sec, seq, ssid, tlvs, tlv_len, out, cap);
 	assert_true(n > 0);
-	*t1 = tw_ts_from_unix_ns(real_ns());
+	*t1 = tw_ts_from_unix_ns(tw_pump_real_ns());
 	assert_int_equal(tw_stamp_sender_stamp(sec, c, out, (size_t)n, *t1, SENDER_ERREST), 0);
 	return (size_t)n;
 }
@@ -359,7 +292,7 @@ static void test_light_lengths(void **state)
 		uint8_t pkt[128], out[256];
 		tw_ts t1;
 		size_t len = twamp_pkt(&open, NULL, (uint32_t)i, cases[i].pad, pkt, sizeof(pkt), &t1);
-		int64_t before = real_ns();
+		int64_t before = tw_pump_real_ns();
 		long n = exchange(&f, &s, pkt, len, -1, out, sizeof(out), NULL);
 		assert_int_equal(n, (long)cases[i].want);
 		tw_reflector_fields rf;
@@ -505,7 +438,7 @@ static void test_light_idle_expiry(void **state)
 	assert_int_equal(light_seq(&f, &a, 5), 0);
 	assert_int_equal(light_seq(&f, &a, 6), 1);
 	assert_int_equal(f.st.senders, 1);
-	assert_true(pump_until(&f, no_senders, &f, WAIT_NS)); /* the sweep */
+	assert_true(tw_pump_until(f.loop, no_senders, &f, WAIT_NS)); /* the sweep */
 	assert_int_equal(light_seq(&f, &a, 7), 0);
 	/* full table: b waits until a has been idle long enough */
 	uint8_t pkt[64];
@@ -515,8 +448,8 @@ static void test_light_idle_expiry(void **state)
 	send_tos(&f, &b, pkt, len, -1);
 	assert_true(silent(&f, &b));
 	assert_int_equal(f.st.dropped[TW_LIGHT_DROP_SENDER_LIMIT], 1);
-	int64_t until = mono_ns() + 120 * MS;
-	(void)pump_until(&f, never, NULL, until - mono_ns());
+	int64_t until = tw_pump_mono_ns() + 120 * MS;
+	tw_pump_for(f.loop, until - tw_pump_mono_ns());
 	assert_int_equal(light_seq(&f, &b, 2), 0);
 	close(a.fd);
 	close(b.fd);
@@ -783,7 +716,8 @@ static void test_stamp_light_random_padding(void **state)
 		}
 		int len = tw_sender_build(&open, NULL, 500 + i, pad, sizeof(pad), pkt, sizeof(pkt));
 		assert_int_equal(len, 78);
-		assert_int_equal(tw_sender_stamp(&open, NULL, pkt, 78, tw_ts_from_unix_ns(real_ns()), SENDER_ERREST), 0);
+		tw_ts t1 = tw_ts_from_unix_ns(tw_pump_real_ns());
+		assert_int_equal(tw_sender_stamp(&open, NULL, pkt, 78, t1, SENDER_ERREST), 0);
 		long n = exchange(&f, &s, pkt, 78, -1, out, sizeof(out), NULL);
 		assert_int_equal(n, 78);
 		tw_reflector_fields rf;
