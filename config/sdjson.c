@@ -101,6 +101,8 @@ static int want(jp *p, char c, const char *what)
 
 static int put(jp *p, const char *s, size_t n)
 {
+	if (n == 0) /* the buffer may still be NULL: memcpy(NULL + 0) is UB */
+		return 0;
 	if (p->len + n > p->cap) {
 		size_t nc = p->cap ? p->cap : 256;
 		while (nc < p->len + n)
