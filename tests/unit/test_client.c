@@ -25,14 +25,15 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "peer.h"
+#include "pump.h"
 #include "sender.h"
 #include "stats.h"
 #include "testpkt.h"
 
 #define MS 1000000LL
-#define STEP_NS (2 * MS)
-#define WAIT_NS (3000 * MS)
-#define QUIET_NS (150 * MS)
+#define WAIT_NS TW_PUMP_WAIT_NS
+#define QUIET_NS TW_PUMP_QUIET_NS
 
 typedef struct fx {
 	tw_loop *loop;
@@ -49,31 +50,6 @@ typedef struct fx {
 	char detail[160];
 } fx;
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int64_t real_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static bool pump_until(fx *f, bool (*cond)(void *), void *arg, int64_t max_ns)
-{
-	int64_t end = mono_ns() + max_ns;
-	while (!cond(arg)) {
-		if (mono_ns() >= end)
-			return false;
-		assert_true(tw_loop_run_once(f->loop, STEP_NS) >= 0);
-	}
-	return true;
-}
-
 static void fx_start(fx *f, const char *host)
 {
 	tw_log_setup(TW_LOG_ERROR, TW_LOG_LOGFMT);
@@ -82,11 +58,7 @@ static void fx_start(fx *f, const char *host)
 	f->sfd = -1;
 	f->loop = tw_loop_new(NULL);
 	assert_non_null(f->loop);
-	tw_sockaddr a;
-	assert_int_equal(tw_sa_from_numeric(host, 0, &a), 0);
-	f->lfd = tw_net_tcp_listen(&a, 8);
-	assert_true(f->lfd >= 0);
-	assert_int_equal(tw_net_local_addr(f->lfd, &f->addr), 0);
+	f->lfd = tw_peer_tcp_listen(host, &f->addr);
 }
 
 static void fx_stop(fx *f)
@@ -168,61 +140,25 @@ static bool cond_started(void *arg)
 
 /* ---- the scripted server ---- */
 
-static bool cond_accept(void *arg)
-{
-	fx *f = arg;
-	f->sfd = accept4(f->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	return f->sfd >= 0;
-}
-
 static void srv_accept(fx *f)
 {
-	assert_true(pump_until(f, cond_accept, f, WAIT_NS));
+	f->sfd = tw_peer_tcp_accept(f->loop, f->lfd, WAIT_NS);
 }
 
 static void srv_send(fx *f, const uint8_t *buf, size_t len)
 {
-	assert_int_equal(send(f->sfd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
-}
-
-typedef struct rx {
-	int fd;
-	uint8_t *buf;
-	size_t want, have;
-	bool eof;
-} rx;
-
-static bool cond_rx(void *arg)
-{
-	rx *r = arg;
-	while (r->have < r->want) {
-		ssize_t n = recv(r->fd, r->buf + r->have, r->want - r->have, MSG_DONTWAIT);
-		if (n > 0) {
-			r->have += (size_t)n;
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return false;
-		r->eof = true;
-		return true;
-	}
-	return true;
+	tw_peer_tcp_send(f->sfd, buf, len);
 }
 
 static void srv_read(fx *f, uint8_t *buf, size_t len)
 {
-	rx r = { .fd = f->sfd, .buf = buf, .want = len };
-	if (!pump_until(f, cond_rx, &r, WAIT_NS) || r.have != len)
-		fail_msg("the client sent %zu of %zu octets", r.have, len);
+	tw_peer_tcp_read(f->loop, f->sfd, buf, len, WAIT_NS);
 }
 
 /* True when the client sends nothing more within QUIET_NS (it may close). */
 static bool srv_nothing_more(fx *f)
 {
-	uint8_t b;
-	rx r = { .fd = f->sfd, .buf = &b, .want = 1 };
-	pump_until(f, cond_rx, &r, QUIET_NS);
-	return r.have == 0;
+	return tw_peer_tcp_watch(f->loop, f->sfd, QUIET_NS) != TW_PEER_DATA;
 }
 
 static void srv_greeting(fx *f, uint32_t modes, uint32_t count)
@@ -237,7 +173,7 @@ static void srv_greeting(fx *f, uint32_t modes, uint32_t count)
 
 static void srv_server_start(fx *f, uint8_t accept)
 {
-	tw_server_start m = { .accept = accept, .start_time = accept ? 0 : tw_ts_from_unix_ns(real_ns()) };
+	tw_server_start m = { .accept = accept, .start_time = accept ? 0 : tw_ts_from_unix_ns(tw_pump_real_ns()) };
 	uint8_t buf[TW_SERVER_START_LEN];
 	assert_int_equal(tw_server_start_encode(&m, buf, sizeof(buf)), TW_SERVER_START_LEN);
 	srv_send(f, buf, sizeof(buf));
@@ -256,7 +192,7 @@ static void srv_open_setup(fx *f)
 	assert_int_equal(s.mode, TW_MODE_OPEN);
 	assert_memory_equal(buf + 4, zero, TW_SETUP_LEN - 4); /* KeyID, Token, Client-IV unused */
 	srv_server_start(f, TW_ACCEPT_OK);
-	assert_true(pump_until(f, cond_ready, f, WAIT_NS));
+	assert_true(tw_pump_until(f->loop, cond_ready, f, WAIT_NS));
 	assert_true(f->ready);
 	assert_false(f->failed);
 }
@@ -296,7 +232,7 @@ static void request_answered(fx *f, const tw_request *r, uint8_t accept, uint16_
 	uint8_t out[TW_ACCEPT_LEN];
 	assert_int_equal(tw_accept_encode(&a, out, sizeof(out)), TW_ACCEPT_LEN);
 	srv_send(f, out, sizeof(out));
-	assert_true(pump_until(f, cond_accepted_n, f, WAIT_NS));
+	assert_true(tw_pump_until(f->loop, cond_accepted_n, f, WAIT_NS));
 	assert_false(f->failed);
 	assert_int_equal(f->acc.accept, accept);
 	assert_int_equal(f->acc.port, accept ? 0 : port);
@@ -312,7 +248,7 @@ static void srv_start_ack(fx *f, uint8_t accept)
 	uint8_t out[TW_START_ACK_LEN];
 	assert_int_equal(tw_start_ack_encode(&a, out, sizeof(out)), TW_START_ACK_LEN);
 	srv_send(f, out, sizeof(out));
-	assert_true(pump_until(f, cond_started, f, WAIT_NS));
+	assert_true(tw_pump_until(f->loop, cond_started, f, WAIT_NS));
 }
 
 static uint32_t srv_read_stop(fx *f)
@@ -373,7 +309,7 @@ static void test_conversation_v6(void **state)
 
 static void expect_failure(fx *f, tw_client_fail why, const char *needle)
 {
-	assert_true(pump_until(f, cond_failed, f, WAIT_NS));
+	assert_true(tw_pump_until(f->loop, cond_failed, f, WAIT_NS));
 	if (f->why != why)
 		fail_msg("failure %s (%s), want %s", tw_client_fail_name(f->why), f->detail, tw_client_fail_name(why));
 	if (needle && !strstr(f->detail, needle))
@@ -425,7 +361,7 @@ static void test_kdf_count_limit(void **state)
 	uint8_t buf[TW_SETUP_LEN];
 	srv_read(&f, buf, sizeof(buf));
 	srv_server_start(&f, TW_ACCEPT_OK);
-	assert_true(pump_until(&f, cond_ready, &f, WAIT_NS));
+	assert_true(tw_pump_until(f.loop, cond_ready, &f, WAIT_NS));
 	assert_true(f.ready);
 	fx_stop(&f);
 }
@@ -484,11 +420,11 @@ static void test_silent_server_times_out(void **state)
 	(void)state;
 	fx f;
 	fx_start(&f, "127.0.0.1");
-	int64_t t0 = mono_ns();
+	int64_t t0 = tw_pump_mono_ns();
 	client_start(&f, TW_MODE_OPEN, NULL, 200 * MS);
 	srv_accept(&f);
 	expect_failure(&f, TW_CLIENT_FAIL_TIMEOUT, NULL);
-	int64_t took = mono_ns() - t0;
+	int64_t took = tw_pump_mono_ns() - t0;
 	assert_true(took >= 190 * MS && took < 2000 * MS);
 	fx_stop(&f);
 	/* no Accept-Session either */
@@ -497,7 +433,7 @@ static void test_silent_server_times_out(void **state)
 	srv_open_setup(&f);
 	tw_request r = request_for(&f, 40001);
 	assert_int_equal(tw_client_request(f.c, &r), 0);
-	assert_true(pump_until(&f, cond_failed, &f, WAIT_NS));
+	assert_true(tw_pump_until(f.loop, cond_failed, &f, WAIT_NS));
 	assert_int_equal(f.why, TW_CLIENT_FAIL_TIMEOUT);
 	fx_stop(&f);
 }
@@ -525,7 +461,7 @@ static void test_server_hangs_up(void **state)
 	srv_open_setup(&f);
 	close(f.sfd);
 	f.sfd = -1;
-	assert_true(pump_until(&f, cond_failed, &f, WAIT_NS));
+	assert_true(tw_pump_until(f.loop, cond_failed, &f, WAIT_NS));
 	assert_int_equal(f.why, TW_CLIENT_FAIL_CLOSED);
 	assert_int_equal(tw_client_request(f.c, &(tw_request){ .ipvn = 4 }), -ENOTCONN);
 	fx_stop(&f);
@@ -571,23 +507,22 @@ static bool cond_done(void *arg)
 }
 
 typedef struct urx {
-	int fd;
 	uint8_t buf[TW_SENDER_MAX_PACKET + 16];
 	long n;
 	tw_rx_meta m;
 } urx;
 
-static bool cond_urx(void *arg)
+/* Waits (bounded) for the sender's next packet on refl. */
+static bool sender_packet(fx *f, const tw_peer_udp *refl, urx *u)
 {
-	urx *u = arg;
-	u->n = tw_net_recv(u->fd, u->buf, sizeof(u->buf), &u->m, NULL);
+	u->n = tw_peer_udp_recv(f->loop, refl, u->buf, sizeof(u->buf), &u->m, WAIT_NS);
 	return u->n >= 0;
 }
 
 static const tw_test_fmt open_fmt = { .sec = TW_TEST_OPEN };
 
 /* Reflects pkt back to its source from fd with reflector seq rseq. */
-static void reflect(int fd, const urx *u, uint32_t rseq, size_t len_override)
+static void reflect(const tw_peer_udp *from, const urx *u, uint32_t rseq, size_t len_override)
 {
 	tw_sender_fields sf;
 	assert_int_equal(tw_sender_parse(&open_fmt, NULL, u->buf, (size_t)u->n, &sf), 0);
@@ -602,8 +537,8 @@ static void reflect(int fd, const urx *u, uint32_t rseq, size_t len_override)
 	uint8_t out[2048];
 	int n = tw_reflector_build(&open_fmt, NULL, u->buf, (size_t)u->n, &rf, out, sizeof(out));
 	assert_true(n > 0);
-	tw_reflector_stamp(&open_fmt, NULL, out, (size_t)n, tw_ts_from_unix_ns(real_ns()), 0x0001);
-	assert_int_equal(tw_net_send(fd, out, len_override ? len_override : (size_t)n, &u->m.from), 0);
+	tw_reflector_stamp(&open_fmt, NULL, out, (size_t)n, tw_ts_from_unix_ns(tw_pump_real_ns()), 0x0001);
+	tw_peer_udp_send(from, &u->m.from, out, len_override ? len_override : (size_t)n, -1);
 }
 
 static void check_sender(const char *host)
@@ -612,11 +547,8 @@ static void check_sender(const char *host)
 	fx_start(&f, host);
 	tw_sockaddr any;
 	assert_int_equal(tw_sa_from_numeric(host, 0, &any), 0);
-	tw_udp_opts o = { .tos = -1, .ttl = 255, .recv_meta = true };
-	int refl = tw_net_udp_open(&any, &o), stranger = tw_net_udp_open(&any, &o);
-	assert_true(refl >= 0 && stranger >= 0);
-	tw_sockaddr raddr;
-	assert_int_equal(tw_net_local_addr(refl, &raddr), 0);
+	tw_peer_udp refl = tw_peer_udp_open(host, 0), stranger = tw_peer_udp_open(host, 0);
+	tw_sockaddr raddr = refl.local;
 	int err;
 	tw_sender *s = tw_sender_open(f.loop, &any, 46, NULL, &err);
 	assert_non_null(s);
@@ -639,9 +571,9 @@ static void check_sender(const char *host)
 	assert_int_equal(tw_sender_start(s, &sp), 0);
 	uint32_t rseq = 0;
 	for (uint32_t i = 0; i < 10; i++) {
-		urx u = { .fd = refl };
-		int64_t before = real_ns();
-		assert_true(pump_until(&f, cond_urx, &u, WAIT_NS));
+		urx u;
+		int64_t before = tw_pump_real_ns();
+		assert_true(sender_packet(&f, &refl, &u));
 		assert_int_equal(u.n, 41); /* 14 + 27: the size-symmetric default */
 		tw_sender_fields sf;
 		assert_int_equal(tw_sender_parse(&open_fmt, NULL, u.buf, 41, &sf), 0);
@@ -649,20 +581,20 @@ static void check_sender(const char *host)
 		assert_int_equal(sf.errest, errest);
 		assert_true(tw_errest_valid(sf.errest));
 		int64_t t1 = tw_ts_to_unix_ns(sf.ts);
-		assert_true(t1 >= before - 20 * MS && t1 <= real_ns() + 20 * MS);
+		assert_true(t1 >= before - 20 * MS && t1 <= tw_pump_real_ns() + 20 * MS);
 		assert_int_equal(u.m.ttl, 255);
 		assert_int_equal(u.m.tos, 46 << 2);
 		if (i == 3 || i == 7)
 			continue; /* lost on the way back */
 		if (i == 5) {
-			reflect(refl, &u, rseq++, 40);      /* shorter than 41: ignored */
-			reflect(stranger, &u, rseq, 0);     /* wrong source: ignored */
+			reflect(&refl, &u, rseq++, 40);      /* shorter than 41: ignored */
+			reflect(&stranger, &u, rseq, 0);     /* wrong source: ignored */
 		}
-		reflect(refl, &u, rseq++, 0);
+		reflect(&refl, &u, rseq++, 0);
 		if (i == 8)
-			reflect(refl, &u, rseq - 1, 0);     /* a duplicate */
+			reflect(&refl, &u, rseq - 1, 0);     /* a duplicate */
 	}
-	assert_true(pump_until(&f, cond_done, &rec, WAIT_NS));
+	assert_true(tw_pump_until(f.loop, cond_done, &rec, WAIT_NS));
 	tw_stats_counters c;
 	tw_stats_get(tw_sender_stats(s), &c);
 	assert_int_equal(c.sent, 10);
@@ -676,8 +608,8 @@ static void check_sender(const char *host)
 	assert_int_equal(sc->wrong_source, 1);
 	assert_int_equal(sc->ts_source, TW_TS_KERNEL);
 	tw_sender_free(s);
-	close(refl);
-	close(stranger);
+	close(refl.fd);
+	close(stranger.fd);
 	fx_stop(&f);
 }
 
@@ -701,10 +633,8 @@ static void test_sender_no_padding_and_pace(void **state)
 	fx_start(&f, "127.0.0.1");
 	tw_sockaddr any;
 	assert_int_equal(tw_sa_from_numeric("127.0.0.1", 0, &any), 0);
-	tw_udp_opts o = { .tos = -1, .ttl = -1, .recv_meta = true };
-	int refl = tw_net_udp_open(&any, &o);
-	tw_sockaddr raddr;
-	assert_int_equal(tw_net_local_addr(refl, &raddr), 0);
+	tw_peer_udp refl = tw_peer_udp_open("127.0.0.1", 0);
+	tw_sockaddr raddr = refl.local;
 	int err;
 	tw_sender *s = tw_sender_open(f.loop, &any, 0, NULL, &err);
 	assert_non_null(s);
@@ -714,23 +644,23 @@ static void test_sender_no_padding_and_pace(void **state)
 		.fmt = open_fmt, .reflector = raddr, .padding = 0, .interval_ns = 10 * MS, .count = 20,
 		.loss_timeout_ns = 100 * MS, .errest = &errest, .on_done = s_done, .arg = &rec,
 	};
-	int64_t t0 = mono_ns();
+	int64_t t0 = tw_pump_mono_ns();
 	assert_int_equal(tw_sender_start(s, &sp), 0);
 	for (uint32_t i = 0; i < 20; i++) {
-		urx u = { .fd = refl };
-		assert_true(pump_until(&f, cond_urx, &u, WAIT_NS));
+		urx u;
+		assert_true(sender_packet(&f, &refl, &u));
 		assert_int_equal(u.n, 14);
 		assert_int_equal(u.buf[3], i);
 		assert_int_equal(u.m.tos, 0);
 	}
-	int64_t took = mono_ns() - t0;
+	int64_t took = tw_pump_mono_ns() - t0;
 	assert_true(took >= 185 * MS && took < 1000 * MS); /* 19 gaps of 10 ms */
-	assert_true(pump_until(&f, cond_done, &rec, WAIT_NS));
+	assert_true(tw_pump_until(f.loop, cond_done, &rec, WAIT_NS));
 	tw_stats_counters c;
 	tw_stats_get(tw_sender_stats(s), &c);
 	assert_int_equal(c.lost, 20);
 	tw_sender_free(s);
-	close(refl);
+	close(refl.fd);
 	fx_stop(&f);
 }
 
@@ -743,10 +673,8 @@ static void test_sender_padding_limit(void **state)
 	fx_start(&f, "127.0.0.1");
 	tw_sockaddr any;
 	assert_int_equal(tw_sa_from_numeric("127.0.0.1", 0, &any), 0);
-	tw_udp_opts o = { .tos = -1, .ttl = -1, .recv_meta = true };
-	int refl = tw_net_udp_open(&any, &o);
-	tw_sockaddr raddr;
-	assert_int_equal(tw_net_local_addr(refl, &raddr), 0);
+	tw_peer_udp refl = tw_peer_udp_open("127.0.0.1", 0);
+	tw_sockaddr raddr = refl.local;
 	uint16_t errest = 0x0001;
 	sndrec rec = { 0 };
 	tw_sender_params sp = {
@@ -763,12 +691,12 @@ static void test_sender_padding_limit(void **state)
 	sp.fmt.sec = TW_TEST_OPEN;
 	sp.padding = TW_SENDER_MAX_PACKET - TW_SENDER_HDR_OPEN;
 	assert_int_equal(tw_sender_start(s, &sp), 0);
-	urx u = { .fd = refl };
-	assert_true(pump_until(&f, cond_urx, &u, WAIT_NS));
+	urx u;
+	assert_true(sender_packet(&f, &refl, &u));
 	assert_int_equal(u.n, TW_SENDER_MAX_PACKET);
-	assert_true(pump_until(&f, cond_done, &rec, WAIT_NS));
+	assert_true(tw_pump_until(f.loop, cond_done, &rec, WAIT_NS));
 	tw_sender_free(s);
-	close(refl);
+	close(refl.fd);
 	fx_stop(&f);
 }
 
