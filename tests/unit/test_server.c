@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cases.h"
 #include "client.h"
 #include "clock.h"
 #include "control.h"
@@ -388,16 +389,10 @@ static void check_handshake(const char *host)
 	fx_stop(&f);
 }
 
-static void test_handshake_v4(void **state)
+/* *state: the host (test_handshake_v4, _v6). */
+static void test_handshake(void **state)
 {
-	(void)state;
-	check_handshake("127.0.0.1");
-}
-
-static void test_handshake_v6(void **state)
-{
-	(void)state;
-	check_handshake("::1");
+	check_handshake(*state);
 }
 
 static void test_greeting_offers_configured_modes(void **state)
@@ -539,16 +534,15 @@ static void check_zero_addresses(const char *host, const char *src)
 	fx_stop(&f);
 }
 
-static void test_zero_addresses_v4(void **state)
-{
-	(void)state;
-	check_zero_addresses("127.0.0.1", "127.0.0.2");
-}
+typedef struct host_pair {
+	const char *host, *src;
+} host_pair;
 
-static void test_zero_addresses_v6(void **state)
+/* *state: a host_pair (test_zero_addresses_v4, _v6). */
+static void test_zero_addresses(void **state)
 {
-	(void)state;
-	check_zero_addresses("::1", "::1");
+	const host_pair *c = *state;
+	check_zero_addresses(c->host, c->src);
 }
 
 /* Addresses in the request are used when present: replies go to the
@@ -666,34 +660,16 @@ static void check_dscp(const char *host, unsigned dscp)
 	fx_stop(&f);
 }
 
-static void test_dscp_ef_v4(void **state)
-{
-	(void)state;
-	check_dscp("127.0.0.1", 46);
-}
+typedef struct dscp_case {
+	const char *host;
+	unsigned dscp;
+} dscp_case;
 
-static void test_dscp_af41_v4(void **state)
+/* *state: a dscp_case (test_dscp_ef_v4 ... test_dscp_zero_v4). */
+static void test_dscp(void **state)
 {
-	(void)state;
-	check_dscp("127.0.0.1", 34);
-}
-
-static void test_dscp_ef_v6(void **state)
-{
-	(void)state;
-	check_dscp("::1", 46);
-}
-
-static void test_dscp_af41_v6(void **state)
-{
-	(void)state;
-	check_dscp("::1", 34);
-}
-
-static void test_dscp_zero_v4(void **state)
-{
-	(void)state;
-	check_dscp("127.0.0.1", 0);
+	const dscp_case *c = *state;
+	check_dscp(c->host, c->dscp);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1552,34 +1528,16 @@ static void run_keyed(uint32_t mode, const char *host)
 	fx_stop(&f);
 }
 
-static void test_keyed_authenticated(void **state)
-{
-	(void)state;
-	run_keyed(TW_MODE_AUTH, "127.0.0.1");
-}
+typedef struct keyed_case {
+	uint32_t mode;
+	const char *host;
+} keyed_case;
 
-static void test_keyed_encrypted(void **state)
+/* *state: a keyed_case (test_keyed_authenticated ... test_open_client_session). */
+static void test_keyed(void **state)
 {
-	(void)state;
-	run_keyed(TW_MODE_ENC, "127.0.0.1");
-}
-
-static void test_keyed_mixed(void **state)
-{
-	(void)state;
-	run_keyed(TW_MODE_MIXED, "127.0.0.1");
-}
-
-static void test_keyed_encrypted_v6(void **state)
-{
-	(void)state;
-	run_keyed(TW_MODE_ENC, "::1");
-}
-
-static void test_open_client_session(void **state)
-{
-	(void)state;
-	run_keyed(TW_MODE_OPEN, "127.0.0.1");
+	const keyed_case *c = *state;
+	run_keyed(c->mode, c->host);
 }
 
 static void check_keyed_refused(uint32_t mode, const char *identity, const char *secret, tw_server_reject why)
@@ -1648,21 +1606,21 @@ static void test_keyed_refusal_on_wire(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_handshake_v4),
-		cmocka_unit_test(test_handshake_v6),
+		TW_CASE("test_handshake_v4", test_handshake, "127.0.0.1"),
+		TW_CASE("test_handshake_v6", test_handshake, "::1"),
 		cmocka_unit_test(test_greeting_offers_configured_modes),
 		cmocka_unit_test(test_pipelined_commands),
 		cmocka_unit_test(test_request_refusals_answered),
-		cmocka_unit_test(test_zero_addresses_v4),
-		cmocka_unit_test(test_zero_addresses_v6),
+		TW_CASE("test_zero_addresses_v4", test_zero_addresses, &(const host_pair){ "127.0.0.1", "127.0.0.2" }),
+		TW_CASE("test_zero_addresses_v6", test_zero_addresses, &(const host_pair){ "::1", "::1" }),
 		cmocka_unit_test(test_third_party_sender_address),
 		cmocka_unit_test(test_foreign_receiver_address),
 		cmocka_unit_test(test_sid_layout),
-		cmocka_unit_test(test_dscp_ef_v4),
-		cmocka_unit_test(test_dscp_af41_v4),
-		cmocka_unit_test(test_dscp_ef_v6),
-		cmocka_unit_test(test_dscp_af41_v6),
-		cmocka_unit_test(test_dscp_zero_v4),
+		TW_CASE("test_dscp_ef_v4", test_dscp, &(const dscp_case){ "127.0.0.1", 46 }),
+		TW_CASE("test_dscp_af41_v4", test_dscp, &(const dscp_case){ "127.0.0.1", 34 }),
+		TW_CASE("test_dscp_ef_v6", test_dscp, &(const dscp_case){ "::1", 46 }),
+		TW_CASE("test_dscp_af41_v6", test_dscp, &(const dscp_case){ "::1", 34 }),
+		TW_CASE("test_dscp_zero_v4", test_dscp, &(const dscp_case){ "127.0.0.1", 0 }),
 		cmocka_unit_test(test_requested_port_free_and_busy),
 		cmocka_unit_test(test_port_range_alternate),
 		cmocka_unit_test(test_reflector_packets),
@@ -1685,11 +1643,11 @@ int main(void)
 		cmocka_unit_test(test_reconfigure_session_limit),
 		cmocka_unit_test(test_allow_refuses),
 		cmocka_unit_test(test_accept_backs_off_out_of_fds),
-		cmocka_unit_test(test_open_client_session),
-		cmocka_unit_test(test_keyed_authenticated),
-		cmocka_unit_test(test_keyed_encrypted),
-		cmocka_unit_test(test_keyed_mixed),
-		cmocka_unit_test(test_keyed_encrypted_v6),
+		TW_CASE("test_open_client_session", test_keyed, &(const keyed_case){ TW_MODE_OPEN, "127.0.0.1" }),
+		TW_CASE("test_keyed_authenticated", test_keyed, &(const keyed_case){ TW_MODE_AUTH, "127.0.0.1" }),
+		TW_CASE("test_keyed_encrypted", test_keyed, &(const keyed_case){ TW_MODE_ENC, "127.0.0.1" }),
+		TW_CASE("test_keyed_mixed", test_keyed, &(const keyed_case){ TW_MODE_MIXED, "127.0.0.1" }),
+		TW_CASE("test_keyed_encrypted_v6", test_keyed, &(const keyed_case){ TW_MODE_ENC, "::1" }),
 		cmocka_unit_test(test_keyed_wrong_secret),
 		cmocka_unit_test(test_keyed_unknown_identity),
 		cmocka_unit_test(test_keyed_refusal_on_wire),
