@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cases.h"
 #include "client.h"
 #include "clock.h"
 #include "control.h"
@@ -613,16 +614,10 @@ static void check_sender(const char *host)
 	fx_stop(&f);
 }
 
-static void test_sender_v4(void **state)
+/* *state: the host (test_sender_v4, _v6). */
+static void test_sender(void **state)
 {
-	(void)state;
-	check_sender("127.0.0.1");
-}
-
-static void test_sender_v6(void **state)
-{
-	(void)state;
-	check_sender("::1");
+	check_sender(*state);
 }
 
 /* 14-octet packets (padding 0) and the schedule's pace. */
@@ -714,8 +709,8 @@ int main(void)
 		cmocka_unit_test(test_silent_server_times_out),
 		cmocka_unit_test(test_connect_refused),
 		cmocka_unit_test(test_server_hangs_up),
-		cmocka_unit_test(test_sender_v4),
-		cmocka_unit_test(test_sender_v6),
+		TW_CASE("test_sender_v4", test_sender, "127.0.0.1"),
+		TW_CASE("test_sender_v6", test_sender, "::1"),
 		cmocka_unit_test(test_sender_no_padding_and_pace),
 		cmocka_unit_test(test_sender_padding_limit),
 	};

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cases.h"
 #include "crypto.h"
 #include "errest.h"
 #include "light.h"
@@ -235,16 +236,10 @@ static void check_light_stateless(const char *host)
 	fx_stop(&f);
 }
 
-static void test_light_stateless_v4(void **state)
+/* *state: the host (test_light_stateless_v4, _v6). */
+static void test_light_stateless(void **state)
 {
-	(void)state;
-	check_light_stateless("127.0.0.1");
-}
-
-static void test_light_stateless_v6(void **state)
-{
-	(void)state;
-	check_light_stateless("::1");
+	check_light_stateless(*state);
 }
 
 static void check_light_stateful(const char *host)
@@ -265,16 +260,10 @@ static void check_light_stateful(const char *host)
 	fx_stop(&f);
 }
 
-static void test_light_stateful_v4(void **state)
+/* *state: the host (test_light_stateful_v4, _v6). */
+static void test_light_stateful(void **state)
 {
-	(void)state;
-	check_light_stateful("127.0.0.1");
-}
-
-static void test_light_stateful_v6(void **state)
-{
-	(void)state;
-	check_light_stateful("::1");
+	check_light_stateful(*state);
 }
 
 /* 14 -> 41, 41 -> 41, 78 -> 78 with the sender's padding in place; the
@@ -355,16 +344,10 @@ static void check_marking(const char *host)
 	}
 }
 
-static void test_light_ttl_and_dscp_v4(void **state)
+/* *state: the host (test_light_ttl_and_dscp_v4, _v6). */
+static void test_light_ttl_and_dscp(void **state)
 {
-	(void)state;
-	check_marking("127.0.0.1");
-}
-
-static void test_light_ttl_and_dscp_v6(void **state)
-{
-	(void)state;
-	check_marking("::1");
+	check_marking(*state);
 }
 
 static void test_light_allow_drops(void **state)
@@ -507,22 +490,16 @@ static void check_light_keyed(tw_test_sec sec, const char *host)
 	fx_stop(&f);
 }
 
-static void test_light_authenticated(void **state)
-{
-	(void)state;
-	check_light_keyed(TW_TEST_AUTH, "127.0.0.1");
-}
+typedef struct keyed_case {
+	tw_test_sec sec;
+	const char *host;
+} keyed_case;
 
-static void test_light_encrypted(void **state)
+/* *state: a keyed_case (test_light_authenticated, _encrypted, _encrypted_v6). */
+static void test_light_keyed(void **state)
 {
-	(void)state;
-	check_light_keyed(TW_TEST_ENC, "127.0.0.1");
-}
-
-static void test_light_encrypted_v6(void **state)
-{
-	(void)state;
-	check_light_keyed(TW_TEST_ENC, "::1");
+	const keyed_case *c = *state;
+	check_light_keyed(c->sec, c->host);
 }
 
 static void test_light_keyed_without_keys(void **state)
@@ -582,28 +559,17 @@ static void check_stamp_open(const char *host, bool stateless)
 	fx_stop(&f);
 }
 
-static void test_stamp_stateful_v4(void **state)
-{
-	(void)state;
-	check_stamp_open("127.0.0.1", false);
-}
+/* A host and whether the reflector is stateless. */
+typedef struct host_mode {
+	const char *host;
+	bool stateless;
+} host_mode;
 
-static void test_stamp_stateful_v6(void **state)
+/* *state: a host_mode (test_stamp_stateful_v4 ... test_stamp_stateless_v6). */
+static void test_stamp_open(void **state)
 {
-	(void)state;
-	check_stamp_open("::1", false);
-}
-
-static void test_stamp_stateless_v4(void **state)
-{
-	(void)state;
-	check_stamp_open("127.0.0.1", true);
-}
-
-static void test_stamp_stateless_v6(void **state)
-{
-	(void)state;
-	check_stamp_open("::1", true);
+	const host_mode *c = *state;
+	check_stamp_open(c->host, c->stateless);
 }
 
 static void check_stamp_auth(const char *host)
@@ -649,16 +615,10 @@ static void check_stamp_auth(const char *host)
 	fx_stop(&f);
 }
 
-static void test_stamp_authenticated_v4(void **state)
+/* *state: the host (test_stamp_authenticated_v4, _v6). */
+static void test_stamp_authenticated(void **state)
 {
-	(void)state;
-	check_stamp_auth("127.0.0.1");
-}
-
-static void test_stamp_authenticated_v6(void **state)
-{
-	(void)state;
-	check_stamp_auth("::1");
+	check_stamp_auth(*state);
 }
 
 /* A STAMP port answers TWAMP Light senders: 14 octets -> the 44-octet
@@ -787,16 +747,10 @@ static void check_cos(const char *host)
 	}
 }
 
-static void test_stamp_cos_v4(void **state)
+/* *state: the host (test_stamp_cos_v4, _v6). */
+static void test_stamp_cos(void **state)
 {
-	(void)state;
-	check_cos("127.0.0.1");
-}
-
-static void test_stamp_cos_v6(void **state)
-{
-	(void)state;
-	check_cos("::1");
+	check_cos(*state);
 }
 
 static void check_tlvs(const char *host, bool stateless)
@@ -852,22 +806,11 @@ static void check_tlvs(const char *host, bool stateless)
 	fx_stop(&f);
 }
 
-static void test_stamp_tlvs_stateful_v4(void **state)
+/* *state: a host_mode (test_stamp_tlvs_stateful_v4, _v6, test_stamp_tlvs_stateless). */
+static void test_stamp_tlvs(void **state)
 {
-	(void)state;
-	check_tlvs("127.0.0.1", false);
-}
-
-static void test_stamp_tlvs_stateful_v6(void **state)
-{
-	(void)state;
-	check_tlvs("::1", false);
-}
-
-static void test_stamp_tlvs_stateless(void **state)
-{
-	(void)state;
-	check_tlvs("127.0.0.1", true);
+	const host_mode *c = *state;
+	check_tlvs(c->host, c->stateless);
 }
 
 /* Authenticated STAMP with TLVs: the HMAC TLV verifies and is recomputed;
@@ -1003,33 +946,33 @@ static void test_stamp_short_and_huge(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_light_stateless_v4),
-		cmocka_unit_test(test_light_stateless_v6),
-		cmocka_unit_test(test_light_stateful_v4),
-		cmocka_unit_test(test_light_stateful_v6),
+		TW_CASE("test_light_stateless_v4", test_light_stateless, "127.0.0.1"),
+		TW_CASE("test_light_stateless_v6", test_light_stateless, "::1"),
+		TW_CASE("test_light_stateful_v4", test_light_stateful, "127.0.0.1"),
+		TW_CASE("test_light_stateful_v6", test_light_stateful, "::1"),
 		cmocka_unit_test(test_light_lengths),
-		cmocka_unit_test(test_light_ttl_and_dscp_v4),
-		cmocka_unit_test(test_light_ttl_and_dscp_v6),
+		TW_CASE("test_light_ttl_and_dscp_v4", test_light_ttl_and_dscp, "127.0.0.1"),
+		TW_CASE("test_light_ttl_and_dscp_v6", test_light_ttl_and_dscp, "::1"),
 		cmocka_unit_test(test_light_allow_drops),
 		cmocka_unit_test(test_light_sender_cap),
 		cmocka_unit_test(test_light_idle_expiry),
-		cmocka_unit_test(test_light_authenticated),
-		cmocka_unit_test(test_light_encrypted),
-		cmocka_unit_test(test_light_encrypted_v6),
+		TW_CASE("test_light_authenticated", test_light_keyed, &(const keyed_case){ TW_TEST_AUTH, "127.0.0.1" }),
+		TW_CASE("test_light_encrypted", test_light_keyed, &(const keyed_case){ TW_TEST_ENC, "127.0.0.1" }),
+		TW_CASE("test_light_encrypted_v6", test_light_keyed, &(const keyed_case){ TW_TEST_ENC, "::1" }),
 		cmocka_unit_test(test_light_keyed_without_keys),
-		cmocka_unit_test(test_stamp_stateful_v4),
-		cmocka_unit_test(test_stamp_stateful_v6),
-		cmocka_unit_test(test_stamp_stateless_v4),
-		cmocka_unit_test(test_stamp_stateless_v6),
-		cmocka_unit_test(test_stamp_authenticated_v4),
-		cmocka_unit_test(test_stamp_authenticated_v6),
+		TW_CASE("test_stamp_stateful_v4", test_stamp_open, &(const host_mode){ "127.0.0.1", false }),
+		TW_CASE("test_stamp_stateful_v6", test_stamp_open, &(const host_mode){ "::1", false }),
+		TW_CASE("test_stamp_stateless_v4", test_stamp_open, &(const host_mode){ "127.0.0.1", true }),
+		TW_CASE("test_stamp_stateless_v6", test_stamp_open, &(const host_mode){ "::1", true }),
+		TW_CASE("test_stamp_authenticated_v4", test_stamp_authenticated, "127.0.0.1"),
+		TW_CASE("test_stamp_authenticated_v6", test_stamp_authenticated, "::1"),
 		cmocka_unit_test(test_stamp_answers_light),
 		cmocka_unit_test(test_stamp_light_random_padding),
-		cmocka_unit_test(test_stamp_cos_v4),
-		cmocka_unit_test(test_stamp_cos_v6),
-		cmocka_unit_test(test_stamp_tlvs_stateful_v4),
-		cmocka_unit_test(test_stamp_tlvs_stateful_v6),
-		cmocka_unit_test(test_stamp_tlvs_stateless),
+		TW_CASE("test_stamp_cos_v4", test_stamp_cos, "127.0.0.1"),
+		TW_CASE("test_stamp_cos_v6", test_stamp_cos, "::1"),
+		TW_CASE("test_stamp_tlvs_stateful_v4", test_stamp_tlvs, &(const host_mode){ "127.0.0.1", false }),
+		TW_CASE("test_stamp_tlvs_stateful_v6", test_stamp_tlvs, &(const host_mode){ "::1", false }),
+		TW_CASE("test_stamp_tlvs_stateless", test_stamp_tlvs, &(const host_mode){ "127.0.0.1", true }),
 		cmocka_unit_test(test_stamp_auth_tlvs),
 		cmocka_unit_test(test_stamp_malformed_tlvs),
 		cmocka_unit_test(test_stamp_short_and_huge),

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cases.h"
 #include "control.h"
 #include "errest.h"
 #include "log.h"
@@ -252,16 +253,10 @@ static void check_reflect_octets(const char *host)
 	fx_stop(&f);
 }
 
-static void test_reflect_octets_v4(void **state)
+/* *state: the host (test_reflect_octets_v4, _v6). */
+static void test_reflect_octets(void **state)
 {
-	(void)state;
-	check_reflect_octets("127.0.0.1");
-}
-
-static void test_reflect_octets_v6(void **state)
-{
-	(void)state;
-	check_reflect_octets("::1");
+	check_reflect_octets(*state);
 }
 
 /* Without Reflect Octets negotiated the fields are MBZ: ignored. */
@@ -353,16 +348,10 @@ static void check_dscp_ecn(const char *host)
 	fx_stop(&f);
 }
 
-static void test_dscp_ecn_v4(void **state)
+/* *state: the host (test_dscp_ecn_v4, _v6). */
+static void test_dscp_ecn(void **state)
 {
-	(void)state;
-	check_dscp_ecn("127.0.0.1");
-}
-
-static void test_dscp_ecn_v6(void **state)
-{
-	(void)state;
-	check_dscp_ecn("::1");
+	check_dscp_ecn(*state);
 }
 
 /* RFC 8186: with PTP negotiated the reflector's timestamps are PTPv2
@@ -443,16 +432,10 @@ static void check_isc(const char *host)
 	fx_stop(&f);
 }
 
-static void test_isc_v4(void **state)
+/* *state: the host (test_isc_v4, _v6). */
+static void test_isc(void **state)
 {
-	(void)state;
-	check_isc("127.0.0.1");
-}
-
-static void test_isc_v6(void **state)
-{
-	(void)state;
-	check_isc("::1");
+	check_isc(*state);
 }
 
 /* A sender behind port translation: registered Sender Port X, packets
@@ -491,16 +474,10 @@ static void check_reflect_to_source(const char *host)
 	}
 }
 
-static void test_reflect_to_source_v4(void **state)
+/* *state: the host (test_reflect_to_source_v4, _v6). */
+static void test_reflect_to_source(void **state)
 {
-	(void)state;
-	check_reflect_to_source("127.0.0.1");
-}
-
-static void test_reflect_to_source_v6(void **state)
-{
-	(void)state;
-	check_reflect_to_source("::1");
+	check_reflect_to_source(*state);
 }
 
 int main(void)
@@ -508,17 +485,17 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_greeting_offers_only_configured),
 		cmocka_unit_test(test_unoffered_feature_refused),
-		cmocka_unit_test(test_reflect_octets_v4),
-		cmocka_unit_test(test_reflect_octets_v6),
+		TW_CASE("test_reflect_octets_v4", test_reflect_octets, "127.0.0.1"),
+		TW_CASE("test_reflect_octets_v6", test_reflect_octets, "::1"),
 		cmocka_unit_test(test_reflect_octets_not_negotiated),
 		cmocka_unit_test(test_symmetric_size),
-		cmocka_unit_test(test_dscp_ecn_v4),
-		cmocka_unit_test(test_dscp_ecn_v6),
+		TW_CASE("test_dscp_ecn_v4", test_dscp_ecn, "127.0.0.1"),
+		TW_CASE("test_dscp_ecn_v6", test_dscp_ecn, "::1"),
 		cmocka_unit_test(test_ptp_timestamps),
-		cmocka_unit_test(test_isc_v4),
-		cmocka_unit_test(test_isc_v6),
-		cmocka_unit_test(test_reflect_to_source_v4),
-		cmocka_unit_test(test_reflect_to_source_v6),
+		TW_CASE("test_isc_v4", test_isc, "127.0.0.1"),
+		TW_CASE("test_isc_v6", test_isc, "::1"),
+		TW_CASE("test_reflect_to_source_v4", test_reflect_to_source, "127.0.0.1"),
+		TW_CASE("test_reflect_to_source_v6", test_reflect_to_source, "::1"),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
