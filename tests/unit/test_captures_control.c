@@ -25,6 +25,7 @@
 #include "ctrl_client.h"
 #include "ctrl_server.h"
 #include "pcap.h"
+#include "hexvec.h"
 #include "testutil.h"
 
 static const uint8_t SECRET[] = "twamp-interop-secret";
@@ -198,19 +199,6 @@ static const capture CAPS[] = {
 
 #define NCAPS (sizeof(CAPS) / sizeof(CAPS[0]))
 
-static void hex(const char *h, uint8_t *out, size_t len)
-{
-	assert_int_equal(tw_hex_decode(h, out, len), (long)len);
-}
-
-static void assert_hex(const uint8_t *got, const char *want_hex, size_t len)
-{
-	uint8_t want[128];
-	assert_true(len <= sizeof(want));
-	hex(want_hex, want, len);
-	assert_memory_equal(got, want, len);
-}
-
 static bool cap_keyed(const capture *k)
 {
 	return k->kdf_key != NULL;
@@ -292,13 +280,13 @@ static void decrypt_streams(const capture *k, const tw_pcap *pc, tw_cli_random *
 	if (!cap_keyed(k))
 		return;
 	uint8_t salt[16], dk[16], tok[64];
-	hex(k->salt, salt, 16);
+	tw_hexvec_exact(k->salt, salt, 16);
 	assert_int_equal(tw_kdf(SECRET, SECRET_LEN, salt, 2048, dk), 0);
-	assert_hex(dk, k->kdf_key, 16);
+	tw_hexvec_expect(dk, 16, k->kdf_key);
 	assert_int_equal(tw_token_decrypt(dk, pc->to_server + 84, tok), 0);
-	assert_hex(tok, k->challenge, 16);
-	assert_hex(tok + 16, k->aes_key, 16);
-	assert_hex(tok + 32, k->hmac_key, 32);
+	tw_hexvec_expect(tok, 16, k->challenge);
+	tw_hexvec_expect(tok + 16, 16, k->aes_key);
+	tw_hexvec_expect(tok + 32, 32, k->hmac_key);
 	memcpy(rnd->aes_key, tok + 16, 16);
 	memcpy(rnd->hmac_key, tok + 32, 32);
 	memcpy(rnd->client_iv, pc->to_server + 148, 16);
@@ -323,11 +311,11 @@ static void check_hmac_fields(const capture *k, const plain *p)
 		assert_memory_equal(p->cs + C_STOP + 16, zero, 16);
 		return;
 	}
-	assert_hex(p->cs + C_REQUEST + 96, k->h_request, 16);
-	assert_hex(p->cs + C_START + 16, k->h_start, 16);
-	assert_hex(p->cs + C_STOP + 16, k->h_stop, 16);
-	assert_hex(p->sc + S_ACCEPT + 32, k->h_accept, 16);
-	assert_hex(p->sc + S_START_ACK + 16, k->h_start_ack, 16);
+	tw_hexvec_expect(p->cs + C_REQUEST + 96, 16, k->h_request);
+	tw_hexvec_expect(p->cs + C_START + 16, 16, k->h_start);
+	tw_hexvec_expect(p->cs + C_STOP + 16, 16, k->h_stop);
+	tw_hexvec_expect(p->sc + S_ACCEPT + 32, 16, k->h_accept);
+	tw_hexvec_expect(p->sc + S_START_ACK + 16, 16, k->h_start_ack);
 }
 
 /* ---- the conversation, replayed through both machines ---- */
@@ -374,14 +362,14 @@ static void replay_greeting(replay *r)
 {
 	const capture *k = r->k;
 	tw_greeting g = { .modes = 0xf, .count = 2048 };
-	hex(k->challenge, g.challenge, 16);
-	hex(k->salt, g.salt, 16);
+	tw_hexvec_exact(k->challenge, g.challenge, 16);
+	tw_hexvec_exact(k->salt, g.salt, 16);
 	tw_cli_event ev = cli_eat(r, S_GREETING, TW_GREETING_LEN);
 	assert_int_equal(ev.type, TW_CLI_EV_GREETING);
 	assert_int_equal(ev.u.greeting.modes, 0xf);
 	assert_int_equal(ev.u.greeting.count, 2048);
-	assert_hex(ev.u.greeting.challenge, k->challenge, 16);
-	assert_hex(ev.u.greeting.salt, k->salt, 16);
+	tw_hexvec_expect(ev.u.greeting.challenge, 16, k->challenge);
+	tw_hexvec_expect(ev.u.greeting.salt, 16, k->salt);
 	same_as_server_stream(r, tw_srv_greeting(r->srv, &g, r->out, sizeof(r->out)), S_GREETING, TW_GREETING_LEN);
 }
 
@@ -400,8 +388,8 @@ static void replay_setup(replay *r, const tw_cli_random *rnd)
 	uint8_t keyid_field[TW_KEYID_LEN] = { 0 };
 	memcpy(keyid_field, k->keyid, strlen(k->keyid));
 	assert_memory_equal(ev.u.setup.msg.keyid, keyid_field, TW_KEYID_LEN);
-	assert_hex(ev.u.setup.msg.token, k->token, 64);
-	assert_hex(ev.u.setup.msg.client_iv, k->client_iv, 16);
+	tw_hexvec_expect(ev.u.setup.msg.token, 64, k->token);
+	tw_hexvec_expect(ev.u.setup.msg.client_iv, 16, k->client_iv);
 	/* twampd checked the Token with the same secret */
 	assert_int_equal(tw_srv_authenticate(r->srv, SECRET, SECRET_LEN), 0);
 }
@@ -412,11 +400,11 @@ static void replay_server_start(replay *r)
 	tw_cli_event ev = cli_eat(r, S_SERVER_START, TW_SERVER_START_LEN);
 	assert_int_equal(ev.type, TW_CLI_EV_SERVER_START);
 	assert_int_equal(ev.u.server_start.accept, 0);
-	assert_hex(ev.u.server_start.server_iv, k->server_iv, 16);
+	tw_hexvec_expect(ev.u.server_start.server_iv, 16, k->server_iv);
 	/* Start-Time is ours only after decryption in keyed modes; rebuilding
 	 * the encrypted block from it proves the decryption */
 	uint8_t iv[16];
-	hex(k->server_iv, iv, 16);
+	tw_hexvec_exact(k->server_iv, iv, 16);
 	int n = tw_srv_server_start(r->srv, 0, iv, ev.u.server_start.start_time, r->out, sizeof(r->out));
 	same_as_server_stream(r, n, S_SERVER_START, TW_SERVER_START_LEN);
 	assert_int_equal(tw_cli_get_state(r->cli), TW_CLI_IDLE);
@@ -426,7 +414,7 @@ static void replay_server_start(replay *r)
 static void check_request_fields(const capture *k, const tw_request *m)
 {
 	uint8_t addr[16];
-	hex(k->addr, addr, 16);
+	tw_hexvec_exact(k->addr, addr, 16);
 	assert_int_equal(m->ipvn, k->ipvn);
 	assert_int_equal(m->conf_sender, 0);
 	assert_int_equal(m->conf_receiver, 0);
@@ -459,7 +447,7 @@ static void replay_request(replay *r)
 	/* the decoded message re-encodes to the README's full cleartext */
 	uint8_t clear[TW_REQUEST_LEN];
 	assert_int_equal(tw_request_encode(&ev.u.request.msg, clear, sizeof(clear)), TW_REQUEST_LEN);
-	assert_hex(clear, k->request_clear, TW_REQUEST_LEN);
+	tw_hexvec_expect(clear, TW_REQUEST_LEN, k->request_clear);
 
 	int n = tw_cli_request(r->cli, &ev.u.request.msg, r->out, sizeof(r->out));
 	same_as_client_stream(r, n, C_REQUEST, TW_REQUEST_LEN);
@@ -472,9 +460,9 @@ static void replay_accept(replay *r)
 	assert_int_equal(ev.type, TW_CLI_EV_ACCEPT);
 	assert_int_equal(ev.u.accept.accept, 0);
 	assert_int_equal(ev.u.accept.port, k->port);
-	assert_hex(ev.u.accept.sid, k->sid, 16);
+	tw_hexvec_expect(ev.u.accept.sid, 16, k->sid);
 	if (cap_keyed(k))
-		assert_hex(ev.u.accept.hmac, k->h_accept, 16);
+		tw_hexvec_expect(ev.u.accept.hmac, 16, k->h_accept);
 	int n = tw_srv_accept(r->srv, &ev.u.accept, r->out, sizeof(r->out));
 	same_as_server_stream(r, n, S_ACCEPT, TW_ACCEPT_LEN);
 	assert_int_equal(tw_srv_sessions_accepted(r->srv), 1);
@@ -490,7 +478,7 @@ static void replay_start(replay *r)
 	assert_int_equal(cev.type, TW_CLI_EV_START_ACK);
 	assert_int_equal(cev.u.start_ack.accept, 0);
 	if (cap_keyed(r->k))
-		assert_hex(cev.u.start_ack.hmac, r->k->h_start_ack, 16);
+		tw_hexvec_expect(cev.u.start_ack.hmac, 16, r->k->h_start_ack);
 	same_as_server_stream(r, tw_srv_start_ack(r->srv, 0, r->out, sizeof(r->out)), S_START_ACK,
 			      TW_START_ACK_LEN);
 	assert_int_equal(tw_srv_sessions_running(r->srv), 1);
@@ -505,7 +493,7 @@ static void replay_stop(replay *r)
 	assert_int_equal(ev.u.stop.msg.nsessions, 1);
 	assert_true(ev.u.stop.count_ok);
 	if (cap_keyed(r->k))
-		assert_hex(ev.u.stop.msg.hmac, r->k->h_stop, 16);
+		tw_hexvec_expect(ev.u.stop.msg.hmac, 16, r->k->h_stop);
 	same_as_client_stream(r, tw_cli_stop(r->cli, 0, r->out, sizeof(r->out)), C_STOP, TW_STOP_LEN);
 	assert_int_equal(tw_srv_get_state(r->srv), TW_SRV_IDLE);
 	assert_int_equal(tw_cli_get_state(r->cli), TW_CLI_IDLE);
@@ -537,14 +525,14 @@ static void verify_frame14(const capture *k, tw_test_crypto *t, const tw_pcap_ud
 		assert_int_equal(tw_test_cbc_decrypt(t, pkt, 32), 0);
 		assert_true(tw_test_mac_verify(t, pkt, 32, pkt + 32));
 	}
-	assert_hex(pkt, k->clear14, 32);
+	tw_hexvec_expect(pkt, 32, k->clear14);
 }
 
 static void check_test_keys(replay *r, const tw_cli_random *rnd)
 {
 	const capture *k = r->k;
 	uint8_t sid[16];
-	hex(k->sid, sid, 16);
+	tw_hexvec_exact(k->sid, sid, 16);
 	tw_test_crypto *ts = tw_srv_test_crypto(r->srv, sid);
 	tw_test_crypto *tc = tw_cli_test_crypto(r->cli, sid);
 	if (!cap_test_keys(k)) {
@@ -555,8 +543,8 @@ static void check_test_keys(replay *r, const tw_cli_random *rnd)
 	uint8_t zero[16] = { 0 }, aes[16], hmac[32];
 	tw_ctrl_crypto *cc = tw_ctrl_crypto_new(rnd->aes_key, rnd->hmac_key, zero, zero);
 	assert_int_equal(tw_ctrl_test_keys(cc, sid, aes, hmac), 0);
-	assert_hex(aes, k->test_aes, 16);
-	assert_hex(hmac, k->test_hmac, 32);
+	tw_hexvec_expect(aes, 16, k->test_aes);
+	tw_hexvec_expect(hmac, 32, k->test_hmac);
 	tw_ctrl_crypto_free(cc);
 	const tw_pcap_udp *u = first_sender_packet(k, r->pc);
 	assert_int_equal(u->frame, 14);
@@ -582,7 +570,7 @@ static void check_capture(size_t idx)
 	plain p;
 	decrypt_streams(k, &pc, &rnd, &p);
 	check_hmac_fields(k, &p);
-	assert_hex(p.cs + C_REQUEST, k->request_clear, TW_REQUEST_LEN);
+	tw_hexvec_expect(p.cs + C_REQUEST, TW_REQUEST_LEN, k->request_clear);
 
 	replay r = { .k = k, .pc = &pc, .srv = tw_srv_new(4), .cli = tw_cli_new(4) };
 	assert_non_null(r.srv);
@@ -616,10 +604,10 @@ static void check_capture_bytewise(size_t idx)
 	assert_int_equal(tw_pcap_load(path, &pc), 0);
 	tw_srv *s = tw_srv_new(4);
 	tw_greeting g = { .modes = 0xf, .count = 2048 };
-	hex(k->challenge, g.challenge, 16);
-	hex(k->salt, g.salt, 16);
+	tw_hexvec_exact(k->challenge, g.challenge, 16);
+	tw_hexvec_exact(k->salt, g.salt, 16);
 	uint8_t out[256], iv[16];
-	hex(k->server_iv, iv, 16);
+	tw_hexvec_exact(k->server_iv, iv, 16);
 	assert_int_equal(tw_srv_greeting(s, &g, out, sizeof(out)), 64);
 	static const tw_srv_event_type want[] = { TW_SRV_EV_SETUP, TW_SRV_EV_REQUEST, TW_SRV_EV_START,
 						  TW_SRV_EV_STOP };
@@ -636,7 +624,7 @@ static void check_capture_bytewise(size_t idx)
 			assert_int_equal(tw_srv_server_start(s, 0, iv, 0, out, sizeof(out)), 48);
 		} else if (ev.type == TW_SRV_EV_REQUEST) {
 			tw_accept_session a = { .port = k->port };
-			hex(k->sid, a.sid, 16);
+			tw_hexvec_exact(k->sid, a.sid, 16);
 			assert_int_equal(tw_srv_accept(s, &a, out, sizeof(out)), 48);
 		} else if (ev.type == TW_SRV_EV_START) {
 			assert_int_equal(tw_srv_start_ack(s, 0, out, sizeof(out)), 32);
@@ -704,8 +692,8 @@ static void test_wrong_secret(void **state)
 		assert_int_equal(tw_pcap_load(path, &pc), 0);
 		tw_srv *s = tw_srv_new(4);
 		tw_greeting g = { .modes = 0xf, .count = 2048 };
-		hex(k->challenge, g.challenge, 16);
-		hex(k->salt, g.salt, 16);
+		tw_hexvec_exact(k->challenge, g.challenge, 16);
+		tw_hexvec_exact(k->salt, g.salt, 16);
 		uint8_t out[64];
 		tw_srv_event ev;
 		assert_int_equal(tw_srv_greeting(s, &g, out, sizeof(out)), 64);
@@ -758,19 +746,19 @@ static void isc_handshake(recorder *r, uint32_t mode)
 {
 	const capture *k = &CAPS[4];
 	tw_greeting g = { .modes = 0x1f, .count = 2048 };
-	hex(k->challenge, g.challenge, 16);
-	hex(k->salt, g.salt, 16);
+	tw_hexvec_exact(k->challenge, g.challenge, 16);
+	tw_hexvec_exact(k->salt, g.salt, 16);
 	assert_int_equal(rec_to_cli(r, tw_srv_greeting(r->srv, &g, r->out, sizeof(r->out))).type,
 			 TW_CLI_EV_GREETING);
 	tw_cli_random rnd;
-	hex(k->aes_key, rnd.aes_key, 16);
-	hex(k->hmac_key, rnd.hmac_key, 32);
-	hex(k->client_iv, rnd.client_iv, 16);
+	tw_hexvec_exact(k->aes_key, rnd.aes_key, 16);
+	tw_hexvec_exact(k->hmac_key, rnd.hmac_key, 32);
+	tw_hexvec_exact(k->client_iv, rnd.client_iv, 16);
 	int n = tw_cli_setup(r->cli, mode, "testuser", SECRET, SECRET_LEN, &rnd, 0, r->out, sizeof(r->out));
 	assert_int_equal(rec_to_srv(r, n).type, TW_SRV_EV_SETUP);
 	assert_int_equal(tw_srv_authenticate(r->srv, SECRET, SECRET_LEN), 0);
 	uint8_t iv[16];
-	hex(k->server_iv, iv, 16);
+	tw_hexvec_exact(k->server_iv, iv, 16);
 	n = tw_srv_server_start(r->srv, 0, iv, 0xeeadbbbb00000000ULL, r->out, sizeof(r->out));
 	assert_int_equal(rec_to_cli(r, n).type, TW_CLI_EV_SERVER_START);
 }

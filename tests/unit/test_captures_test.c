@@ -14,6 +14,7 @@
 
 #include "pcap.h"
 #include "testpkt.h"
+#include "hexvec.h"
 #include "testutil.h"
 
 enum { NPKT = 10, BUF = 256 };
@@ -55,11 +56,6 @@ static const capture CAPS[] = {
 	{ "twping-twampd-mixed.pcap", TW_TEST_OPEN, 18987, 41, 41, 0 },
 };
 
-static void hex_or_fail(const char *hex, uint8_t *out, size_t len)
-{
-	assert_int_equal(tw_hex_decode(hex, out, len), (long)len);
-}
-
 /* Derives the test keys from the session keys and SID and checks them
  * against the values the README prints. */
 static tw_test_crypto *capture_crypto(const capture *cap)
@@ -67,12 +63,12 @@ static tw_test_crypto *capture_crypto(const capture *cap)
 	if (cap->sec == TW_TEST_OPEN)
 		return NULL;
 	uint8_t aes[16], hmac[32], sid[16], taes[16], thmac[32], want_aes[16], want_hmac[32];
-	hex_or_fail(cap->aes, aes, sizeof(aes));
-	hex_or_fail(cap->hmac, hmac, sizeof(hmac));
-	hex_or_fail(cap->sid, sid, sizeof(sid));
+	tw_hexvec_exact(cap->aes, aes, sizeof(aes));
+	tw_hexvec_exact(cap->hmac, hmac, sizeof(hmac));
+	tw_hexvec_exact(cap->sid, sid, sizeof(sid));
 	assert_int_equal(tw_test_keys_derive(sid, aes, hmac, taes, thmac), 0);
-	hex_or_fail(cap->test_aes, want_aes, sizeof(want_aes));
-	hex_or_fail(cap->test_hmac, want_hmac, sizeof(want_hmac));
+	tw_hexvec_exact(cap->test_aes, want_aes, sizeof(want_aes));
+	tw_hexvec_exact(cap->test_hmac, want_hmac, sizeof(want_hmac));
 	assert_memory_equal(taes, want_aes, sizeof(taes));
 	assert_memory_equal(thmac, want_hmac, sizeof(thmac));
 	tw_test_crypto *c = tw_test_crypto_new(taes, thmac, sizeof(thmac), TW_MAC_HMAC_SHA1);
@@ -112,7 +108,7 @@ static void check_ip(const capture *cap, const tw_pcap_udp *u)
 static void check_clear(const capture *cap, tw_test_crypto *c, const uint8_t *pkt, size_t n, const char *hex)
 {
 	uint8_t clear[96], want[96];
-	hex_or_fail(hex, want, n);
+	tw_hexvec_exact(hex, want, n);
 	memcpy(clear, pkt, n);
 	if (cap->sec == TW_TEST_AUTH)
 		assert_int_equal(tw_test_ecb_decrypt(c, clear, 16), 0);

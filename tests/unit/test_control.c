@@ -10,14 +10,10 @@
 #include <cmocka.h>
 
 #include "control.h"
+#include "hexvec.h"
 #include "testutil.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-static void hex(const char *h, uint8_t *out, size_t len)
-{
-	assert_int_equal(tw_hex_decode(h, out, len), (long)len);
-}
 
 static void assert_request_equal(const tw_request *a, const tw_request *b)
 {
@@ -97,10 +93,10 @@ static void test_greeting_roundtrip(void **state)
 {
 	(void)state;
 	tw_greeting g = { .modes = 0xf, .count = 2048 };
-	hex("00112233445566778899aabbccddeeff", g.challenge, 16);
-	hex("000102030405060708090a0b0c0d0e0f", g.salt, 16);
+	tw_hexvec_exact("00112233445566778899aabbccddeeff", g.challenge, 16);
+	tw_hexvec_exact("000102030405060708090a0b0c0d0e0f", g.salt, 16);
 	uint8_t buf[TW_GREETING_LEN], want[TW_GREETING_LEN];
-	hex("000000000000000000000000 0000000f"
+	tw_hexvec_exact("000000000000000000000000 0000000f"
 	    "00112233445566778899aabbccddeeff 000102030405060708090a0b0c0d0e0f"
 	    "00000800 000000000000000000000000",
 	    want, sizeof(want));
@@ -125,10 +121,10 @@ static void test_setup_v4(void **state)
 	(void)state;
 	tw_setup m = { .mode = TW_MODE_AUTH };
 	memcpy(m.keyid, "alice", 5);
-	hex(V4_TOKEN, m.token, TW_TOKEN_LEN);
-	hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", m.client_iv, 16);
+	tw_hexvec_exact(V4_TOKEN, m.token, TW_TOKEN_LEN);
+	tw_hexvec_exact("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", m.client_iv, 16);
 	uint8_t buf[TW_SETUP_LEN], want[TW_SETUP_LEN];
-	hex(V4_SETUP, want, sizeof(want));
+	tw_hexvec_exact(V4_SETUP, want, sizeof(want));
 	assert_int_equal(tw_setup_encode(&m, buf, sizeof(buf)), TW_SETUP_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 
@@ -143,9 +139,9 @@ static void test_server_start_v5(void **state)
 {
 	(void)state;
 	tw_server_start m = { .accept = 0, .start_time = 0xe8fe6f8000000000ULL };
-	hex("b0b1b2b3b4b5b6b7b8b9babbbcbdbebf", m.server_iv, 16);
+	tw_hexvec_exact("b0b1b2b3b4b5b6b7b8b9babbbcbdbebf", m.server_iv, 16);
 	uint8_t buf[TW_SERVER_START_LEN], want[TW_SERVER_START_LEN];
-	hex(V5_SERVER_START, want, sizeof(want));
+	tw_hexvec_exact(V5_SERVER_START, want, sizeof(want));
 	assert_int_equal(tw_server_start_encode(&m, buf, sizeof(buf)), TW_SERVER_START_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 
@@ -165,8 +161,8 @@ static tw_request v6_request(void)
 {
 	tw_request m = { .ipvn = 4, .sender_port = 20000, .receiver_port = 20001, .padding = 27,
 			 .timeout = 0x0000000200000000ULL, .type_p = 0x2E000000 };
-	hex("c0000201", m.sender_addr, 4);
-	hex("c0000202", m.receiver_addr, 4);
+	tw_hexvec_exact("c0000201", m.sender_addr, 4);
+	tw_hexvec_exact("c0000202", m.receiver_addr, 4);
 	return m;
 }
 
@@ -177,13 +173,13 @@ static void test_request_v6(void **state)
 	uint8_t buf[TW_REQUEST_LEN], want[TW_REQUEST_LEN];
 
 	/* unauthenticated form: HMAC field zero */
-	hex(V6_REQUEST_OPEN, want, sizeof(want));
+	tw_hexvec_exact(V6_REQUEST_OPEN, want, sizeof(want));
 	assert_int_equal(tw_request_encode(&m, buf, sizeof(buf)), TW_REQUEST_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 
 	/* keyed form: the HMAC travels as opaque octets */
-	hex("5570aef0a7c4e4f28b2699e0bf95c0f2", m.hmac, 16);
-	hex(V6_REQUEST, want, sizeof(want));
+	tw_hexvec_exact("5570aef0a7c4e4f28b2699e0bf95c0f2", m.hmac, 16);
+	tw_hexvec_exact(V6_REQUEST, want, sizeof(want));
 	assert_int_equal(tw_request_encode(&m, buf, sizeof(buf)), TW_REQUEST_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 
@@ -197,7 +193,7 @@ static void test_request_mbz_ignored(void **state)
 {
 	(void)state;
 	uint8_t buf[TW_REQUEST_LEN];
-	hex(V6_REQUEST, buf, sizeof(buf));
+	tw_hexvec_exact(V6_REQUEST, buf, sizeof(buf));
 	buf[1] |= 0xA0; /* MBZ high nibble of the IPVN octet */
 	memset(buf + 92, 0xff, 4);
 	tw_request d;
@@ -213,10 +209,10 @@ static void test_accept_v7(void **state)
 {
 	(void)state;
 	tw_accept_session m = { .accept = 0, .port = 20001 };
-	hex(SID, m.sid, 16);
-	hex("1804e01fd11d41e284daa5846e3a11e5", m.hmac, 16);
+	tw_hexvec_exact(SID, m.sid, 16);
+	tw_hexvec_exact("1804e01fd11d41e284daa5846e3a11e5", m.hmac, 16);
 	uint8_t buf[TW_ACCEPT_LEN], want[TW_ACCEPT_LEN];
-	hex(V7_ACCEPT, want, sizeof(want));
+	tw_hexvec_exact(V7_ACCEPT, want, sizeof(want));
 	assert_int_equal(tw_accept_encode(&m, buf, sizeof(buf)), TW_ACCEPT_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 
@@ -243,8 +239,8 @@ static void test_start_v8(void **state)
 {
 	(void)state;
 	uint8_t mac[16], buf[TW_START_LEN], want[TW_START_LEN], got[16];
-	hex("5ef936e5535beabe97c6cf772265ddda", mac, 16);
-	hex(V8_START, want, sizeof(want));
+	tw_hexvec_exact("5ef936e5535beabe97c6cf772265ddda", mac, 16);
+	tw_hexvec_exact(V8_START, want, sizeof(want));
 	assert_int_equal(tw_start_encode(mac, buf, sizeof(buf)), TW_START_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 	want[7] = 0x42; /* MBZ */
@@ -256,9 +252,9 @@ static void test_start_ack_v8(void **state)
 {
 	(void)state;
 	tw_start_ack m = { .accept = 0 };
-	hex("4d26f7d214596a974faec422f50ab2ee", m.hmac, 16);
+	tw_hexvec_exact("4d26f7d214596a974faec422f50ab2ee", m.hmac, 16);
 	uint8_t buf[TW_START_ACK_LEN], want[TW_START_ACK_LEN];
-	hex(V8_START_ACK, want, sizeof(want));
+	tw_hexvec_exact(V8_START_ACK, want, sizeof(want));
 	assert_int_equal(tw_start_ack_encode(&m, buf, sizeof(buf)), TW_START_ACK_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 	want[0] = 2;
@@ -273,9 +269,9 @@ static void test_stop_v8(void **state)
 {
 	(void)state;
 	tw_stop m = { .accept = 0, .nsessions = 1 };
-	hex("769097653d965731a56b4faaad92aee5", m.hmac, 16);
+	tw_hexvec_exact("769097653d965731a56b4faaad92aee5", m.hmac, 16);
 	uint8_t buf[TW_STOP_LEN], want[TW_STOP_LEN];
-	hex(V8_STOP, want, sizeof(want));
+	tw_hexvec_exact(V8_STOP, want, sizeof(want));
 	assert_int_equal(tw_stop_encode(&m, buf, sizeof(buf)), TW_STOP_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 	want[1] = 3;
@@ -294,10 +290,10 @@ static void test_start_n_v13(void **state)
 {
 	(void)state;
 	uint8_t sid[16], want[48], buf[48];
-	hex(SID, sid, 16);
-	hex(V13_START_N, want, sizeof(want));
+	tw_hexvec_exact(SID, sid, 16);
+	tw_hexvec_exact(V13_START_N, want, sizeof(want));
 	tw_sids_msg m = { .cmd = TW_CMD_START_N, .n = 1, .sids = sid };
-	hex("07d0755c223a34050d4590b912f5176b", m.hmac, 16);
+	tw_hexvec_exact("07d0755c223a34050d4590b912f5176b", m.hmac, 16);
 	assert_int_equal(tw_sids_encode(&m, buf, sizeof(buf)), 48);
 	assert_memory_equal(buf, want, sizeof(want));
 

@@ -20,28 +20,9 @@
 
 #include "crypto.h"
 #include "pcap.h"
+#include "hexvec.h"
 #include "testutil.h"
 #include "wire.h"
-
-/* Decodes hex that must be exactly n octets long. */
-static void hex(const char *text, uint8_t *out, size_t n)
-{
-	assert_int_equal(tw_hex_decode(text, out, n), (long)n);
-}
-
-/* Asserts that len octets equal the hex text (printed on mismatch). */
-static void assert_hex(const uint8_t *got, size_t len, const char *want_hex)
-{
-	uint8_t want[256];
-	assert_true(len <= sizeof(want));
-	hex(want_hex, want, len);
-	if (memcmp(got, want, len) != 0) {
-		char buf[2 * 256 + 1];
-		print_error("got  %s\n", tw_hex_encode(got, len, buf, sizeof(buf)));
-		print_error("want %s\n", tw_hex_encode(want, len, buf, sizeof(buf)));
-		fail();
-	}
-}
 
 /* ---- common inputs of vectors.md ---- */
 
@@ -114,10 +95,10 @@ typedef struct vkeys {
 static vkeys load_vkeys(void)
 {
 	vkeys k;
-	hex(V_AES_KEY, k.aes, 16);
-	hex(V_HMAC_KEY, k.hmac, 32);
-	hex(V_CLIENT_IV, k.client_iv, 16);
-	hex(V_SERVER_IV, k.server_iv, 16);
+	tw_hexvec_exact(V_AES_KEY, k.aes, 16);
+	tw_hexvec_exact(V_HMAC_KEY, k.hmac, 32);
+	tw_hexvec_exact(V_CLIENT_IV, k.client_iv, 16);
+	tw_hexvec_exact(V_SERVER_IV, k.server_iv, 16);
 	return k;
 }
 
@@ -130,9 +111,9 @@ static void test_pbkdf2_rfc6070(void **state)
 	 * the primitive (4-octet salt, 20-octet output) go to OpenSSL directly. */
 	uint8_t dk[20];
 	assert_int_equal(PKCS5_PBKDF2_HMAC("password", 8, (const uint8_t *)"salt", 4, 1, EVP_sha1(), 20, dk), 1);
-	assert_hex(dk, 20, "0c60c80f961f0e71f3a9b524af6012062fe037a6");
+	tw_hexvec_expect(dk, 20, "0c60c80f961f0e71f3a9b524af6012062fe037a6");
 	assert_int_equal(PKCS5_PBKDF2_HMAC("password", 8, (const uint8_t *)"salt", 4, 4096, EVP_sha1(), 20, dk), 1);
-	assert_hex(dk, 20, "4b007901b765489abead49d926f721d065a429c1");
+	tw_hexvec_expect(dk, 20, "4b007901b765489abead49d926f721d065a429c1");
 }
 
 static void test_kdf_vectors(void **state)
@@ -147,11 +128,11 @@ static void test_kdf_vectors(void **state)
 		{ 32768, "9fd6964d544bb02c575546ee7e446c99" },
 	};
 	uint8_t salt[16], dk[16];
-	hex(V_SALT, salt, 16);
+	tw_hexvec_exact(V_SALT, salt, 16);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(dk, 0xaa, sizeof(dk));
 		assert_int_equal(tw_kdf((const uint8_t *)"secret", 6, salt, cases[i].count, dk), 0);
-		assert_hex(dk, 16, cases[i].dk);
+		tw_hexvec_expect(dk, 16, cases[i].dk);
 	}
 }
 
@@ -159,7 +140,7 @@ static void test_kdf_edges(void **state)
 {
 	(void)state;
 	uint8_t salt[16], dk[16], dk2[16];
-	hex(V_SALT, salt, 16);
+	tw_hexvec_exact(V_SALT, salt, 16);
 	assert_int_equal(tw_kdf((const uint8_t *)"secret", 6, salt, 0, dk), -EINVAL);
 	assert_int_equal(tw_kdf((const uint8_t *)"secret", 6, salt, 0x80000000u, dk), -EINVAL);
 	/* The passphrase is bytes with a length, not a C string. */
@@ -196,15 +177,15 @@ static void test_token_v4(void **state)
 {
 	(void)state;
 	uint8_t salt[16], dk[16], plain[64], token[64], back[64];
-	hex(V_SALT, salt, 16);
+	tw_hexvec_exact(V_SALT, salt, 16);
 	assert_int_equal(tw_kdf((const uint8_t *)"secret", 6, salt, 1024, dk), 0);
-	assert_hex(dk, 16, V_DK_1024);
-	hex(V_CHALLENGE, plain, 16);
-	hex(V_AES_KEY, plain + 16, 16);
-	hex(V_HMAC_KEY, plain + 32, 32);
+	tw_hexvec_expect(dk, 16, V_DK_1024);
+	tw_hexvec_exact(V_CHALLENGE, plain, 16);
+	tw_hexvec_exact(V_AES_KEY, plain + 16, 16);
+	tw_hexvec_exact(V_HMAC_KEY, plain + 32, 32);
 
 	assert_int_equal(tw_token_encrypt(dk, plain, token), 0);
-	assert_hex(token, 64, token_hex);
+	tw_hexvec_expect(token, 64, token_hex);
 	assert_int_equal(tw_token_decrypt(dk, token, back), 0);
 	assert_memory_equal(back, plain, 64);
 
@@ -216,11 +197,11 @@ static void test_token_v4(void **state)
 	tw_wr_zero(&w, 80 - 5);
 	tw_wr_copy(&w, token, 64);
 	uint8_t civ[16];
-	hex(V_CLIENT_IV, civ, 16);
+	tw_hexvec_exact(V_CLIENT_IV, civ, 16);
 	tw_wr_copy(&w, civ, 16);
 	assert_true(tw_wr_ok(&w));
 	assert_int_equal(tw_wr_len(&w), 164);
-	assert_hex(sur, 164, sur_hex);
+	tw_hexvec_expect(sur, 164, sur_hex);
 
 	/* In place works too (the server decrypts the received buffer). */
 	memcpy(back, token, 64);
@@ -238,31 +219,31 @@ static void test_token_v4(void **state)
 static void client_receive_server_start(tw_ctrl_crypto *c)
 {
 	uint8_t ss[48];
-	hex(ss_wire_hex, ss, 48);
+	tw_hexvec_exact(ss_wire_hex, ss, 48);
 	assert_int_equal(tw_ctrl_decrypt(c, ss + 32, 16), 0);
-	assert_hex(ss, 48, ss_plain_hex);
+	tw_hexvec_expect(ss, 48, ss_plain_hex);
 	tw_ctrl_mac_add_rx(c, ss + 32, 16); /* owamp: covered by the first server HMAC */
 }
 
 static void client_send_request(tw_ctrl_crypto *c)
 {
 	uint8_t rtw[112];
-	hex(rtw_plain_hex, rtw, 112);
+	tw_hexvec_exact(rtw_plain_hex, rtw, 112);
 	tw_ctrl_mac_add_tx(c, rtw, 96);
 	assert_int_equal(tw_ctrl_mac_final_tx(c, rtw + 96), 0);
-	assert_hex(rtw + 96, 16, V_RTW_MAC);
+	tw_hexvec_expect(rtw + 96, 16, V_RTW_MAC);
 	assert_int_equal(tw_ctrl_encrypt(c, rtw, 112), 0);
-	assert_hex(rtw, 112, rtw_wire_hex);
+	tw_hexvec_expect(rtw, 112, rtw_wire_hex);
 }
 
 static void client_receive_accept(tw_ctrl_crypto *c)
 {
 	uint8_t acc[48];
-	hex(acc_wire_hex, acc, 48);
+	tw_hexvec_exact(acc_wire_hex, acc, 48);
 	/* Read the way a receiver does: one block first, then the rest. */
 	assert_int_equal(tw_ctrl_decrypt(c, acc, 16), 0);
 	assert_int_equal(tw_ctrl_decrypt(c, acc + 16, 32), 0);
-	assert_hex(acc, 48, acc_plain_hex);
+	tw_hexvec_expect(acc, 48, acc_plain_hex);
 	tw_ctrl_mac_add_rx(c, acc, 32);
 	assert_true(tw_ctrl_mac_verify_rx(c, acc + 32));
 }
@@ -271,21 +252,21 @@ static void client_receive_accept(tw_ctrl_crypto *c)
 static void send32(tw_ctrl_crypto *c, const char *plain_hex, const char *wire_hex)
 {
 	uint8_t want[32], msg[32];
-	hex(plain_hex, want, 32);
+	tw_hexvec_exact(plain_hex, want, 32);
 	memcpy(msg, want, 16);
 	tw_ctrl_mac_add_tx(c, msg, 16);
 	assert_int_equal(tw_ctrl_mac_final_tx(c, msg + 16), 0);
 	assert_memory_equal(msg, want, 32);
 	assert_int_equal(tw_ctrl_encrypt(c, msg, 32), 0);
-	assert_hex(msg, 32, wire_hex);
+	tw_hexvec_expect(msg, 32, wire_hex);
 }
 
 static void receive32(tw_ctrl_crypto *c, const char *wire_hex, const char *plain_hex)
 {
 	uint8_t msg[32];
-	hex(wire_hex, msg, 32);
+	tw_hexvec_exact(wire_hex, msg, 32);
 	assert_int_equal(tw_ctrl_decrypt(c, msg, 32), 0);
-	assert_hex(msg, 32, plain_hex);
+	tw_hexvec_expect(msg, 32, plain_hex);
 	tw_ctrl_mac_add_rx(c, msg, 16);
 	assert_true(tw_ctrl_mac_verify_rx(c, msg + 16));
 }
@@ -309,31 +290,31 @@ static void test_ctrl_client_side(void **state)
 static void server_send_start_and_accept(tw_ctrl_crypto *c)
 {
 	uint8_t ss[48], acc[48];
-	hex(ss_plain_hex, ss, 48);
+	tw_hexvec_exact(ss_plain_hex, ss, 48);
 	tw_ctrl_mac_add_tx(c, ss + 32, 16);
 	assert_int_equal(tw_ctrl_encrypt(c, ss + 32, 16), 0);
-	assert_hex(ss, 48, ss_wire_hex);
+	tw_hexvec_expect(ss, 48, ss_wire_hex);
 
-	hex(acc_plain_hex, acc, 48);
+	tw_hexvec_exact(acc_plain_hex, acc, 48);
 	memset(acc + 32, 0, 16);
 	tw_ctrl_mac_add_tx(c, acc, 32);
 	assert_int_equal(tw_ctrl_mac_final_tx(c, acc + 32), 0);
-	assert_hex(acc + 32, 16, V_ACC_MAC_OWAMP);
+	tw_hexvec_expect(acc + 32, 16, V_ACC_MAC_OWAMP);
 	assert_int_equal(tw_ctrl_encrypt(c, acc, 48), 0);
-	assert_hex(acc, 48, acc_wire_hex);
+	tw_hexvec_expect(acc, 48, acc_wire_hex);
 }
 
 static void server_receive_request(tw_ctrl_crypto *c)
 {
 	uint8_t rtw[112];
-	hex(rtw_wire_hex, rtw, 112);
+	tw_hexvec_exact(rtw_wire_hex, rtw, 112);
 	assert_int_equal(tw_ctrl_decrypt(c, rtw, 16), 0);
 	assert_int_equal(rtw[0], 5); /* the command decides how much more to read */
 	assert_int_equal(tw_ctrl_decrypt(c, rtw + 16, 96), 0);
 	uint8_t want[112];
-	hex(rtw_plain_hex, want, 112);
+	tw_hexvec_exact(rtw_plain_hex, want, 112);
 	assert_memory_equal(rtw, want, 96);
-	assert_hex(rtw + 96, 16, V_RTW_MAC);
+	tw_hexvec_expect(rtw + 96, 16, V_RTW_MAC);
 	tw_ctrl_mac_add_rx(c, rtw, 96);
 	assert_true(tw_ctrl_mac_verify_rx(c, rtw + 96));
 }
@@ -359,21 +340,21 @@ static void test_accept_hmac_readings_v7(void **state)
 	(void)state;
 	vkeys k = load_vkeys();
 	uint8_t ss[48], acc[48], in[80], mac[16];
-	hex(ss_plain_hex, ss, 48);
-	hex(acc_plain_hex, acc, 48);
+	tw_hexvec_exact(ss_plain_hex, ss, 48);
+	tw_hexvec_exact(acc_plain_hex, acc, 48);
 
 	memcpy(in, ss + 32, 16);
 	memcpy(in + 16, acc, 32);
 	assert_int_equal(tw_hmac128(TW_MAC_HMAC_SHA1, k.hmac, 32, in, 48, mac), 0);
-	assert_hex(mac, 16, V_ACC_MAC_OWAMP);
+	tw_hexvec_expect(mac, 16, V_ACC_MAC_OWAMP);
 
 	assert_int_equal(tw_hmac128(TW_MAC_HMAC_SHA1, k.hmac, 32, acc, 32, mac), 0);
-	assert_hex(mac, 16, V_ACC_MAC_ALONE);
+	tw_hexvec_expect(mac, 16, V_ACC_MAC_ALONE);
 
 	memcpy(in, ss, 48);
 	memcpy(in + 48, acc, 32);
 	assert_int_equal(tw_hmac128(TW_MAC_HMAC_SHA1, k.hmac, 32, in, 80, mac), 0);
-	assert_hex(mac, 16, V_ACC_MAC_LITERAL);
+	tw_hexvec_expect(mac, 16, V_ACC_MAC_LITERAL);
 
 	/* The accumulation API without the Server-Start block gives the
 	 * "alone" reading: what is added is exactly what is covered. */
@@ -381,7 +362,7 @@ static void test_accept_hmac_readings_v7(void **state)
 	assert_non_null(c);
 	tw_ctrl_mac_add_tx(c, acc, 32);
 	assert_int_equal(tw_ctrl_mac_final_tx(c, mac), 0);
-	assert_hex(mac, 16, V_ACC_MAC_ALONE);
+	tw_hexvec_expect(mac, 16, V_ACC_MAC_ALONE);
 	tw_ctrl_crypto_free(c);
 }
 
@@ -392,8 +373,8 @@ static void test_ctrl_mac_reject_and_restart(void **state)
 	tw_ctrl_crypto *c = tw_ctrl_crypto_new(k.aes, k.hmac, k.server_iv, k.client_iv);
 	assert_non_null(c);
 	uint8_t rtw[112];
-	hex(rtw_plain_hex, rtw, 112);
-	hex(V_RTW_MAC, rtw + 96, 16);
+	tw_hexvec_exact(rtw_plain_hex, rtw, 112);
+	tw_hexvec_exact(V_RTW_MAC, rtw + 96, 16);
 
 	rtw[95] ^= 0x01; /* last covered octet */
 	tw_ctrl_mac_add_rx(c, rtw, 96);
@@ -441,18 +422,18 @@ static void test_test_keys_v9(void **state)
 	(void)state;
 	vkeys k = load_vkeys();
 	uint8_t sid[16], taes[16], thmac[32];
-	hex(V_SID, sid, 16);
+	tw_hexvec_exact(V_SID, sid, 16);
 	assert_int_equal(tw_test_keys_derive(sid, k.aes, k.hmac, taes, thmac), 0);
-	assert_hex(taes, 16, V_TEST_AES);
-	assert_hex(thmac, 32, V_TEST_HMAC);
+	tw_hexvec_expect(taes, 16, V_TEST_AES);
+	tw_hexvec_expect(thmac, 32, V_TEST_HMAC);
 
 	memset(taes, 0, 16);
 	memset(thmac, 0, 32);
 	tw_ctrl_crypto *c = tw_ctrl_crypto_new(k.aes, k.hmac, k.client_iv, k.server_iv);
 	assert_non_null(c);
 	assert_int_equal(tw_ctrl_test_keys(c, sid, taes, thmac), 0);
-	assert_hex(taes, 16, V_TEST_AES);
-	assert_hex(thmac, 32, V_TEST_HMAC);
+	tw_hexvec_expect(taes, 16, V_TEST_AES);
+	tw_hexvec_expect(thmac, 32, V_TEST_HMAC);
 	tw_ctrl_crypto_free(c);
 }
 
@@ -491,8 +472,8 @@ static const char enc_ref_hex[] = "b7 40 2d ae 8a d0 e6 59 0b b1 44 aa 5e bf 6c 
 static tw_test_crypto *v10_crypto(void)
 {
 	uint8_t taes[16], thmac[32];
-	hex(V_TEST_AES, taes, 16);
-	hex(V_TEST_HMAC, thmac, 32);
+	tw_hexvec_exact(V_TEST_AES, taes, 16);
+	tw_hexvec_exact(V_TEST_HMAC, thmac, 32);
 	tw_test_crypto *c = tw_test_crypto_new(taes, thmac, 32, TW_MAC_HMAC_SHA1);
 	assert_non_null(c);
 	return c;
@@ -522,19 +503,19 @@ static void test_sender_packets_v10(void **state)
 	(void)state;
 	tw_test_crypto *c = v10_crypto();
 	uint8_t pkt[48], plain[32];
-	hex(snd_plain_hex, plain, 32);
+	tw_hexvec_exact(snd_plain_hex, plain, 32);
 
 	/* authenticated: ECB block 0, HMAC over plaintext block 0 */
 	memcpy(pkt, plain, 32);
 	seal(c, pkt, 32, 16, 16, true);
-	assert_hex(pkt, 48, auth_snd_hex);
+	tw_hexvec_expect(pkt, 48, auth_snd_hex);
 	assert_true(open_pkt(c, pkt, 32, 16, 16, true));
 	assert_memory_equal(pkt, plain, 32);
 
 	/* encrypted: CBC (IV 0) over 0-31, HMAC over plaintext 0-31 */
 	memcpy(pkt, plain, 32);
 	seal(c, pkt, 32, 32, 32, false);
-	assert_hex(pkt, 48, enc_snd_hex);
+	tw_hexvec_expect(pkt, 48, enc_snd_hex);
 	assert_true(open_pkt(c, pkt, 32, 32, 32, false));
 	assert_memory_equal(pkt, plain, 32);
 
@@ -542,11 +523,11 @@ static void test_sender_packets_v10(void **state)
 	 * the CBC restarts from a zero IV each time. */
 	memcpy(pkt, plain, 32);
 	seal(c, pkt, 32, 32, 32, false);
-	assert_hex(pkt, 48, enc_snd_hex);
+	tw_hexvec_expect(pkt, 48, enc_snd_hex);
 
 	/* Block 0 is the same in both modes (ECB of one block = CBC, IV 0). */
 	uint8_t a[48];
-	hex(auth_snd_hex, a, 48);
+	tw_hexvec_exact(auth_snd_hex, a, 48);
 	assert_memory_equal(a, pkt, 16);
 	tw_test_crypto_free(c);
 }
@@ -556,23 +537,23 @@ static void test_reflector_packets_v10(void **state)
 	(void)state;
 	tw_test_crypto *c = v10_crypto();
 	uint8_t pkt[112], plain[96], mac[16];
-	hex(ref_plain_hex, plain, 96);
+	tw_hexvec_exact(ref_plain_hex, plain, 96);
 
 	/* authenticated: ECB block 0, HMAC over 16 octets (decision 3) */
 	memcpy(pkt, plain, 96);
 	seal(c, pkt, 96, 16, 16, true);
-	assert_hex(pkt, 112, auth_ref_hex);
+	tw_hexvec_expect(pkt, 112, auth_ref_hex);
 	assert_true(open_pkt(c, pkt, 96, 16, 16, true));
 	assert_memory_equal(pkt, plain, 96);
 
 	/* the 96-octet alternative printed for comparison */
 	assert_int_equal(tw_test_mac(c, plain, 96, mac), 0);
-	assert_hex(mac, 16, V_REF_MAC_96);
+	tw_hexvec_expect(mac, 16, V_REF_MAC_96);
 
 	/* encrypted: CBC over 0-95, HMAC over 96 octets */
 	memcpy(pkt, plain, 96);
 	seal(c, pkt, 96, 96, 96, false);
-	assert_hex(pkt, 112, enc_ref_hex);
+	tw_hexvec_expect(pkt, 112, enc_ref_hex);
 	assert_true(open_pkt(c, pkt, 96, 96, 96, false));
 	assert_memory_equal(pkt, plain, 96);
 	tw_test_crypto_free(c);
@@ -584,17 +565,17 @@ static void test_test_packet_tamper(void **state)
 	tw_test_crypto *c = v10_crypto();
 	uint8_t pkt[112];
 
-	hex(enc_ref_hex, pkt, 112);
+	tw_hexvec_exact(enc_ref_hex, pkt, 112);
 	pkt[50] ^= 0x04; /* ciphertext in block 3 */
 	assert_false(open_pkt(c, pkt, 96, 96, 96, false));
 
-	hex(auth_snd_hex, pkt, 48);
+	tw_hexvec_exact(auth_snd_hex, pkt, 48);
 	pkt[47] ^= 0x01; /* MAC */
 	assert_false(open_pkt(c, pkt, 32, 16, 16, true));
 
 	/* Authenticated mode covers only block 0 (weak by RFC design): the
 	 * clear timestamp may change without the MAC noticing. */
-	hex(auth_snd_hex, pkt, 48);
+	tw_hexvec_exact(auth_snd_hex, pkt, 48);
 	pkt[20] ^= 0xff;
 	assert_true(open_pkt(c, pkt, 32, 16, 16, true));
 
@@ -623,13 +604,13 @@ static void test_stamp_hmac_v11(void **state)
 	assert_int_equal(tw_wr_len(&w), 96);
 
 	assert_int_equal(tw_hmac128(TW_MAC_HMAC_SHA256, key, 32, pkt, 96, mac), 0);
-	assert_hex(mac, 16, "71587a7f0f87a5bbd7acfa76f36b23da");
+	tw_hexvec_expect(mac, 16, "71587a7f0f87a5bbd7acfa76f36b23da");
 
 	/* STAMP context: MAC only, no AES key. */
 	tw_test_crypto *c = tw_test_crypto_new(NULL, key, 32, TW_MAC_HMAC_SHA256);
 	assert_non_null(c);
 	assert_int_equal(tw_test_mac(c, pkt, 96, pkt + 96), 0);
-	assert_hex(pkt + 96, 16, "71587a7f0f87a5bbd7acfa76f36b23da");
+	tw_hexvec_expect(pkt + 96, 16, "71587a7f0f87a5bbd7acfa76f36b23da");
 	assert_true(tw_test_mac_verify(c, pkt, 96, pkt + 96));
 	pkt[30] = 1; /* MBZ octets are covered in STAMP */
 	assert_false(tw_test_mac_verify(c, pkt, 96, pkt + 96));
@@ -646,7 +627,7 @@ static void test_hmac_sha1_truncation_v12(void **state)
 	assert_int_equal(tw_hmac128(TW_MAC_HMAC_SHA1, (const uint8_t *)"Jefe", 4, (const uint8_t *)data,
 				    strlen(data), mac),
 			 0);
-	assert_hex(mac, 16, "effcdf6ae5eb2fa2d27416d5f184df9c");
+	tw_hexvec_expect(mac, 16, "effcdf6ae5eb2fa2d27416d5f184df9c");
 }
 
 static void test_start_n_hmac_v13(void **state)
@@ -654,11 +635,11 @@ static void test_start_n_hmac_v13(void **state)
 	(void)state;
 	vkeys k = load_vkeys();
 	uint8_t msg[32], mac[16];
-	hex("07 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01\n"
+	tw_hexvec_exact("07 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01\n"
 	    "c0 00 02 02 e8 fe 6f 81 80 00 00 00 de ad be ef\n",
 	    msg, 32);
 	assert_int_equal(tw_hmac128(TW_MAC_HMAC_SHA1, k.hmac, 32, msg, 32, mac), 0);
-	assert_hex(mac, 16, "07d0755c223a34050d4590b912f5176b");
+	tw_hexvec_expect(mac, 16, "07d0755c223a34050d4590b912f5176b");
 }
 
 /* ---- helpers ---- */
@@ -809,12 +790,12 @@ static cap_keys cap_setup(const cap_case *cc, const tw_pcap *p)
 	assert_int_equal(tw_kdf((const uint8_t *)CAP_PASSPHRASE, strlen(CAP_PASSPHRASE), gr + GR_SALT,
 				tw_get_u32(gr + GR_COUNT), dk),
 			 0);
-	assert_hex(dk, 16, cc->k);
+	tw_hexvec_expect(dk, 16, cc->k);
 	assert_int_equal(tw_token_decrypt(dk, sur + SUR_TOKEN, plain), 0);
 	assert_memory_equal(plain, gr + GR_CHALLENGE, 16);
-	assert_hex(plain, 16, cc->challenge);
-	assert_hex(plain + 16, 16, cc->aes);
-	assert_hex(plain + 32, 32, cc->hmac);
+	tw_hexvec_expect(plain, 16, cc->challenge);
+	tw_hexvec_expect(plain + 16, 16, cc->aes);
+	tw_hexvec_expect(plain + 32, 32, cc->hmac);
 	assert_int_equal(tw_token_encrypt(dk, plain, token), 0);
 	assert_memory_equal(token, sur + SUR_TOKEN, 64);
 
@@ -824,8 +805,8 @@ static cap_keys cap_setup(const cap_case *cc, const tw_pcap *p)
 	memcpy(k.hmac, plain + 32, 32);
 	memcpy(k.client_iv, sur + SUR_CLIENT_IV, 16);
 	memcpy(k.server_iv, ss + SS_SERVER_IV, 16);
-	assert_hex(k.client_iv, 16, cc->client_iv);
-	assert_hex(k.server_iv, 16, cc->server_iv);
+	tw_hexvec_expect(k.client_iv, 16, cc->client_iv);
+	tw_hexvec_expect(k.server_iv, 16, cc->server_iv);
 	tw_wipe(dk, sizeof(dk));
 	tw_wipe(plain, sizeof(plain));
 	return k;
@@ -839,7 +820,7 @@ static uint8_t cap_recv32(tw_ctrl_crypto *c, const uint8_t *wire, const char *ma
 	assert_int_equal(tw_ctrl_decrypt(c, msg, sizeof(msg)), 0);
 	tw_ctrl_mac_add_rx(c, msg, 16);
 	assert_true(tw_ctrl_mac_verify_rx(c, msg + 16));
-	assert_hex(msg + 16, 16, mac_hex);
+	tw_hexvec_expect(msg + 16, 16, mac_hex);
 	return msg[0];
 }
 
@@ -854,7 +835,7 @@ static void cap_client_stream(const cap_case *cc, const tw_pcap *p, const cap_ke
 	uint8_t rtw[RTW_LEN];
 	memcpy(rtw, wire, RTW_LEN);
 	assert_int_equal(tw_ctrl_decrypt(srv, rtw, RTW_LEN), 0);
-	assert_hex(rtw, RTW_LEN, cc->rtw_clear);
+	tw_hexvec_expect(rtw, RTW_LEN, cc->rtw_clear);
 	tw_ctrl_mac_add_rx(srv, rtw, 96);
 	assert_true(tw_ctrl_mac_verify_rx(srv, rtw + 96));
 	assert_int_equal(cap_recv32(srv, wire + RTW_LEN, cc->start_mac), 2);
@@ -886,10 +867,10 @@ static void cap_server_stream(const cap_case *cc, const tw_pcap *p, tw_ctrl_cryp
 	assert_int_equal(tw_ctrl_decrypt(cli, acc, ACC_LEN), 0);
 	assert_int_equal(acc[0], 0);
 	assert_int_equal(tw_get_u16(acc + 2), cc->port);
-	assert_hex(acc + 4, 16, cc->sid);
+	tw_hexvec_expect(acc + 4, 16, cc->sid);
 	tw_ctrl_mac_add_rx(cli, acc, 32);
 	assert_true(tw_ctrl_mac_verify_rx(cli, acc + 32));
-	assert_hex(acc + 32, 16, cc->acc_mac);
+	tw_hexvec_expect(acc + 32, 16, cc->acc_mac);
 	assert_int_equal(cap_recv32(cli, wire + 16 + ACC_LEN, cc->ack_mac), 0);
 	memcpy(sid, acc + 4, 16);
 }
@@ -919,9 +900,9 @@ static void cap_test_packets(const cap_case *cc, const tw_pcap *p, const uint8_t
 		size_t n = cap_open_test(tc, cc->mode, pkt, u->len, reflector);
 		assert_int_equal(tw_get_u32(pkt), i / 2); /* both sides count 0..9 */
 		if (u->frame == 14)
-			assert_hex(pkt, n, cc->snd_clear);
+			tw_hexvec_expect(pkt, n, cc->snd_clear);
 		if (u->frame == 15)
-			assert_hex(pkt, n, cc->ref_clear);
+			tw_hexvec_expect(pkt, n, cc->ref_clear);
 	}
 	tw_test_crypto_free(tc);
 }
@@ -946,8 +927,8 @@ static void run_capture(const cap_case *cc)
 	tw_ctrl_crypto_free(cli);
 
 	if (cc->test_aes) {
-		assert_hex(taes, 16, cc->test_aes);
-		assert_hex(thmac, 32, cc->test_hmac);
+		tw_hexvec_expect(taes, 16, cc->test_aes);
+		tw_hexvec_expect(thmac, 32, cc->test_hmac);
 		cap_test_packets(cc, &p, taes, thmac);
 	} else {
 		for (size_t i = 0; i < p.nudp; i++) /* mixed: open test packets */

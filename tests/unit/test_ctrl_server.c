@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "ctrl_client.h"
 #include "ctrl_server.h"
+#include "hexvec.h"
 #include "testutil.h"
 
 #define MAXS 8
@@ -25,32 +26,27 @@ static const uint8_t SECRET[] = "secret";
 #define SECRET_LEN (sizeof(SECRET) - 1)
 static const tw_ts START_TIME = 0xe8fe6f8000000000ULL;
 
-static void hex(const char *h, uint8_t *out, size_t len)
-{
-	assert_int_equal(tw_hex_decode(h, out, len), (long)len);
-}
-
 static tw_greeting std_greeting(uint32_t modes)
 {
 	tw_greeting g = { .modes = modes, .count = 1024 };
-	hex("00112233445566778899aabbccddeeff", g.challenge, 16);
-	hex("000102030405060708090a0b0c0d0e0f", g.salt, 16);
+	tw_hexvec_exact("00112233445566778899aabbccddeeff", g.challenge, 16);
+	tw_hexvec_exact("000102030405060708090a0b0c0d0e0f", g.salt, 16);
 	return g;
 }
 
 static tw_cli_random std_random(void)
 {
 	tw_cli_random r;
-	hex("0f0e0d0c0b0a09080706050403020100", r.aes_key, 16);
+	tw_hexvec_exact("0f0e0d0c0b0a09080706050403020100", r.aes_key, 16);
 	for (int i = 0; i < 32; i++)
 		r.hmac_key[i] = (uint8_t)(0x20 + i);
-	hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", r.client_iv, 16);
+	tw_hexvec_exact("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", r.client_iv, 16);
 	return r;
 }
 
 static void std_server_iv(uint8_t iv[16])
 {
-	hex("b0b1b2b3b4b5b6b7b8b9babbbcbdbebf", iv, 16);
+	tw_hexvec_exact("b0b1b2b3b4b5b6b7b8b9babbbcbdbebf", iv, 16);
 }
 
 /* V6's request */
@@ -58,14 +54,14 @@ static tw_request std_request(void)
 {
 	tw_request m = { .ipvn = 4, .sender_port = 20000, .receiver_port = 20001, .padding = 27,
 			 .timeout = 0x0000000200000000ULL, .type_p = 0x2E000000 };
-	hex("c0000201", m.sender_addr, 4);
-	hex("c0000202", m.receiver_addr, 4);
+	tw_hexvec_exact("c0000201", m.sender_addr, 4);
+	tw_hexvec_exact("c0000202", m.receiver_addr, 4);
 	return m;
 }
 
 static void make_sid(uint8_t sid[16], unsigned i)
 {
-	hex("c0000202e8fe6f8180000000deadbeef", sid, 16);
+	tw_hexvec_exact("c0000202e8fe6f8180000000deadbeef", sid, 16);
 	sid[15] = (uint8_t)(sid[15] + i);
 }
 
@@ -393,20 +389,20 @@ static void test_vectors_wire(void **state)
 	assert_int_equal(tw_cli_feed(c, buf, 64, &cev), 64);
 	tw_cli_random rnd = std_random();
 	assert_int_equal(tw_cli_setup(c, TW_MODE_AUTH, "alice", SECRET, SECRET_LEN, &rnd, 0, buf, sizeof(buf)), 164);
-	hex(v4, want, 164);
+	tw_hexvec_exact(v4, want, 164);
 	assert_memory_equal(buf, want, 164);
 	assert_int_equal(tw_srv_feed(s, buf, 164, &sev), 164);
 	assert_int_equal(tw_srv_authenticate(s, SECRET, SECRET_LEN), 0);
 
 	std_server_iv(iv);
 	assert_int_equal(tw_srv_server_start(s, 0, iv, START_TIME, buf, sizeof(buf)), 48);
-	hex(v5, want, 48);
+	tw_hexvec_exact(v5, want, 48);
 	assert_memory_equal(buf, want, 48);
 	assert_int_equal(tw_cli_feed(c, buf, 48, &cev), 48);
 
 	tw_request req = std_request();
 	assert_int_equal(tw_cli_request(c, &req, buf, sizeof(buf)), 112);
-	hex(v6, want, 112);
+	tw_hexvec_exact(v6, want, 112);
 	assert_memory_equal(buf, want, 112);
 	assert_int_equal(tw_srv_feed(s, buf, 112, &sev), 112);
 	assert_int_equal(sev.type, TW_SRV_EV_REQUEST);
@@ -414,23 +410,23 @@ static void test_vectors_wire(void **state)
 	tw_accept_session a = { .accept = 0, .port = 20001 };
 	make_sid(a.sid, 0);
 	assert_int_equal(tw_srv_accept(s, &a, buf, sizeof(buf)), 48);
-	hex(v7, want, 48);
+	tw_hexvec_exact(v7, want, 48);
 	assert_memory_equal(buf, want, 48); /* first server HMAC: decision 2 */
 	assert_int_equal(tw_cli_feed(c, buf, 48, &cev), 48);
 	assert_int_equal(cev.type, TW_CLI_EV_ACCEPT);
 
 	assert_int_equal(tw_cli_start(c, buf, sizeof(buf)), 32);
-	hex(v8_start, want, 32);
+	tw_hexvec_exact(v8_start, want, 32);
 	assert_memory_equal(buf, want, 32);
 	assert_int_equal(tw_srv_feed(s, buf, 32, &sev), 32);
 	assert_int_equal(tw_srv_start_ack(s, 0, buf, sizeof(buf)), 32);
-	hex(v8_ack, want, 32);
+	tw_hexvec_exact(v8_ack, want, 32);
 	assert_memory_equal(buf, want, 32);
 	assert_int_equal(tw_cli_feed(c, buf, 32, &cev), 32);
 	assert_int_equal(cev.type, TW_CLI_EV_START_ACK);
 
 	assert_int_equal(tw_cli_stop(c, 0, buf, sizeof(buf)), 32);
-	hex(v8_stop, want, 32);
+	tw_hexvec_exact(v8_stop, want, 32);
 	assert_memory_equal(buf, want, 32);
 	assert_int_equal(tw_srv_feed(s, buf, 32, &sev), 32);
 	assert_int_equal(sev.type, TW_SRV_EV_STOP);

@@ -15,6 +15,7 @@
 
 #include "errest.h"
 #include "stamp.h"
+#include "hexvec.h"
 #include "testutil.h"
 
 /* vectors.md common timestamps and Error Estimate */
@@ -79,24 +80,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void expect_hex(const uint8_t *got, size_t len, const char *hex)
-{
-	uint8_t want[BUF];
-	long n = tw_hex_decode(hex, want, sizeof(want));
-	assert_int_equal(n, (long)len);
-	if (memcmp(got, want, len) != 0) {
-		char a[2 * BUF + 1], b[2 * BUF + 1];
-		print_error("got  %s\nwant %s\n", tw_hex_encode(got, len, a, sizeof(a)),
-			    tw_hex_encode(want, len, b, sizeof(b)));
-	}
-	assert_memory_equal(got, want, len);
-}
-
 static size_t from_hex(const char *hex, uint8_t *out)
 {
-	long n = tw_hex_decode(hex, out, BUF);
+	size_t n = tw_hexvec_decode(hex, out, BUF);
 	assert_true(n > 0);
-	return (size_t)n;
+	return n;
 }
 
 static size_t make_sender(tw_stamp_sec sec, tw_test_crypto *c, uint32_t seq, uint16_t ssid, const uint8_t *tlvs,
@@ -132,7 +120,7 @@ static void test_v11_auth_sender(void **state)
 {
 	uint8_t pkt[BUF];
 	size_t n = make_sender(TW_STAMP_AUTH, *state, 7, 0, NULL, 0, pkt);
-	expect_hex(pkt, n, V11_SENDER);
+	tw_hexvec_expect(pkt, n, V11_SENDER);
 
 	tw_stamp_sender_fields s;
 	assert_int_equal(tw_stamp_sender_parse(TW_STAMP_AUTH, *state, pkt, n, &s), 0);
@@ -152,7 +140,7 @@ static void test_v14_open_sender(void **state)
 	tw_wr w = tw_wr_make(tlvs, sizeof(tlvs));
 	assert_int_equal(tw_tlv_put_padding(&w, NULL, 8), 0);
 	size_t n = make_sender(TW_STAMP_OPEN, NULL, 5, 0x1234, tlvs, tw_wr_len(&w), pkt);
-	expect_hex(pkt, n, V14_SENDER);
+	tw_hexvec_expect(pkt, n, V14_SENDER);
 
 	tw_stamp_sender_fields s;
 	assert_int_equal(tw_stamp_sender_parse(TW_STAMP_OPEN, NULL, pkt, n, &s), 0);
@@ -174,7 +162,7 @@ static void test_sender_tlvs_in_place(void **state)
 	int n = tw_stamp_sender_build(TW_STAMP_OPEN, 5, 0x1234, pkt + 44, tw_wr_len(&w), pkt, sizeof(pkt));
 	assert_int_equal(n, 56);
 	assert_int_equal(tw_stamp_sender_stamp(TW_STAMP_OPEN, NULL, pkt, 56, T1, EE), 0);
-	expect_hex(pkt, 56, V14_SENDER);
+	tw_hexvec_expect(pkt, 56, V14_SENDER);
 }
 
 /* ---- reflector replies by request length ---- */
@@ -199,7 +187,7 @@ static void light_case(size_t req_len)
 	tw_tlv_result res;
 	size_t n = make_reply(TW_STAMP_OPEN, NULL, req, req_len, 9, &ctx, &res, out);
 	assert_int_equal(n, 44);
-	expect_hex(out, n, OPEN_REPLY_SEQ1);
+	tw_hexvec_expect(out, n, OPEN_REPLY_SEQ1);
 	assert_int_equal(res.processed + res.unrecognized, 0);
 }
 
@@ -222,7 +210,7 @@ static void test_reply_44(void **state)
 	size_t n = make_sender(TW_STAMP_OPEN, NULL, 1, 0, NULL, 0, req);
 	size_t m = make_reply(TW_STAMP_OPEN, NULL, req, n, 9, NULL, NULL, out);
 	assert_int_equal(m, 44);
-	expect_hex(out, m, OPEN_REPLY_SEQ1);
+	tw_hexvec_expect(out, m, OPEN_REPLY_SEQ1);
 }
 
 /* V14 (56 octets): same length back, SSID echoed, padding TLV U cleared. */
@@ -235,7 +223,7 @@ static void test_reply_56_v14(void **state)
 	tw_tlv_result res;
 	size_t m = make_reply(TW_STAMP_OPEN, NULL, req, n, 5, &ctx, &res, out);
 	assert_int_equal(m, 56);
-	expect_hex(out, m,
+	tw_hexvec_expect(out, m,
 		   "00 00 00 05 e8 fe 6f 82 40 20 00 00 80 01 12 34"
 		   "e8 fe 6f 82 40 10 00 00 00 00 00 05 e8 fe 6f 82"
 		   "40 00 00 00 80 01 00 00 40 00 00 00 00 01 00 08"
@@ -308,7 +296,7 @@ static void test_auth_reply_112(void **state)
 	tw_tlv_ctx ctx = { 0 };
 	size_t m = make_reply(TW_STAMP_AUTH, c, req, n, 3, &ctx, NULL, out);
 	assert_int_equal(m, 112);
-	expect_hex(out, m, AUTH_REPLY);
+	tw_hexvec_expect(out, m, AUTH_REPLY);
 
 	tw_stamp_reflector_fields r;
 	assert_int_equal(tw_stamp_reflector_parse(TW_STAMP_AUTH, c, out, m, &r), 0);
@@ -375,7 +363,7 @@ static void test_auth_round_trip_tlvs(void **state)
 	assert_true(res.cos && res.dscp1_applied);
 	assert_int_equal(res.reply_dscp, 46);
 	/* the reply's HMAC TLV: Python hmac over seq 3 || 00040004b8a40000 */
-	expect_hex(out + 112, 28,
+	tw_hexvec_expect(out + 112, 28,
 		   "00 04 00 04 b8 a4 00 00 00 08 00 10"
 		   "df 7b 88 72 0b 2c 5a 35 45 47 18 93 93 c0 25 07");
 
@@ -462,7 +450,7 @@ static void test_reply_in_place(void **state)
 	/* a short Light packet grows to 44 in place */
 	uint8_t light[BUF] = { 0, 0, 0, 1, 0xe8, 0xfe, 0x6f, 0x82, 0x40, 0, 0, 0, 0x80, 0x01 };
 	assert_int_equal(make_reply(TW_STAMP_OPEN, NULL, light, 14, 9, NULL, NULL, light), 44);
-	expect_hex(light, 44, OPEN_REPLY_SEQ1);
+	tw_hexvec_expect(light, 44, OPEN_REPLY_SEQ1);
 }
 
 static void test_errors(void **state)

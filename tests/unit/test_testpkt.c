@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "testpkt.h"
+#include "hexvec.h"
 #include "testutil.h"
 
 /* V9 test keys */
@@ -72,19 +73,6 @@ static int teardown(void **state)
 {
 	tw_test_crypto_free(*state);
 	return 0;
-}
-
-static void expect_hex(const uint8_t *got, size_t len, const char *hex)
-{
-	uint8_t want[BUF];
-	long n = tw_hex_decode(hex, want, sizeof(want));
-	assert_int_equal(n, (long)len);
-	if (memcmp(got, want, len) != 0) {
-		char a[2 * BUF + 1], b[2 * BUF + 1];
-		print_error("got  %s\nwant %s\n", tw_hex_encode(got, len, a, sizeof(a)),
-			    tw_hex_encode(want, len, b, sizeof(b)));
-	}
-	assert_memory_equal(got, want, len);
 }
 
 /* All twelve format combinations. */
@@ -174,10 +162,10 @@ static void v10_case(tw_test_sec sec, tw_test_crypto *c, size_t padlen, const ch
 	tw_test_fmt f = { sec, false, false };
 	uint8_t snd[BUF], refl[BUF];
 	int n = make_sender(&f, c, 1, padlen, snd);
-	expect_hex(snd, (size_t)n, snd_hex);
+	tw_hexvec_expect(snd, (size_t)n, snd_hex);
 	check_v10_sender_fields(&f, c, snd, (size_t)n);
 	int m = make_reply(&f, c, snd, (size_t)n, refl);
-	expect_hex(refl, (size_t)m, refl_hex);
+	tw_hexvec_expect(refl, (size_t)m, refl_hex);
 	check_v10_reflector_fields(&f, c, refl, (size_t)m);
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "hexvec.h"
 #include "testutil.h"
 #include "tlv.h"
 
@@ -49,35 +50,15 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void expect_hex(const uint8_t *got, size_t len, const char *hex)
-{
-	uint8_t want[BUF];
-	long n = tw_hex_decode(hex, want, sizeof(want));
-	assert_int_equal(n, (long)len);
-	if (memcmp(got, want, len) != 0) {
-		char a[2 * BUF + 1], b[2 * BUF + 1];
-		print_error("got  %s\nwant %s\n", tw_hex_encode(got, len, a, sizeof(a)),
-			    tw_hex_encode(want, len, b, sizeof(b)));
-	}
-	assert_memory_equal(got, want, len);
-}
-
-static size_t from_hex(const char *hex, uint8_t *out)
-{
-	long n = tw_hex_decode(hex, out, BUF);
-	assert_true(n >= 0);
-	return (size_t)n;
-}
-
 /* The reflector's answer to area in_hex must be want_hex. */
 static void reflect_case(const tw_tlv_ctx *ctx, tw_test_crypto *c, uint32_t rx_seq, const char *in_hex,
 			 uint32_t tx_seq, const char *want_hex, tw_tlv_result *res)
 {
 	uint8_t in[BUF], out[BUF];
-	size_t n = from_hex(in_hex, in);
+	size_t n = tw_hexvec_decode(in_hex, in, BUF);
 	memset(out, 0xee, sizeof(out));
 	assert_int_equal(tw_tlv_reflect(ctx, c, rx_seq, in, tx_seq, out, n, res), 0);
-	expect_hex(out, n, want_hex);
+	tw_hexvec_expect(out, n, want_hex);
 	assert_int_equal(out[n], 0xee); /* nothing written past the area */
 	/* in place gives the same */
 	tw_tlv_result res2;
@@ -118,7 +99,7 @@ static void test_builders(void **state)
 	assert_int_equal(tw_tlv_put_access_report(&w, TW_ACCESS_NON_3GPP, TW_ACCESS_UNAVAILABLE), 0);
 	assert_int_equal(tw_tlv_put_follow_up(&w), 0);
 	assert_int_equal(tw_tlv_put_raw(&w, 0x80, 252, (const uint8_t *)"\0\0\x01\x02", 4), 0);
-	expect_hex(a, tw_wr_len(&w),
+	tw_hexvec_expect(a, tw_wr_len(&w),
 		   "80 01 00 03 01 02 03"
 		   "80 02 00 38 00 00 00 00"
 		   "80 01 00 08 00 00 00 00 00 00 00 00"
@@ -133,7 +114,7 @@ static void test_builders(void **state)
 	/* V14: CoS sent with DSCP1 = 46 */
 	w = tw_wr_make(a, sizeof(a));
 	assert_int_equal(tw_tlv_put_cos(&w, 46), 0);
-	expect_hex(a, tw_wr_len(&w), "80040004b8000000");
+	tw_hexvec_expect(a, tw_wr_len(&w), "80040004b8000000");
 
 	/* HMAC TLV over seq 7 || CoS, against Python and the one-shot HMAC */
 	assert_int_equal(tw_tlv_put_hmac(&w, c, 7, a, tw_wr_len(&w)), 0);
@@ -144,7 +125,7 @@ static void test_builders(void **state)
 		key[i] = (uint8_t)i;
 	assert_int_equal(tw_hmac128(TW_MAC_HMAC_SHA256, key, sizeof(key), cat, sizeof(cat), want), 0);
 	assert_memory_equal(a + 12, want, TW_MAC_LEN);
-	expect_hex(a + 8, 20, "80 08 00 10 2f556bae6162b93341ee8ddf894a6e1a");
+	tw_hexvec_expect(a + 8, 20, "80 08 00 10 2f556bae6162b93341ee8ddf894a6e1a");
 	(void)HMAC_SEQ7_COS;
 }
 
@@ -172,7 +153,7 @@ static void test_iter(void **state)
 {
 	(void)state;
 	uint8_t a[BUF];
-	size_t n = from_hex("80 01 00 02 aa bb 00 04 00 04 b8 a4 00 00 80 05 00 0c 00", a);
+	size_t n = tw_hexvec_decode("80 01 00 02 aa bb 00 04 00 04 b8 a4 00 00 80 05 00 0c 00", a, BUF);
 	tw_tlv_iter it;
 	tw_tlv t;
 	tw_tlv_iter_init(&it, a, n);
@@ -229,16 +210,16 @@ static void test_len_rules(void **state)
 	}
 	/* Location sub-TLVs: known types need 8 / 16 octets, unknown any */
 	uint8_t loc[BUF];
-	size_t n = from_hex("0000 0000 8004 0010 00000000000000000000000000000000 8063 0001 00", loc);
+	size_t n = tw_hexvec_decode("0000 0000 8004 0010 00000000000000000000000000000000 8063 0001 00", loc, BUF);
 	tw_tlv t = { .type = 2, .len = (uint16_t)n, .value = loc };
 	assert_true(tw_tlv_len_ok(&t));
-	n = from_hex("0000 0000 8004 0008 0000000000000000", loc);
+	n = tw_hexvec_decode("0000 0000 8004 0008 0000000000000000", loc, BUF);
 	t.len = (uint16_t)n;
 	assert_false(tw_tlv_len_ok(&t));
-	n = from_hex("0000 0000 8001 0008 00000000", loc); /* sub-TLV past the end */
+	n = tw_hexvec_decode("0000 0000 8001 0008 00000000", loc, BUF); /* sub-TLV past the end */
 	t.len = (uint16_t)n;
 	assert_false(tw_tlv_len_ok(&t));
-	n = from_hex("0000 0000 80", loc); /* trailing octet */
+	n = tw_hexvec_decode("0000 0000 80", loc, BUF); /* trailing octet */
 	t.len = (uint16_t)n;
 	assert_false(tw_tlv_len_ok(&t));
 }
@@ -286,10 +267,10 @@ static void test_reflect_location_v4(void **state)
 
 	/* the sender reads them back */
 	uint8_t a[BUF];
-	size_t n = from_hex("00 02 00 2c 03 5e 9c 40"
+	size_t n = tw_hexvec_decode("00 02 00 2c 03 5e 9c 40"
 			    "00 05 00 10 c0000202 00000000 00000000 00000000"
 			    "00 08 00 10 c0000201 00000000 00000000 00000000",
-			    a);
+			    a, BUF);
 	tw_tlv_report rep;
 	assert_int_equal(tw_tlv_read_reflected(a, n, NULL, 1, &rep), 0);
 	assert_true(rep.seen & (1u << TW_TLV_LOCATION));
@@ -346,11 +327,11 @@ static void test_reflect_location_v6_mac(void **state)
 		     &res);
 
 	uint8_t a[BUF];
-	size_t n = from_hex("00 02 00 38 03 5e 13 88"
+	size_t n = tw_hexvec_decode("00 02 00 38 03 5e 13 88"
 			    "00 02 00 08 02 00 5e 00 53 01 00 00"
 			    "00 06 00 10 20010db8 00000000 00000000 00000002"
 			    "80 09 00 10 00000000 00000000 00000000 00000000",
-			    a);
+			    a, BUF);
 	tw_tlv_report rep;
 	assert_int_equal(tw_tlv_read_reflected(a, n, NULL, 1, &rep), 0);
 	assert_int_equal(rep.location.mac_len, 6);
@@ -606,7 +587,7 @@ static void test_read_reflected_flags(void **state)
 	uint8_t a[BUF];
 	tw_tlv_report rep;
 	/* U set: ignored; the rest is read */
-	size_t n = from_hex("80040004b8a40000 0005000c 00000001 00000002 00000003 00030004 01020201", a);
+	size_t n = tw_hexvec_decode("80040004b8a40000 0005000c 00000001 00000002 00000003 00030004 01020201", a, BUF);
 	assert_int_equal(tw_tlv_read_reflected(a, n, NULL, 1, &rep), 0);
 	assert_int_equal(rep.unrecognized, 1);
 	assert_false(rep.seen & (1u << TW_TLV_COS));
@@ -616,31 +597,31 @@ static void test_read_reflected_flags(void **state)
 	assert_int_equal(rep.tsinfo.method_out, TW_TSMETHOD_HW);
 
 	/* M: stop there */
-	n = from_hex("00040004b8a40000 c005000c 00000001 00000002 00000003 00030004 01020201", a);
+	n = tw_hexvec_decode("00040004b8a40000 c005000c 00000001 00000002 00000003 00030004 01020201", a, BUF);
 	assert_int_equal(tw_tlv_read_reflected(a, n, NULL, 1, &rep), 0);
 	assert_true(rep.malformed);
 	assert_int_equal(rep.seen, 1u << TW_TLV_COS);
 	assert_int_equal(rep.cos.dscp2, 10);
 
 	/* I anywhere: everything discarded */
-	n = from_hex("00040004b8a40000 2005000c 00000001 00000002 00000003", a);
+	n = tw_hexvec_decode("00040004b8a40000 2005000c 00000001 00000002 00000003", a, BUF);
 	assert_int_equal(tw_tlv_read_reflected(a, n, NULL, 1, &rep), 0);
 	assert_true(rep.integrity_failed);
 	assert_int_equal(rep.seen, 0);
 	assert_int_equal(rep.cos.dscp2, 0);
 
 	/* a broken tail or a bad Length the reflector claims to understand */
-	n = from_hex("00040004b8a40000 0001ffff", a);
+	n = tw_hexvec_decode("00040004b8a40000 0001ffff", a, BUF);
 	assert_int_equal(tw_tlv_read_reflected(a, n, NULL, 1, &rep), 0);
 	assert_true(rep.malformed);
 	assert_int_equal(rep.seen, 1u << TW_TLV_COS);
-	n = from_hex("00040003b8a400 00070010 00000000000000000000000000000000", a);
+	n = tw_hexvec_decode("00040003b8a400 00070010 00000000000000000000000000000000", a, BUF);
 	assert_int_equal(tw_tlv_read_reflected(a, n, NULL, 1, &rep), 0);
 	assert_true(rep.malformed);
 	assert_int_equal(rep.seen, 0);
 
 	/* Access Report and Follow-Up values */
-	n = from_hex("00060004 20020000 00070010 00000029 e8fe6f82 40200000 01000000", a);
+	n = tw_hexvec_decode("00060004 20020000 00070010 00000029 e8fe6f82 40200000 01000000", a, BUF);
 	assert_int_equal(tw_tlv_read_reflected(a, n, NULL, 1, &rep), 0);
 	assert_int_equal(rep.access.id, TW_ACCESS_NON_3GPP);
 	assert_int_equal(rep.access.return_code, TW_ACCESS_UNAVAILABLE);
@@ -657,7 +638,7 @@ static void test_read_reflected_hmac(void **state)
 	char hex[128];
 	tw_tlv_report rep;
 	snprintf(hex, sizeof(hex), "00040004b8a40000 00080010 %s", HMAC_SEQ3_COS_REFL);
-	size_t n = from_hex(hex, a);
+	size_t n = tw_hexvec_decode(hex, a, BUF);
 	assert_int_equal(tw_tlv_read_reflected(a, n, c, 3, &rep), 0);
 	assert_false(rep.integrity_failed);
 	assert_int_equal(rep.cos.dscp1, 46);
@@ -669,12 +650,12 @@ static void test_read_reflected_hmac(void **state)
 	assert_int_equal(tw_tlv_read_reflected(a, 8, c, 3, &rep), 0);
 	assert_true(rep.integrity_failed);
 	/* only padding needs none; an M before the HMAC TLV leaves nothing to protect */
-	n = from_hex("00010002 abcd", a);
+	n = tw_hexvec_decode("00010002 abcd", a, BUF);
 	assert_int_equal(tw_tlv_read_reflected(a, n, c, 3, &rep), 0);
 	assert_false(rep.integrity_failed);
 	assert_int_equal(rep.padding_len, 2);
 	snprintf(hex, sizeof(hex), "c0040003b8a400 80080010 %s", HMAC_SEQ3_COS_REFL);
-	n = from_hex(hex, a);
+	n = tw_hexvec_decode(hex, a, BUF);
 	assert_int_equal(tw_tlv_read_reflected(a, n, c, 3, &rep), 0);
 	assert_false(rep.integrity_failed);
 	assert_true(rep.malformed);
