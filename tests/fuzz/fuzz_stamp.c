@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "stamp.h"
+#include "testkeys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,42 +26,14 @@ enum { MAX = TW_STAMP_MAX_PACKET };
 
 static uint8_t pkt[MAX], out[MAX], inplace[MAX];
 
-static tw_test_crypto *key(void)
-{
-	static tw_test_crypto *c;
-	if (!c) {
-		uint8_t k[32];
-		for (size_t i = 0; i < sizeof(k); i++)
-			k[i] = (uint8_t)i;
-		c = tw_test_crypto_new(NULL, k, sizeof(k), TW_MAC_HMAC_SHA256);
-	}
-	if (!c)
-		abort();
-	return c;
-}
-
-/* Rewrites the first HMAC TLV found by the walk so it verifies. */
-static void resign_tlv(tw_test_crypto *c, uint8_t *area, size_t len)
-{
-	tw_tlv_iter it;
-	tw_tlv t;
-	tw_tlv_iter_init(&it, area, len);
-	while (tw_tlv_next(&it, &t) == 1) {
-		if (t.type == TW_TLV_HMAC && t.len == TW_TLV_HMAC_LEN) {
-			uint8_t seq[4];
-			memcpy(seq, pkt, 4);
-			if (tw_test_mac2(c, seq, 4, area, t.off, area + t.off + TW_TLV_HDR_LEN) != 0)
-				abort();
-			return;
-		}
-	}
-}
-
 static void resign(tw_test_crypto *c, size_t len)
 {
 	if (len < TW_STAMP_BASE_AUTH)
 		return;
-	resign_tlv(c, pkt + TW_STAMP_BASE_AUTH, len - TW_STAMP_BASE_AUTH);
+	uint8_t seq[4];
+	memcpy(seq, pkt, 4);
+	if (tw_testkeys_sign_hmac_tlv(c, seq, pkt + TW_STAMP_BASE_AUTH, len - TW_STAMP_BASE_AUTH) < 0)
+		abort();
 	if (tw_test_mac(c, pkt, 96, pkt + 96) != 0)
 		abort();
 }
@@ -132,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = size - 1;
 	memcpy(pkt, data + 1, len);
 	tw_stamp_sec sec = (sel & 1) ? TW_STAMP_AUTH : TW_STAMP_OPEN;
-	tw_test_crypto *c = key();
+	tw_test_crypto *c = tw_testkeys_stamp_shared();
 	if ((sel & 8) && sec == TW_STAMP_AUTH)
 		resign(c, len);
 

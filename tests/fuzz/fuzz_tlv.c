@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testkeys.h"
 #include "tlv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,20 +25,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 enum { MAX = 65536, RX_SEQ = 0x01020304, TX_SEQ = 0x0a0b0c0d };
 
 static uint8_t area[MAX], out[MAX], inplace[MAX];
-
-static tw_test_crypto *key(void)
-{
-	static tw_test_crypto *c;
-	if (!c) {
-		uint8_t k[32];
-		for (size_t i = 0; i < sizeof(k); i++)
-			k[i] = (uint8_t)i;
-		c = tw_test_crypto_new(NULL, k, sizeof(k), TW_MAC_HMAC_SHA256);
-	}
-	if (!c)
-		abort();
-	return c;
-}
 
 static tw_tlv_ctx make_ctx(uint8_t sel, uint8_t ds)
 {
@@ -89,21 +76,6 @@ static bool walk(const uint8_t *a, size_t len)
 	return flagged || (rc < 0 && len - t.off >= TW_TLV_HDR_LEN && (t.flags & (TW_TLV_FLAG_M | TW_TLV_FLAG_I)));
 }
 
-static void resign(tw_test_crypto *c, size_t len)
-{
-	tw_tlv_iter it;
-	tw_tlv t;
-	tw_tlv_iter_init(&it, area, len);
-	while (tw_tlv_next(&it, &t) == 1) {
-		if (t.type == TW_TLV_HMAC && t.len == TW_TLV_HMAC_LEN) {
-			static const uint8_t seq[4] = { 1, 2, 3, 4 }; /* RX_SEQ */
-			if (tw_test_mac2(c, seq, 4, area, t.off, area + t.off + TW_TLV_HDR_LEN) != 0)
-				abort();
-			return;
-		}
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2 || size - 2 > MAX)
@@ -111,9 +83,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t sel = data[0];
 	size_t len = size - 2;
 	memcpy(area, data + 2, len);
-	tw_test_crypto *c = (sel & 1) ? key() : NULL;
-	if (c && (sel & 8))
-		resign(c, len);
+	tw_test_crypto *c = (sel & 1) ? tw_testkeys_stamp_shared() : NULL;
+	static const uint8_t rx_seq[4] = { 1, 2, 3, 4 }; /* RX_SEQ */
+	if (c && (sel & 8) && tw_testkeys_sign_hmac_tlv(c, rx_seq, area, len) < 0)
+		abort();
 	bool flagged = walk(area, len);
 
 	tw_tlv_ctx ctx = make_ctx(sel, data[1]);

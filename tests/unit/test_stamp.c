@@ -16,6 +16,7 @@
 #include "errest.h"
 #include "stamp.h"
 #include "hexvec.h"
+#include "testkeys.h"
 #include "testutil.h"
 
 /* vectors.md common timestamps and Error Estimate */
@@ -57,28 +58,6 @@ static const char *AUTH_REPLY = "00 00 00 03 00 00 00 00 00 00 00 00 00 00 00 00
 				"e8 fe 6f 82 40 00 00 00 80 01 00 00 00 00 00 00"
 				"40 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
 				"2b c6 f3 6d fa af 6a 10 4d d2 17 b7 81 8d 44 33";
-
-static tw_test_crypto *stamp_key(void)
-{
-	uint8_t key[32];
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (uint8_t)i;
-	tw_test_crypto *c = tw_test_crypto_new(NULL, key, sizeof(key), TW_MAC_HMAC_SHA256);
-	assert_non_null(c);
-	return c;
-}
-
-static int setup(void **state)
-{
-	*state = stamp_key();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	tw_test_crypto_free(*state);
-	return 0;
-}
 
 static size_t from_hex(const char *hex, uint8_t *out)
 {
@@ -489,7 +468,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
-		cmocka_unit_test_setup_teardown(test_v11_auth_sender, setup, teardown),
+		TW_TESTKEYS_STAMP_TEST(test_v11_auth_sender),
 		cmocka_unit_test(test_v14_open_sender),
 		cmocka_unit_test(test_sender_tlvs_in_place),
 		cmocka_unit_test(test_reply_light_14),
@@ -498,13 +477,13 @@ int main(void)
 		cmocka_unit_test(test_reply_56_v14),
 		cmocka_unit_test(test_reply_tlvs_verbatim),
 		cmocka_unit_test(test_stateless_and_stateful),
-		cmocka_unit_test_setup_teardown(test_auth_reply_112, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_auth_tamper, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_auth_round_trip_tlvs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_auth_bad_tlv_hmac, setup, teardown),
+		TW_TESTKEYS_STAMP_TEST(test_auth_reply_112),
+		TW_TESTKEYS_STAMP_TEST(test_auth_tamper),
+		TW_TESTKEYS_STAMP_TEST(test_auth_round_trip_tlvs),
+		TW_TESTKEYS_STAMP_TEST(test_auth_bad_tlv_hmac),
 		cmocka_unit_test(test_ptp_z_bit),
-		cmocka_unit_test_setup_teardown(test_reply_in_place, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		TW_TESTKEYS_STAMP_TEST(test_reply_in_place),
+		TW_TESTKEYS_STAMP_TEST(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,11 +12,8 @@
 
 #include "testpkt.h"
 #include "hexvec.h"
+#include "testkeys.h"
 #include "testutil.h"
-
-/* V9 test keys */
-static const char *V9_AES = "bb3339a673b44c0e79952815da27690d";
-static const char *V9_HMAC = "3ee232f9e7870a70ce8eca5ad9e30ba14c14772544fe6ae17840c8fb4581daf2";
 
 /* V10 timestamps and Error Estimate */
 #define T1 (((tw_ts)3908988802u << 32) | 0x40000000u)
@@ -52,28 +49,6 @@ static const char *V10_ENC_REFLECTOR = "b7 40 2d ae 8a d0 e6 59 0b b1 44 aa 5e b
 				       "5e c7 23 c3 9f cc a3 bf 68 0a 42 4c 0b 4b f3 22";
 
 enum { BUF = 512 };
-
-static tw_test_crypto *v9_crypto(void)
-{
-	uint8_t aes[16], hmac[32];
-	assert_int_equal(tw_hex_decode(V9_AES, aes, sizeof(aes)), 16);
-	assert_int_equal(tw_hex_decode(V9_HMAC, hmac, sizeof(hmac)), 32);
-	tw_test_crypto *c = tw_test_crypto_new(aes, hmac, sizeof(hmac), TW_MAC_HMAC_SHA1);
-	assert_non_null(c);
-	return c;
-}
-
-static int setup(void **state)
-{
-	*state = v9_crypto();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	tw_test_crypto_free(*state);
-	return 0;
-}
 
 /* All twelve format combinations. */
 static tw_test_fmt fmt_n(unsigned i)
@@ -534,21 +509,21 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_v10_open),
-		cmocka_unit_test_setup_teardown(test_v10_auth, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v10_enc, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v10_parse_vectors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reflector_lengths, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reflector_lengths_explicit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reflect_octets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dscp_ecn_positions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_symmetric_layout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hmac_flip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_uncovered_changes, setup, teardown),
+		TW_TESTKEYS_V9_TEST(test_v10_auth),
+		TW_TESTKEYS_V9_TEST(test_v10_enc),
+		TW_TESTKEYS_V9_TEST(test_v10_parse_vectors),
+		TW_TESTKEYS_V9_TEST(test_reflector_lengths),
+		TW_TESTKEYS_V9_TEST(test_reflector_lengths_explicit),
+		TW_TESTKEYS_V9_TEST(test_reflect_octets),
+		TW_TESTKEYS_V9_TEST(test_dscp_ecn_positions),
+		TW_TESTKEYS_V9_TEST(test_symmetric_layout),
+		TW_TESTKEYS_V9_TEST(test_truncated),
+		TW_TESTKEYS_V9_TEST(test_bad_args),
+		TW_TESTKEYS_V9_TEST(test_hmac_flip),
+		TW_TESTKEYS_V9_TEST(test_uncovered_changes),
 		cmocka_unit_test(test_errest_not_judged),
-		cmocka_unit_test_setup_teardown(test_roundtrip_all, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mode_mismatch, setup, teardown),
+		TW_TESTKEYS_V9_TEST(test_roundtrip_all),
+		TW_TESTKEYS_V9_TEST(test_mode_mismatch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

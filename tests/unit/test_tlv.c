@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "hexvec.h"
+#include "testkeys.h"
 #include "testutil.h"
 #include "tlv.h"
 
@@ -27,28 +28,6 @@ enum { BUF = 512 };
 static const char *HMAC_SEQ7_COS = "2f556bae6162b93341ee8ddf894a6e1a";      /* 7 || 80040004b8000000 */
 static const char *HMAC_SEQ3_COS_REFL = "df7b88720b2c5a354547189393c02507"; /* 3 || 00040004b8a40000 */
 static const char *HMAC_SEQ7 = "6f47feee1db4250ba6824334485fdf0d";          /* 7 alone */
-
-static tw_test_crypto *stamp_key(void)
-{
-	uint8_t key[32];
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (uint8_t)i;
-	tw_test_crypto *c = tw_test_crypto_new(NULL, key, sizeof(key), TW_MAC_HMAC_SHA256);
-	assert_non_null(c);
-	return c;
-}
-
-static int setup(void **state)
-{
-	*state = stamp_key();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	tw_test_crypto_free(*state);
-	return 0;
-}
 
 /* The reflector's answer to area in_hex must be want_hex. */
 static void reflect_case(const tw_tlv_ctx *ctx, tw_test_crypto *c, uint32_t rx_seq, const char *in_hex,
@@ -664,8 +643,8 @@ static void test_read_reflected_hmac(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_builders, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_builder_errors, setup, teardown),
+		TW_TESTKEYS_STAMP_TEST(test_builders),
+		TW_TESTKEYS_STAMP_TEST(test_builder_errors),
 		cmocka_unit_test(test_iter),
 		cmocka_unit_test(test_len_rules),
 		cmocka_unit_test(test_reflect_cos_v14),
@@ -675,13 +654,13 @@ int main(void)
 		cmocka_unit_test(test_reflect_follow_up),
 		cmocka_unit_test(test_reflect_unknown),
 		cmocka_unit_test(test_reflect_malformed),
-		cmocka_unit_test_setup_teardown(test_reflect_hmac_good, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reflect_hmac_built, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reflect_hmac_bad, setup, teardown),
+		TW_TESTKEYS_STAMP_TEST(test_reflect_hmac_good),
+		TW_TESTKEYS_STAMP_TEST(test_reflect_hmac_built),
+		TW_TESTKEYS_STAMP_TEST(test_reflect_hmac_bad),
 		cmocka_unit_test(test_reflect_hmac_unkeyed),
 		cmocka_unit_test(test_reflect_args),
 		cmocka_unit_test(test_read_reflected_flags),
-		cmocka_unit_test_setup_teardown(test_read_reflected_hmac, setup, teardown),
+		TW_TESTKEYS_STAMP_TEST(test_read_reflected_hmac),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
