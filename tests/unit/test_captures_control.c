@@ -20,6 +20,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "captures.h"
+#include "cases.h"
 #include "control.h"
 #include "crypto.h"
 #include "ctrl_client.h"
@@ -46,165 +48,12 @@ enum {
 	S_END = S_START_ACK + TW_START_ACK_LEN,
 };
 
-typedef struct capture {
-	const char *file;
-	uint32_t mode;
-	unsigned dscp;
-	const char *challenge, *salt, *keyid, *token, *client_iv, *server_iv;
-	/* keyed captures */
-	const char *kdf_key, *aes_key, *hmac_key;
-	const char *h_request, *h_start, *h_stop, *h_accept, *h_start_ack;
-	/* the session */
-	uint16_t port;
-	const char *sid;
-	uint8_t ipvn;
-	uint16_t sender_port, receiver_port;
-	uint32_t padding;
-	tw_ts start_time, timeout;
-	uint32_t type_p;
-	const char *addr; /* sender = receiver address (loopback) */
-	const char *request_clear;
-	/* authenticated / encrypted: test keys and frame 14's cleartext */
-	const char *test_aes, *test_hmac, *clear14;
-} capture;
-
-static const capture CAPS[] = {
-	{
-		.file = "twping-twampd-open.pcap",
-		.mode = 1, .dscp = 0,
-		.challenge = "87983bf705cd8930f94dda5d3bd6e181", .salt = "708705fb09bca410d4b363b53a5bd6b3",
-		.keyid = "",
-		.token = "0000000000000000000000000000000000000000000000000000000000000000"
-			 "0000000000000000000000000000000000000000000000000000000000000000",
-		.client_iv = "00000000000000000000000000000000", .server_iv = "00000000000000000000000000000000",
-		.port = 18799, .sid = "7f000001eeadbb8ee969c23bb393a6cf",
-		.ipvn = 4, .sender_port = 9552, .receiver_port = 9552, .padding = 27,
-		.start_time = 0xeeadbb8fe96cb534ULL, .timeout = 0x000000020007bbb6ULL, .type_p = 0x00000000,
-		.addr = "7f000001000000000000000000000000",
-		.request_clear = "050400000000000000000000255025507f0000010000000000000000000000007f0000010000000000000000000000000000000000000000"
-				 "00000000000000000000001beeadbb8fe96cb534000000020007bbb600000000000000000000000000000000000000000000000000000000",
-	},
-	{
-		.file = "twping-twampd-open-nopad.pcap",
-		.mode = 1, .dscp = 0,
-		.challenge = "5e3fb992af4351c3c6013846033a00fc", .salt = "8810e105efdd35eaee25c4cdfda30ccf",
-		.keyid = "",
-		.token = "0000000000000000000000000000000000000000000000000000000000000000"
-			 "0000000000000000000000000000000000000000000000000000000000000000",
-		.client_iv = "00000000000000000000000000000000", .server_iv = "00000000000000000000000000000000",
-		.port = 18822, .sid = "7f000001eeadbbdb4eb862b2502a53cf",
-		.ipvn = 4, .sender_port = 9739, .receiver_port = 9739, .padding = 0,
-		.start_time = 0xeeadbbdc4eb10ba6ULL, .timeout = 0x000000020003eea2ULL, .type_p = 0x00000000,
-		.addr = "7f000001000000000000000000000000",
-		.request_clear = "050400000000000000000000260b260b7f0000010000000000000000000000007f0000010000000000000000000000000000000000000000"
-				 "000000000000000000000000eeadbbdc4eb10ba6000000020003eea200000000000000000000000000000000000000000000000000000000",
-	},
-	{
-		.file = "twping-twampd-open-pad64-dscp-ef.pcap",
-		.mode = 1, .dscp = 46,
-		.challenge = "eef95695aa34ff2141290f0e941aafb4", .salt = "22b6371a693ad21688851d84b9970d7b",
-		.keyid = "",
-		.token = "0000000000000000000000000000000000000000000000000000000000000000"
-			 "0000000000000000000000000000000000000000000000000000000000000000",
-		.client_iv = "00000000000000000000000000000000", .server_iv = "00000000000000000000000000000000",
-		.port = 18886, .sid = "7f000001eeadbbb39836651691070aa0",
-		.ipvn = 4, .sender_port = 9544, .receiver_port = 9544, .padding = 64,
-		.start_time = 0xeeadbbb4982ff8ebULL, .timeout = 0x000000020007ee0bULL, .type_p = 0x2e000000,
-		.addr = "7f000001000000000000000000000000",
-		.request_clear = "050400000000000000000000254825487f0000010000000000000000000000007f0000010000000000000000000000000000000000000000"
-				 "000000000000000000000040eeadbbb4982ff8eb000000020007ee0b2e000000000000000000000000000000000000000000000000000000",
-	},
-	{
-		.file = "twping-twampd-ipv6-open.pcap",
-		.mode = 1, .dscp = 8,
-		.challenge = "ec4e503a0bb0a88e0c9102443228bec9", .salt = "0191bed2789a26feb92f7c42e7aa02ca",
-		.keyid = "",
-		.token = "0000000000000000000000000000000000000000000000000000000000000000"
-			 "0000000000000000000000000000000000000000000000000000000000000000",
-		.client_iv = "00000000000000000000000000000000", .server_iv = "00000000000000000000000000000000",
-		.port = 18893, .sid = "00000001eeadbbd4c377f27f12ea4d5e",
-		.ipvn = 6, .sender_port = 9909, .receiver_port = 9909, .padding = 27,
-		.start_time = 0xeeadbbd5c36188b0ULL, .timeout = 0x0000000200079a28ULL, .type_p = 0x08000000,
-		.addr = "00000000000000000000000000000001",
-		.request_clear = "05060000000000000000000026b526b500000000000000000000000000000001000000000000000000000000000000010000000000000000"
-				 "00000000000000000000001beeadbbd5c36188b00000000200079a2808000000000000000000000000000000000000000000000000000000",
-	},
-	{
-		.file = "twping-twampd-authenticated.pcap",
-		.mode = 2, .dscp = 0,
-		.challenge = "57aaa70e4a78521c8b360dc19bb5a4f2", .salt = "301477bc1c354f33eddef084089ff0b5",
-		.keyid = "testuser",
-		.token = "064ebc59ce3481844d463511e2b7d0643bdaf08caac9c94e3217a6175aa196cb"
-			 "0ebbc732e0040797cf33080856c5f2206f9d915036dcdecc76361033c979e876",
-		.client_iv = "b83077f5419c412b18e71149c9cc98cd", .server_iv = "2cf7184740145c335825ad3ee2ef258e",
-		.kdf_key = "65db54d87ceba1abc163f40b3041a452", .aes_key = "d595258c93924be77b1f46b4b2528c05",
-		.hmac_key = "00c7228e0756fc92a1fe92d567e5a149560edd1519381fa151e0019c6fd667e1",
-		.h_request = "14466a0445b0586d1ff83d0aa24de71f", .h_start = "9c2a51323fd8725745e7f256282055f0",
-		.h_stop = "d87267d5afdb73bfec453c4679a14bfd", .h_accept = "aa181294a06a2bf194967fa800700f4b",
-		.h_start_ack = "30da84687762aa24f7ee6caf26d8c3f5",
-		.port = 18816, .sid = "7f000001eeadbbba23f83382dc552ed8",
-		.ipvn = 4, .sender_port = 9056, .receiver_port = 9056, .padding = 64,
-		.start_time = 0xeeadbbbb2507314dULL, .timeout = 0x000000020064a9ceULL, .type_p = 0x00000000,
-		.addr = "7f000001000000000000000000000000",
-		.request_clear = "050400000000000000000000236023607f0000010000000000000000000000007f0000010000000000000000000000000000000000000000"
-				 "000000000000000000000040eeadbbbb2507314d000000020064a9ce00000000000000000000000014466a0445b0586d1ff83d0aa24de71f",
-		.test_aes = "125e0add300eb1138db1898fe5e2788f",
-		.test_hmac = "d95cd68c0d1aa492ae68545de5e9ed8ca5e7272cd1441f3e61cf8498f83f28ba",
-		.clear14 = "00000000000000000000000000000000eeadbbbb3eac215b0001000000000000",
-	},
-	{
-		.file = "twping-twampd-encrypted.pcap",
-		.mode = 4, .dscp = 34,
-		.challenge = "85f5b0bad585b2e54c583f36d0fbc364", .salt = "3037733c24f92cf278459961027c62ca",
-		.keyid = "testuser",
-		.token = "61635dd30a3706ce28e4770a93c788690b410212b14ca7754685b479a3a0cbaf"
-			 "af8d7f185fb1c201227a11934aebd1eb16def3737626fab0c016414a5f61f5c2",
-		.client_iv = "e173efcb66a0c79dfd9e1d54c69adef1", .server_iv = "10f79819340dddf6e5a0a523158cf22a",
-		.kdf_key = "8943cd5aabce1ef975cb902f8e79f716", .aes_key = "79a9fc59fa75d134642f0ae2e5783ce6",
-		.hmac_key = "35291cdefdb08c68715ab330bda74c7446ce21576d4aec9976ca844dcf4dcd84",
-		.h_request = "1b4788cdf92e4533fde43452f6bf70db", .h_start = "49087f5ca71478c92971d6a32f58bb28",
-		.h_stop = "c12860607c93948f827978973064df85", .h_accept = "cfe151241c88da0c8c0c1c099499fc14",
-		.h_start_ack = "fd90508e2f5eee4d68040392f75fae68",
-		.port = 18991, .sid = "7f000001eeadbbc5aa9a91101a7835c0",
-		.ipvn = 4, .sender_port = 9196, .receiver_port = 9196, .padding = 64,
-		.start_time = 0xeeadbbc6ac07fed0ULL, .timeout = 0x00000002007f77afULL, .type_p = 0x22000000,
-		.addr = "7f000001000000000000000000000000",
-		.request_clear = "05040000000000000000000023ec23ec7f0000010000000000000000000000007f0000010000000000000000000000000000000000000000"
-				 "000000000000000000000040eeadbbc6ac07fed000000002007f77af2200000000000000000000001b4788cdf92e4533fde43452f6bf70db",
-		.test_aes = "5ed062d3c14225c23962b05d70dd5c94",
-		.test_hmac = "2b6fa2f0c634f2efd665000745eb21d105a57cbc939e9d3a19cc3e086c46b48f",
-		.clear14 = "00000000000000000000000000000000eeadbbc6c5a9b8cb0001000000000000",
-	},
-	{
-		.file = "twping-twampd-mixed.pcap",
-		.mode = 8, .dscp = 0,
-		.challenge = "94537e37a4d4316b91b1a28ec15c75c9", .salt = "d91a3ab2708f1a32eeca5dea0cb0a85b",
-		.keyid = "testuser",
-		.token = "cfc193d7e09dc8fd82b351bb581098df4e459b72a780e390fd2e80871d0b820d"
-			 "2f7960184ef8c9024e1f21d9237c2e673e386d2e57ec128672c359f39531c0b5",
-		.client_iv = "97be107e7092bc08f0404236eaa2685c", .server_iv = "9cd0d67708dfcac398b637773c78aa3c",
-		.kdf_key = "8c4ed7a77cf0591e6f24af71e16c1b28", .aes_key = "39016d3132eaf25f26b0597af32495f4",
-		.hmac_key = "593c963a6c8685af23c4c4bd750d4d8a5a8ff9959c954ec7a1e226b575073452",
-		.h_request = "df4b714cbd0cd2044ffde113738b48b7", .h_start = "ea80772137a3ab21598a07f483d8854f",
-		.h_stop = "a9f3848ba8c0ea0bd34ba50531386c89", .h_accept = "63c71d7b6dbed8b5b12b2f4b2767b245",
-		.h_start_ack = "a45c0bc76c835bc854695ce92add2a2e",
-		.port = 18987, .sid = "7f000001eeadbbcc3845baf540af8eb0",
-		.ipvn = 4, .sender_port = 9605, .receiver_port = 9605, .padding = 27,
-		.start_time = 0xeeadbbcd399ee88bULL, .timeout = 0x00000002007ad080ULL, .type_p = 0x00000000,
-		.addr = "7f000001000000000000000000000000",
-		.request_clear = "050400000000000000000000258525857f0000010000000000000000000000007f0000010000000000000000000000000000000000000000"
-				 "00000000000000000000001beeadbbcd399ee88b00000002007ad080000000000000000000000000df4b714cbd0cd2044ffde113738b48b7",
-	},
-};
-
-#define NCAPS (sizeof(CAPS) / sizeof(CAPS[0]))
-
-static bool cap_keyed(const capture *k)
+static bool cap_keyed(const tw_capture *k)
 {
 	return k->kdf_key != NULL;
 }
 
-static bool cap_test_keys(const capture *k)
+static bool cap_test_keys(const tw_capture *k)
 {
 	return k->mode == TW_MODE_AUTH || k->mode == TW_MODE_ENC;
 }
@@ -230,7 +79,7 @@ static void corpus_write(const char *target, const char *name, uint8_t profile, 
  * stream for fuzz_ctrl_server and the server stream for fuzz_ctrl_client,
  * prefixed with the profile octet those harnesses read first (which
  * greeting/keys to use; see the fuzz sources). */
-static void corpus_streams(const capture *k, size_t idx, const tw_pcap *pc)
+static void corpus_streams(const tw_capture *k, size_t idx, const tw_pcap *pc)
 {
 	static const uint8_t srv_profile[] = { 0, 0, 0, 0, 0, 1, 2 };
 	static const uint8_t cli_profile[] = { 0, 0, 0, 0, 1, 2, 3 };
@@ -240,7 +89,7 @@ static void corpus_streams(const capture *k, size_t idx, const tw_pcap *pc)
 	corpus_write("ctrl_client", name, cli_profile[idx], pc->to_client, pc->to_client_len);
 }
 
-static void corpus_msgs(const capture *k, const uint8_t *cs, const uint8_t *sc)
+static void corpus_msgs(const tw_capture *k, const uint8_t *cs, const uint8_t *sc)
 {
 	static const struct {
 		const char *what;
@@ -272,7 +121,7 @@ typedef struct plain {
 
 /* Recovers K and the Token's session keys, then decrypts both CBC
  * streams with a context of our own (not the machines'). */
-static void decrypt_streams(const capture *k, const tw_pcap *pc, tw_cli_random *rnd, plain *p)
+static void decrypt_streams(const tw_capture *k, const tw_pcap *pc, tw_cli_random *rnd, plain *p)
 {
 	memcpy(p->cs, pc->to_server, C_END);
 	memcpy(p->sc, pc->to_client, S_END);
@@ -302,7 +151,7 @@ static void decrypt_streams(const capture *k, const tw_pcap *pc, tw_cli_random *
 }
 
 /* The HMAC fields the README lists, read from our own decryption. */
-static void check_hmac_fields(const capture *k, const plain *p)
+static void check_hmac_fields(const tw_capture *k, const plain *p)
 {
 	static const uint8_t zero[16];
 	if (!cap_keyed(k)) {
@@ -321,7 +170,7 @@ static void check_hmac_fields(const capture *k, const plain *p)
 /* ---- the conversation, replayed through both machines ---- */
 
 typedef struct replay {
-	const capture *k;
+	const tw_capture *k;
 	const tw_pcap *pc;
 	tw_srv *srv;
 	tw_cli *cli;
@@ -360,7 +209,7 @@ static void same_as_server_stream(replay *r, int n, size_t off, size_t len)
 
 static void replay_greeting(replay *r)
 {
-	const capture *k = r->k;
+	const tw_capture *k = r->k;
 	tw_greeting g = { .modes = 0xf, .count = 2048 };
 	tw_hexvec_exact(k->challenge, g.challenge, 16);
 	tw_hexvec_exact(k->salt, g.salt, 16);
@@ -375,7 +224,7 @@ static void replay_greeting(replay *r)
 
 static void replay_setup(replay *r, const tw_cli_random *rnd)
 {
-	const capture *k = r->k;
+	const tw_capture *k = r->k;
 	const char *keyid = cap_keyed(k) ? k->keyid : NULL;
 	int n = tw_cli_setup(r->cli, k->mode, keyid, SECRET, SECRET_LEN, cap_keyed(k) ? rnd : NULL, 0, r->out,
 			     sizeof(r->out));
@@ -396,7 +245,7 @@ static void replay_setup(replay *r, const tw_cli_random *rnd)
 
 static void replay_server_start(replay *r)
 {
-	const capture *k = r->k;
+	const tw_capture *k = r->k;
 	tw_cli_event ev = cli_eat(r, S_SERVER_START, TW_SERVER_START_LEN);
 	assert_int_equal(ev.type, TW_CLI_EV_SERVER_START);
 	assert_int_equal(ev.u.server_start.accept, 0);
@@ -411,7 +260,7 @@ static void replay_server_start(replay *r)
 	assert_int_equal(tw_srv_get_state(r->srv), TW_SRV_IDLE);
 }
 
-static void check_request_fields(const capture *k, const tw_request *m)
+static void check_request_fields(const tw_capture *k, const tw_request *m)
 {
 	uint8_t addr[16];
 	tw_hexvec_exact(k->addr, addr, 16);
@@ -439,7 +288,7 @@ static void check_request_fields(const capture *k, const tw_request *m)
 
 static void replay_request(replay *r)
 {
-	const capture *k = r->k;
+	const tw_capture *k = r->k;
 	tw_srv_event ev = srv_eat(r, C_REQUEST, TW_REQUEST_LEN); /* HMAC verified inside */
 	assert_int_equal(ev.type, TW_SRV_EV_REQUEST);
 	assert_int_equal(ev.u.request.accept, 0);
@@ -455,7 +304,7 @@ static void replay_request(replay *r)
 
 static void replay_accept(replay *r)
 {
-	const capture *k = r->k;
+	const tw_capture *k = r->k;
 	tw_cli_event ev = cli_eat(r, S_ACCEPT, TW_ACCEPT_LEN); /* first server HMAC verified */
 	assert_int_equal(ev.type, TW_CLI_EV_ACCEPT);
 	assert_int_equal(ev.u.accept.accept, 0);
@@ -502,7 +351,7 @@ static void replay_stop(replay *r)
 /* ---- test keys: README values, then frame 14 verified with the
  * machines' own test-crypto contexts ---- */
 
-static const tw_pcap_udp *first_sender_packet(const capture *k, const tw_pcap *pc)
+static const tw_pcap_udp *first_sender_packet(const tw_capture *k, const tw_pcap *pc)
 {
 	for (size_t i = 0; i < pc->nudp; i++)
 		if (pc->udp[i].dport == k->port)
@@ -511,7 +360,7 @@ static const tw_pcap_udp *first_sender_packet(const capture *k, const tw_pcap *p
 	return NULL;
 }
 
-static void verify_frame14(const capture *k, tw_test_crypto *t, const tw_pcap_udp *u)
+static void verify_frame14(const tw_capture *k, tw_test_crypto *t, const tw_pcap_udp *u)
 {
 	uint8_t pkt[48];
 	assert_true(u->len >= sizeof(pkt));
@@ -530,7 +379,7 @@ static void verify_frame14(const capture *k, tw_test_crypto *t, const tw_pcap_ud
 
 static void check_test_keys(replay *r, const tw_cli_random *rnd)
 {
-	const capture *k = r->k;
+	const tw_capture *k = r->k;
 	uint8_t sid[16];
 	tw_hexvec_exact(k->sid, sid, 16);
 	tw_test_crypto *ts = tw_srv_test_crypto(r->srv, sid);
@@ -558,11 +407,9 @@ static void check_test_keys(replay *r, const tw_cli_random *rnd)
 
 static void check_capture(size_t idx)
 {
-	const capture *k = &CAPS[idx];
-	char path[1024];
+	const tw_capture *k = &tw_captures[idx];
 	tw_pcap pc;
-	snprintf(path, sizeof(path), "%s/%s", TW_CAPTURES_DIR, k->file);
-	assert_int_equal(tw_pcap_load(path, &pc), 0);
+	assert_int_equal(tw_capture_load(k, TW_CAPTURES_DIR, &pc), 0);
 	assert_int_equal(pc.to_server_len, C_END);
 	assert_int_equal(pc.to_client_len, S_END);
 
@@ -597,11 +444,9 @@ static void check_capture(size_t idx)
 /* Feeding a capture's streams one octet at a time gives the same events. */
 static void check_capture_bytewise(size_t idx)
 {
-	const capture *k = &CAPS[idx];
-	char path[1024];
+	const tw_capture *k = &tw_captures[idx];
 	tw_pcap pc;
-	snprintf(path, sizeof(path), "%s/%s", TW_CAPTURES_DIR, k->file);
-	assert_int_equal(tw_pcap_load(path, &pc), 0);
+	assert_int_equal(tw_capture_load(k, TW_CAPTURES_DIR, &pc), 0);
 	tw_srv *s = tw_srv_new(4);
 	tw_greeting g = { .modes = 0xf, .count = 2048 };
 	tw_hexvec_exact(k->challenge, g.challenge, 16);
@@ -637,46 +482,17 @@ static void check_capture_bytewise(size_t idx)
 	tw_pcap_free(&pc);
 }
 
-static void test_open(void **state)
+/* *state: the capture (test_open ... test_mixed). */
+static void test_capture(void **state)
 {
-	(void)state;
-	check_capture(0);
-}
-static void test_open_nopad(void **state)
-{
-	(void)state;
-	check_capture(1);
-}
-static void test_open_pad64_dscp_ef(void **state)
-{
-	(void)state;
-	check_capture(2);
-}
-static void test_ipv6_open(void **state)
-{
-	(void)state;
-	check_capture(3);
-}
-static void test_authenticated(void **state)
-{
-	(void)state;
-	check_capture(4);
-}
-static void test_encrypted(void **state)
-{
-	(void)state;
-	check_capture(5);
-}
-static void test_mixed(void **state)
-{
-	(void)state;
-	check_capture(6);
+	const tw_capture *k = *state;
+	check_capture((size_t)(k - tw_captures));
 }
 
 static void test_bytewise(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < NCAPS; i++)
+	for (size_t i = 0; i < TW_NCAPTURES; i++)
 		check_capture_bytewise(i);
 }
 
@@ -684,12 +500,10 @@ static void test_bytewise(void **state)
 static void test_wrong_secret(void **state)
 {
 	(void)state;
-	for (size_t i = 4; i < NCAPS; i++) {
-		const capture *k = &CAPS[i];
-		char path[1024];
+	for (size_t i = TW_CAP_AUTHENTICATED; i < TW_NCAPTURES; i++) {
+		const tw_capture *k = &tw_captures[i];
 		tw_pcap pc;
-		snprintf(path, sizeof(path), "%s/%s", TW_CAPTURES_DIR, k->file);
-		assert_int_equal(tw_pcap_load(path, &pc), 0);
+		assert_int_equal(tw_capture_load(k, TW_CAPTURES_DIR, &pc), 0);
 		tw_srv *s = tw_srv_new(4);
 		tw_greeting g = { .modes = 0xf, .count = 2048 };
 		tw_hexvec_exact(k->challenge, g.challenge, 16);
@@ -744,7 +558,7 @@ static tw_cli_event rec_to_cli(recorder *r, int n)
 
 static void isc_handshake(recorder *r, uint32_t mode)
 {
-	const capture *k = &CAPS[4];
+	const tw_capture *k = &tw_captures[TW_CAP_AUTHENTICATED];
 	tw_greeting g = { .modes = 0x1f, .count = 2048 };
 	tw_hexvec_exact(k->challenge, g.challenge, 16);
 	tw_hexvec_exact(k->salt, g.salt, 16);
@@ -822,13 +636,13 @@ static void test_isc_seeds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_open),
-		cmocka_unit_test(test_open_nopad),
-		cmocka_unit_test(test_open_pad64_dscp_ef),
-		cmocka_unit_test(test_ipv6_open),
-		cmocka_unit_test(test_authenticated),
-		cmocka_unit_test(test_encrypted),
-		cmocka_unit_test(test_mixed),
+		TW_CASE("test_open", test_capture, &tw_captures[TW_CAP_OPEN]),
+		TW_CASE("test_open_nopad", test_capture, &tw_captures[TW_CAP_OPEN_NOPAD]),
+		TW_CASE("test_open_pad64_dscp_ef", test_capture, &tw_captures[TW_CAP_OPEN_PAD64_EF]),
+		TW_CASE("test_ipv6_open", test_capture, &tw_captures[TW_CAP_IPV6_OPEN]),
+		TW_CASE("test_authenticated", test_capture, &tw_captures[TW_CAP_AUTHENTICATED]),
+		TW_CASE("test_encrypted", test_capture, &tw_captures[TW_CAP_ENCRYPTED]),
+		TW_CASE("test_mixed", test_capture, &tw_captures[TW_CAP_MIXED]),
 		cmocka_unit_test(test_bytewise),
 		cmocka_unit_test(test_wrong_secret),
 		cmocka_unit_test(test_isc_seeds),

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "captures.h"
+#include "cases.h"
 #include "pcap.h"
 #include "testpkt.h"
 #include "hexvec.h"
@@ -19,52 +21,15 @@
 
 enum { NPKT = 10, BUF = 256 };
 
-typedef struct capture {
-	const char *file;
-	tw_test_sec sec;
-	uint16_t refl_port;
-	size_t snd_len, refl_len;
-	uint8_t dscp;
-	/* keyed captures: session keys and SID from the README, the test keys
-	 * it prints, and the cleartext of frames 14 and 15 */
-	const char *aes, *hmac, *sid, *test_aes, *test_hmac, *clear14, *clear15;
-} capture;
-
-static const capture CAPS[] = {
-	{ "twping-twampd-open.pcap", TW_TEST_OPEN, 18799, 41, 41, 0 },
-	{ "twping-twampd-authenticated.pcap", TW_TEST_AUTH, 18816, 112, 112, 0,
-	  "d595258c93924be77b1f46b4b2528c05",
-	  "00c7228e0756fc92a1fe92d567e5a149560edd1519381fa151e0019c6fd667e1",
-	  "7f000001eeadbbba23f83382dc552ed8", "125e0add300eb1138db1898fe5e2788f",
-	  "d95cd68c0d1aa492ae68545de5e9ed8ca5e7272cd1441f3e61cf8498f83f28ba",
-	  "00000000000000000000000000000000eeadbbbb3eac215b0001000000000000",
-	  "00000000000000000000000000000000eeadbbbb3eb65a9a0001000000000000"
-	  "eeadbbbb3eb46349000000000000000000000000000000000000000000000000"
-	  "eeadbbbb3eac215b0001000000000000ff000000000000000000000000000000" },
-	{ "twping-twampd-encrypted.pcap", TW_TEST_ENC, 18991, 112, 112, 34,
-	  "79a9fc59fa75d134642f0ae2e5783ce6",
-	  "35291cdefdb08c68715ab330bda74c7446ce21576d4aec9976ca844dcf4dcd84",
-	  "7f000001eeadbbc5aa9a91101a7835c0", "5ed062d3c14225c23962b05d70dd5c94",
-	  "2b6fa2f0c634f2efd665000745eb21d105a57cbc939e9d3a19cc3e086c46b48f",
-	  "00000000000000000000000000000000eeadbbc6c5a9b8cb0001000000000000",
-	  "00000000000000000000000000000000eeadbbc6c5b4edb20001000000000000"
-	  "eeadbbc6c5b328b6000000000000000000000000000000000000000000000000"
-	  "eeadbbc6c5a9b8cb0001000000000000ff000000000000000000000000000000" },
-	{ "twping-twampd-ipv6-open.pcap", TW_TEST_OPEN, 18893, 41, 41, 8 },
-	{ "twping-twampd-open-pad64-dscp-ef.pcap", TW_TEST_OPEN, 18886, 78, 78, 46 },
-	{ "twping-twampd-open-nopad.pcap", TW_TEST_OPEN, 18822, 14, 41, 0 },
-	{ "twping-twampd-mixed.pcap", TW_TEST_OPEN, 18987, 41, 41, 0 },
-};
-
 /* Derives the test keys from the session keys and SID and checks them
  * against the values the README prints. */
-static tw_test_crypto *capture_crypto(const capture *cap)
+static tw_test_crypto *capture_crypto(const tw_capture *cap)
 {
-	if (cap->sec == TW_TEST_OPEN)
+	if (cap->test_sec == TW_TEST_OPEN)
 		return NULL;
 	uint8_t aes[16], hmac[32], sid[16], taes[16], thmac[32], want_aes[16], want_hmac[32];
-	tw_hexvec_exact(cap->aes, aes, sizeof(aes));
-	tw_hexvec_exact(cap->hmac, hmac, sizeof(hmac));
+	tw_hexvec_exact(cap->aes_key, aes, sizeof(aes));
+	tw_hexvec_exact(cap->hmac_key, hmac, sizeof(hmac));
 	tw_hexvec_exact(cap->sid, sid, sizeof(sid));
 	assert_int_equal(tw_test_keys_derive(sid, aes, hmac, taes, thmac), 0);
 	tw_hexvec_exact(cap->test_aes, want_aes, sizeof(want_aes));
@@ -77,18 +42,18 @@ static tw_test_crypto *capture_crypto(const capture *cap)
 }
 
 /* Splits the UDP datagrams by direction, in capture order. */
-static void split(const capture *cap, const tw_pcap *p, const tw_pcap_udp **snd, const tw_pcap_udp **refl)
+static void split(const tw_capture *cap, const tw_pcap *p, const tw_pcap_udp **snd, const tw_pcap_udp **refl)
 {
 	size_t ns = 0, nr = 0;
 	assert_int_equal(p->nudp, 2 * NPKT);
 	for (size_t i = 0; i < p->nudp; i++) {
 		const tw_pcap_udp *u = &p->udp[i];
-		if (u->dport == cap->refl_port) {
+		if (u->dport == cap->port) {
 			assert_true(ns < NPKT);
 			assert_int_equal(u->frame, 14 + 2 * ns);
 			snd[ns++] = u;
 		} else {
-			assert_int_equal(u->sport, cap->refl_port);
+			assert_int_equal(u->sport, cap->port);
 			assert_true(nr < NPKT);
 			assert_int_equal(u->frame, 15 + 2 * nr);
 			refl[nr++] = u;
@@ -98,28 +63,28 @@ static void split(const capture *cap, const tw_pcap *p, const tw_pcap_udp **snd,
 	assert_int_equal(nr, NPKT);
 }
 
-static void check_ip(const capture *cap, const tw_pcap_udp *u)
+static void check_ip(const tw_capture *cap, const tw_pcap_udp *u)
 {
 	assert_int_equal(u->ttl, 255);
 	assert_int_equal(u->tos >> 2, cap->dscp);
 }
 
 /* Frames 14/15 "clear=": decrypt independently of testpkt.c. */
-static void check_clear(const capture *cap, tw_test_crypto *c, const uint8_t *pkt, size_t n, const char *hex)
+static void check_clear(const tw_capture *cap, tw_test_crypto *c, const uint8_t *pkt, size_t n, const char *hex)
 {
 	uint8_t clear[96], want[96];
 	tw_hexvec_exact(hex, want, n);
 	memcpy(clear, pkt, n);
-	if (cap->sec == TW_TEST_AUTH)
+	if (cap->test_sec == TW_TEST_AUTH)
 		assert_int_equal(tw_test_ecb_decrypt(c, clear, 16), 0);
 	else
 		assert_int_equal(tw_test_cbc_decrypt(c, clear, n), 0);
 	assert_memory_equal(clear, want, n);
 }
 
-static void check_sender(const capture *cap, tw_test_crypto *c, const tw_pcap_udp *u, uint32_t i)
+static void check_sender(const tw_capture *cap, tw_test_crypto *c, const tw_pcap_udp *u, uint32_t i)
 {
-	tw_test_fmt f = { cap->sec, false, false };
+	tw_test_fmt f = { cap->test_sec, false, false };
 	size_t shdr = tw_test_sender_hdr_len(&f);
 	tw_sender_fields s;
 	check_ip(cap, u);
@@ -137,10 +102,10 @@ static void check_sender(const capture *cap, tw_test_crypto *c, const tw_pcap_ud
 		check_clear(cap, c, u->payload, 32, cap->clear14);
 }
 
-static void check_reflector(const capture *cap, tw_test_crypto *c, const tw_pcap_udp *req,
+static void check_reflector(const tw_capture *cap, tw_test_crypto *c, const tw_pcap_udp *req,
 			    const tw_pcap_udp *u, uint32_t i)
 {
-	tw_test_fmt f = { cap->sec, false, false };
+	tw_test_fmt f = { cap->test_sec, false, false };
 	size_t shdr = tw_test_sender_hdr_len(&f), rhdr = tw_test_reflector_hdr_len(&f);
 	tw_reflector_fields r;
 	tw_sender_fields s;
@@ -167,12 +132,10 @@ static void check_reflector(const capture *cap, tw_test_crypto *c, const tw_pcap
 		check_clear(cap, c, u->payload, 96, cap->clear15);
 }
 
-static void run_capture(const capture *cap)
+static void run_capture(const tw_capture *cap)
 {
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", TW_CAPTURES_DIR, cap->file);
 	tw_pcap p;
-	assert_int_equal(tw_pcap_load(path, &p), 0);
+	assert_int_equal(tw_capture_load(cap, TW_CAPTURES_DIR, &p), 0);
 	const tw_pcap_udp *snd[NPKT], *refl[NPKT];
 	split(cap, &p, snd, refl);
 	tw_test_crypto *c = capture_crypto(cap);
@@ -184,61 +147,23 @@ static void run_capture(const capture *cap)
 	tw_pcap_free(&p);
 }
 
-static void test_open(void **state)
+/* *state: the capture (test_open ... test_mixed). */
+static void test_capture(void **state)
 {
-	(void)state;
-	run_capture(&CAPS[0]);
-}
-
-static void test_authenticated(void **state)
-{
-	(void)state;
-	run_capture(&CAPS[1]);
-}
-
-static void test_encrypted(void **state)
-{
-	(void)state;
-	run_capture(&CAPS[2]);
-}
-
-static void test_ipv6_open(void **state)
-{
-	(void)state;
-	run_capture(&CAPS[3]);
-}
-
-static void test_open_pad64_dscp_ef(void **state)
-{
-	(void)state;
-	run_capture(&CAPS[4]);
-}
-
-static void test_open_nopad(void **state)
-{
-	(void)state;
-	run_capture(&CAPS[5]);
-}
-
-static void test_mixed(void **state)
-{
-	(void)state;
-	run_capture(&CAPS[6]);
+	run_capture(*state);
 }
 
 /* A keyed capture packet with one flipped ciphertext bit fails to verify. */
 static void test_tampered_capture(void **state)
 {
 	(void)state;
-	const capture *cap = &CAPS[2];
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", TW_CAPTURES_DIR, cap->file);
+	const tw_capture *cap = &tw_captures[TW_CAP_ENCRYPTED];
 	tw_pcap p;
-	assert_int_equal(tw_pcap_load(path, &p), 0);
+	assert_int_equal(tw_capture_load(cap, TW_CAPTURES_DIR, &p), 0);
 	const tw_pcap_udp *snd[NPKT], *refl[NPKT];
 	split(cap, &p, snd, refl);
 	tw_test_crypto *c = capture_crypto(cap);
-	tw_test_fmt f = { cap->sec, false, false };
+	tw_test_fmt f = { cap->test_sec, false, false };
 	uint8_t buf[BUF];
 	tw_reflector_fields r;
 	memcpy(buf, refl[3]->payload, refl[3]->len);
@@ -251,13 +176,13 @@ static void test_tampered_capture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_open),
-		cmocka_unit_test(test_authenticated),
-		cmocka_unit_test(test_encrypted),
-		cmocka_unit_test(test_ipv6_open),
-		cmocka_unit_test(test_open_pad64_dscp_ef),
-		cmocka_unit_test(test_open_nopad),
-		cmocka_unit_test(test_mixed),
+		TW_CASE("test_open", test_capture, &tw_captures[TW_CAP_OPEN]),
+		TW_CASE("test_authenticated", test_capture, &tw_captures[TW_CAP_AUTHENTICATED]),
+		TW_CASE("test_encrypted", test_capture, &tw_captures[TW_CAP_ENCRYPTED]),
+		TW_CASE("test_ipv6_open", test_capture, &tw_captures[TW_CAP_IPV6_OPEN]),
+		TW_CASE("test_open_pad64_dscp_ef", test_capture, &tw_captures[TW_CAP_OPEN_PAD64_EF]),
+		TW_CASE("test_open_nopad", test_capture, &tw_captures[TW_CAP_OPEN_NOPAD]),
+		TW_CASE("test_mixed", test_capture, &tw_captures[TW_CAP_MIXED]),
 		cmocka_unit_test(test_tampered_capture),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
