@@ -29,6 +29,7 @@
 #include "discovery.h"
 #include "discovery_int.h"
 #include "dns.h"
+#include "fakedns.h"
 #include "loop.h"
 #include "net.h"
 #include "resolver.h"
@@ -540,84 +541,33 @@ static void test_new_errors(void **state)
 
 /* ---- DNS ---- */
 
+/* The fake DNS server (support/fakedns.h) and what it answers: the A and
+ * AAAA lists (NULL-terminated), or SERVFAIL. */
 typedef struct fake_dns {
-	tw_loop *l;
-	int fd;
-	tw_io io;
-	tw_sockaddr addr;
-	const char *const *a;    /* NULL-terminated answers */
+	tw_fakedns srv;
+	const char *const *a;
 	const char *const *aaaa;
 	bool servfail;
-	int queries;
 } fake_dns;
 
-static size_t put16(uint8_t *b, size_t n, unsigned v)
-{
-	b[n] = (uint8_t)(v >> 8);
-	b[n + 1] = (uint8_t)v;
-	return n + 2;
-}
-
-static void on_dns(void *arg, uint32_t ev)
+static int dns_zone(void *arg, tw_fakedns *srv, const tw_fakedns_query *q, bool tcp, const tw_sockaddr *from,
+		    tw_dnsmsg *o)
 {
 	fake_dns *f = arg;
-	uint8_t m[512], o[1024];
-	tw_rx_meta meta;
-	long len;
-	(void)ev;
-	while ((len = tw_net_recv(f->fd, m, sizeof(m), &meta, &tw_clock_system)) > 0) {
-		size_t p = TW_DNS_HDR_LEN;
-		while (p < (size_t)len && m[p])
-			p += m[p] + 1u;
-		if (p + 5 > (size_t)len)
-			continue;
-		f->queries++;
-		unsigned qtype = (unsigned)(m[p + 1] << 8 | m[p + 2]);
-		size_t qend = p + 5, n = 0;
-		memcpy(o, m, qend);
-		o[2] = 0x81;
-		o[3] = f->servfail ? 0x82 : 0x80;
-		const char *const *list = qtype == TW_DNS_TYPE_A ? f->a : f->aaaa;
-		unsigned an = 0;
-		n = qend;
-		for (; !f->servfail && list && list[an]; an++) {
-			uint8_t raw[16];
-			bool v6 = qtype == TW_DNS_TYPE_AAAA;
-			assert_int_equal(inet_pton(v6 ? AF_INET6 : AF_INET, list[an], raw), 1);
-			n = put16(o, n, 0xC00C);
-			n = put16(o, n, qtype);
-			n = put16(o, n, TW_DNS_CLASS_IN);
-			n = put16(o, n, 0);
-			n = put16(o, n, 30);
-			n = put16(o, n, v6 ? 16 : 4);
-			memcpy(o + n, raw, v6 ? 16 : 4);
-			n += v6 ? 16 : 4;
-		}
-		put16(o, 4, 1);
-		put16(o, 6, an);
-		put16(o, 8, 0);
-		put16(o, 10, 0);
-		assert_int_equal(tw_net_send(f->fd, o, n, &meta.from), 0);
-	}
+	(void)srv;
+	(void)tcp;
+	(void)from;
+	tw_fakedns_reply_start(o, q, f->servfail ? TW_DNS_RCODE_SERVFAIL : 0);
+	const char *const *list = q->qtype == TW_DNS_TYPE_A ? f->a : f->aaaa;
+	for (size_t i = 0; !f->servfail && list && list[i]; i++)
+		tw_fakedns_answer_addr(o, TW_DNS_HDR_LEN, 30, list[i]);
+	return 0;
 }
 
 static void dns_start(fake_dns *f, tw_loop *l)
 {
 	memset(f, 0, sizeof(*f));
-	f->l = l;
-	tw_sockaddr any;
-	assert_int_equal(tw_sa_from_numeric("127.0.0.1", 0, &any), 0);
-	f->fd = tw_net_udp_open(&any, NULL);
-	assert_true(f->fd >= 0);
-	assert_int_equal(tw_net_local_addr(f->fd, &f->addr), 0);
-	tw_io_init(&f->io);
-	assert_int_equal(tw_io_add(l, &f->io, f->fd, EPOLLIN, on_dns, f), 0);
-}
-
-static void dns_stop(fake_dns *f)
-{
-	tw_io_del(f->l, &f->io);
-	close(f->fd);
+	assert_true(tw_fakedns_start(&f->srv, l, "127.0.0.1", dns_zone, f));
 }
 
 static void test_dns(void **state)
@@ -638,7 +588,7 @@ static void test_dns(void **state)
 	static const char *const a2[] = { "10.244.0.5", "10.244.3.3", NULL };
 	f.a = a3;
 	f.aaaa = a6;
-	tw_resolver_opts ro = { .resolv_conf = conf, .hosts = hosts, .servers = &f.addr, .n_servers = 1,
+	tw_resolver_opts ro = { .resolv_conf = conf, .hosts = hosts, .servers = &f.srv.addr, .n_servers = 1,
 		.no_cache = true, .timeout_ms = 300, .attempts = 1 };
 	tw_resolver *res = tw_resolver_new(l, &ro);
 	assert_non_null(res);
@@ -696,7 +646,7 @@ static void test_dns(void **state)
 	tw_discovery_free(d);
 	assert_int_equal(tw_resolver_pending(res), 0);
 	tw_resolver_free(res);
-	dns_stop(&f);
+	tw_fakedns_stop(&f.srv);
 	assert_int_equal(tw_loop_timer_count(l), 0);
 	tw_loop_free(l);
 	tw_config_free(cfg);
@@ -720,7 +670,7 @@ static void test_dns_exclude_self(void **state)
 	static const char *const a6[] = { "::1", NULL };
 	f.a = a;
 	f.aaaa = a6;
-	tw_resolver_opts ro = { .resolv_conf = conf, .hosts = hosts, .servers = &f.addr, .n_servers = 1,
+	tw_resolver_opts ro = { .resolv_conf = conf, .hosts = hosts, .servers = &f.srv.addr, .n_servers = 1,
 		.no_cache = true };
 	tw_resolver *res = tw_resolver_new(l, &ro);
 	tw_config *cfg = load("target_groups:\n  - name: mesh\n    discovery: {dns: {name: mesh.test}}\n");
@@ -735,7 +685,7 @@ static void test_dns_exclude_self(void **state)
 	assert_int_equal(tw_discovery_get_stats(d).excluded_self, 3);
 	tw_discovery_free(d);
 	tw_resolver_free(res);
-	dns_stop(&f);
+	tw_fakedns_stop(&f.srv);
 	tw_loop_free(l);
 	tw_config_free(cfg);
 	tmp_remove(&t);

@@ -19,56 +19,12 @@
 #include <string.h>
 
 #include "dns.h"
+#include "dnsmsg.h"
 #include "testutil.h"
 
-/* ---- a small message builder ---- */
+/* ---- messages: the support/dnsmsg.h writer ---- */
 
-typedef struct mb {
-	uint8_t b[2048];
-	size_t n;
-} mb;
-
-static void put8(mb *m, unsigned v)
-{
-	assert_true(m->n < sizeof(m->b));
-	m->b[m->n++] = (uint8_t)v;
-}
-
-static void put16(mb *m, unsigned v)
-{
-	put8(m, v >> 8 & 0xff);
-	put8(m, v & 0xff);
-}
-
-static void put32(mb *m, uint32_t v)
-{
-	put16(m, v >> 16);
-	put16(m, v & 0xffff);
-}
-
-/* Labels of a dotted name, without the root octet. */
-static void put_labels(mb *m, const char *dotted)
-{
-	while (*dotted) {
-		const char *dot = strchr(dotted, '.');
-		size_t n = dot ? (size_t)(dot - dotted) : strlen(dotted);
-		put8(m, (unsigned)n);
-		for (size_t i = 0; i < n; i++)
-			put8(m, (uint8_t)dotted[i]);
-		dotted += n + (dot ? 1 : 0);
-	}
-}
-
-static void put_name(mb *m, const char *dotted)
-{
-	put_labels(m, dotted);
-	put8(m, 0);
-}
-
-static void put_ptr(mb *m, size_t off)
-{
-	put16(m, 0xC000 | (unsigned)off);
-}
+typedef tw_dnsmsg mb;
 
 enum { F_RESP = 0x8180, F_AA = 0x0400, F_TC = 0x0200, QNAME_OFF = 12 };
 
@@ -76,56 +32,15 @@ static void resp_start(mb *m, uint16_t id, unsigned flags, const char *name, uin
 		       unsigned ancount)
 {
 	m->n = 0;
-	put16(m, id);
-	put16(m, flags);
-	put16(m, 1);
-	put16(m, ancount);
-	put16(m, 0);
-	put16(m, 0);
-	put_name(m, name);
-	put16(m, qtype);
-	put16(m, TW_DNS_CLASS_IN);
-}
-
-/* TYPE, CLASS IN, TTL, RDLENGTH after an owner name. */
-static void rr_fixed(mb *m, uint16_t type, uint32_t ttl, unsigned rdlen)
-{
-	put16(m, type);
-	put16(m, TW_DNS_CLASS_IN);
-	put32(m, ttl);
-	put16(m, rdlen);
-}
-
-static void rr_a(mb *m, uint32_t ttl, const char *addr)
-{
-	uint8_t a[4];
-	assert_int_equal(inet_pton(AF_INET, addr, a), 1);
-	rr_fixed(m, TW_DNS_TYPE_A, ttl, 4);
-	for (int i = 0; i < 4; i++)
-		put8(m, a[i]);
-}
-
-static void rr_aaaa(mb *m, uint32_t ttl, const char *addr)
-{
-	uint8_t a[16];
-	assert_int_equal(inet_pton(AF_INET6, addr, a), 1);
-	rr_fixed(m, TW_DNS_TYPE_AAAA, ttl, 16);
-	for (int i = 0; i < 16; i++)
-		put8(m, a[i]);
-}
-
-/* CNAME header with a placeholder RDLENGTH; returns where to patch it. */
-static size_t rr_cname_begin(mb *m, uint32_t ttl)
-{
-	rr_fixed(m, TW_DNS_TYPE_CNAME, ttl, 0);
-	return m->n;
-}
-
-static void rr_cname_end(mb *m, size_t rd)
-{
-	size_t len = m->n - rd;
-	m->b[rd - 2] = (uint8_t)(len >> 8);
-	m->b[rd - 1] = (uint8_t)len;
+	tw_dnsmsg_u16(m, id);
+	tw_dnsmsg_u16(m, flags);
+	tw_dnsmsg_u16(m, 1);
+	tw_dnsmsg_u16(m, ancount);
+	tw_dnsmsg_u16(m, 0);
+	tw_dnsmsg_u16(m, 0);
+	tw_dnsmsg_name(m, name);
+	tw_dnsmsg_u16(m, qtype);
+	tw_dnsmsg_u16(m, TW_DNS_CLASS_IN);
 }
 
 static const char *fmt_addr(const tw_dns_addr *a, char *buf)
@@ -147,26 +62,26 @@ static const char HEADLESS[] = "web.default.svc.cluster.local";
 static void build_headless_a(mb *m)
 {
 	resp_start(m, 0x4a11, F_RESP | F_AA, HEADLESS, TW_DNS_TYPE_A, 5);
-	put_ptr(m, QNAME_OFF);
-	rr_a(m, 30, "10.244.0.5");
-	put_ptr(m, QNAME_OFF);
-	rr_aaaa(m, 1, "fd00::5"); /* wrong type for this question */
-	put_ptr(m, QNAME_OFF);
-	rr_a(m, 5, "10.244.1.7");
-	put_labels(m, "other");
-	put_ptr(m, QNAME_OFF + 4); /* other.default.svc.cluster.local */
-	rr_a(m, 1, "10.244.9.9");
-	put_ptr(m, QNAME_OFF);
-	rr_a(m, 30, "10.244.2.9");
+	tw_dnsmsg_ptr(m, QNAME_OFF);
+	tw_dnsmsg_rr_addr(m, 30, "10.244.0.5");
+	tw_dnsmsg_ptr(m, QNAME_OFF);
+	tw_dnsmsg_rr_addr(m, 1, "fd00::5"); /* wrong type for this question */
+	tw_dnsmsg_ptr(m, QNAME_OFF);
+	tw_dnsmsg_rr_addr(m, 5, "10.244.1.7");
+	tw_dnsmsg_labels(m, "other");
+	tw_dnsmsg_ptr(m, QNAME_OFF + 4); /* other.default.svc.cluster.local */
+	tw_dnsmsg_rr_addr(m, 1, "10.244.9.9");
+	tw_dnsmsg_ptr(m, QNAME_OFF);
+	tw_dnsmsg_rr_addr(m, 30, "10.244.2.9");
 }
 
 static void build_headless_aaaa(mb *m)
 {
 	resp_start(m, 0x4a12, F_RESP | F_AA, HEADLESS, TW_DNS_TYPE_AAAA, 2);
-	put_ptr(m, QNAME_OFF);
-	rr_aaaa(m, 30, "fd00:10:244::5");
-	put_ptr(m, QNAME_OFF);
-	rr_aaaa(m, 30, "fd00:10:244:1::7");
+	tw_dnsmsg_ptr(m, QNAME_OFF);
+	tw_dnsmsg_rr_addr(m, 30, "fd00:10:244::5");
+	tw_dnsmsg_ptr(m, QNAME_OFF);
+	tw_dnsmsg_rr_addr(m, 30, "fd00:10:244:1::7");
 }
 
 /*
@@ -178,21 +93,21 @@ static void build_cname_chain(mb *m)
 {
 	resp_start(m, 0x0c0c, F_RESP, "www.example.net", TW_DNS_TYPE_A, 4);
 	size_t edge = m->n;
-	put_name(m, "edge.cdn.example.org");
-	rr_a(m, 600, "192.0.2.10");
-	put_ptr(m, edge);
-	rr_a(m, 600, "192.0.2.11");
-	put_labels(m, "cdn");
-	put_ptr(m, QNAME_OFF + 4); /* cdn.example.net */
-	size_t rd = rr_cname_begin(m, 60);
-	put_labels(m, "edge");
-	put_ptr(m, edge + 5); /* cdn.example.org */
-	rr_cname_end(m, rd);
-	put_ptr(m, QNAME_OFF); /* www.example.net */
-	rd = rr_cname_begin(m, 120);
-	put_labels(m, "cdn");
-	put_ptr(m, QNAME_OFF + 4);
-	rr_cname_end(m, rd);
+	tw_dnsmsg_name(m, "edge.cdn.example.org");
+	tw_dnsmsg_rr_addr(m, 600, "192.0.2.10");
+	tw_dnsmsg_ptr(m, edge);
+	tw_dnsmsg_rr_addr(m, 600, "192.0.2.11");
+	tw_dnsmsg_labels(m, "cdn");
+	tw_dnsmsg_ptr(m, QNAME_OFF + 4); /* cdn.example.net */
+	size_t rd = tw_dnsmsg_cname_begin(m, 60);
+	tw_dnsmsg_labels(m, "edge");
+	tw_dnsmsg_ptr(m, edge + 5); /* cdn.example.org */
+	tw_dnsmsg_cname_end(m, rd);
+	tw_dnsmsg_ptr(m, QNAME_OFF); /* www.example.net */
+	rd = tw_dnsmsg_cname_begin(m, 120);
+	tw_dnsmsg_labels(m, "cdn");
+	tw_dnsmsg_ptr(m, QNAME_OFF + 4);
+	tw_dnsmsg_cname_end(m, rd);
 }
 
 /* c0.test -> c1.test -> ... -> c<hops>.test, then an A record. */
@@ -203,14 +118,14 @@ static void build_chain(mb *m, int hops)
 	for (int i = 0; i < hops; i++) {
 		snprintf(owner, sizeof(owner), "c%d.test", i);
 		snprintf(alias, sizeof(alias), "c%d.test", i + 1);
-		put_name(m, owner);
-		size_t rd = rr_cname_begin(m, 100);
-		put_name(m, alias);
-		rr_cname_end(m, rd);
+		tw_dnsmsg_name(m, owner);
+		size_t rd = tw_dnsmsg_cname_begin(m, 100);
+		tw_dnsmsg_name(m, alias);
+		tw_dnsmsg_cname_end(m, rd);
 	}
 	snprintf(owner, sizeof(owner), "c%d.test", hops);
-	put_name(m, owner);
-	rr_a(m, 100, "198.51.100.1");
+	tw_dnsmsg_name(m, owner);
+	tw_dnsmsg_rr_addr(m, 100, "198.51.100.1");
 }
 
 /* ---- names and queries ---- */
@@ -401,24 +316,24 @@ static void test_decode_cname_chain(void **state)
 
 	/* a.test -> b.test -> a.test */
 	resp_start(&m, 8, F_RESP, "a.test", TW_DNS_TYPE_A, 2);
-	put_ptr(&m, QNAME_OFF);
-	size_t rd = rr_cname_begin(&m, 10);
-	put_name(&m, "b.test");
-	rr_cname_end(&m, rd);
-	put_ptr(&m, rd);
-	rd = rr_cname_begin(&m, 10);
-	put_ptr(&m, QNAME_OFF);
-	rr_cname_end(&m, rd);
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	size_t rd = tw_dnsmsg_cname_begin(&m, 10);
+	tw_dnsmsg_name(&m, "b.test");
+	tw_dnsmsg_cname_end(&m, rd);
+	tw_dnsmsg_ptr(&m, rd);
+	rd = tw_dnsmsg_cname_begin(&m, 10);
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	tw_dnsmsg_cname_end(&m, rd);
 	assert_int_equal(decode(&m, 8, "a.test", TW_DNS_TYPE_A, &ans), -EBADMSG);
 
 	/* a CNAME whose target has no record of the type: NODATA */
 	resp_start(&m, 9, F_RESP, "alias.test", TW_DNS_TYPE_AAAA, 2);
-	put_ptr(&m, QNAME_OFF);
-	rd = rr_cname_begin(&m, 10);
-	put_name(&m, "v4only.test");
-	rr_cname_end(&m, rd);
-	put_ptr(&m, rd);
-	rr_a(&m, 10, "192.0.2.1");
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	rd = tw_dnsmsg_cname_begin(&m, 10);
+	tw_dnsmsg_name(&m, "v4only.test");
+	tw_dnsmsg_cname_end(&m, rd);
+	tw_dnsmsg_ptr(&m, rd);
+	tw_dnsmsg_rr_addr(&m, 10, "192.0.2.1");
 	assert_int_equal(decode(&m, 9, "alias.test", TW_DNS_TYPE_AAAA, &ans), -ENODATA);
 	assert_int_equal(ans.total, 0);
 }
@@ -506,7 +421,7 @@ static void test_decode_truncated_everywhere(void **state)
 			fail_msg("prefix %zu of %zu: rc %d", len, m.n, rc);
 	}
 	/* extra octets after the records (unparsed sections) are fine */
-	put32(&m, 0xdeadbeef);
+	tw_dnsmsg_u32(&m, 0xdeadbeef);
 	tw_dns_answer ans = { addrs, 8 };
 	assert_int_equal(decode(&m, 0x0c0c, "www.example.net", TW_DNS_TYPE_A, &ans), 0);
 }
@@ -518,34 +433,34 @@ static void hostile_owner(mb *m, int kind)
 	size_t here = m->n;
 	switch (kind) {
 	case 0: /* pointer to itself */
-		put_ptr(m, here);
+		tw_dnsmsg_ptr(m, here);
 		break;
 	case 1: /* pointer forward, to a valid name after the record */
-		put_ptr(m, here + 2 + 14);
+		tw_dnsmsg_ptr(m, here + 2 + 14);
 		break;
 	case 2: /* label then a pointer back to that label: a loop */
-		put_labels(m, "t");
-		put_ptr(m, here);
+		tw_dnsmsg_labels(m, "t");
+		tw_dnsmsg_ptr(m, here);
 		break;
 	case 3: /* pointer into the header */
-		put_ptr(m, 2);
+		tw_dnsmsg_ptr(m, 2);
 		break;
 	case 4: /* extended label type 0x40 */
-		put8(m, 0x41);
-		put8(m, 't');
-		put8(m, 0);
+		tw_dnsmsg_u8(m, 0x41);
+		tw_dnsmsg_u8(m, 't');
+		tw_dnsmsg_u8(m, 0);
 		break;
 	case 5: /* reserved label type 0x80 */
-		put8(m, 0x81);
-		put8(m, 't');
-		put8(m, 0);
+		tw_dnsmsg_u8(m, 0x81);
+		tw_dnsmsg_u8(m, 't');
+		tw_dnsmsg_u8(m, 0);
 		break;
 	default: /* pointer into the middle of a label ('t' reads as type 0x40) */
-		put_ptr(m, QNAME_OFF + 1);
+		tw_dnsmsg_ptr(m, QNAME_OFF + 1);
 		break;
 	}
-	rr_a(m, 10, "192.0.2.1");
-	put_name(m, "t.test");
+	tw_dnsmsg_rr_addr(m, 10, "192.0.2.1");
+	tw_dnsmsg_name(m, "t.test");
 }
 
 static void test_decode_hostile_compression(void **state)
@@ -563,9 +478,9 @@ static void test_decode_hostile_compression(void **state)
 	/* a pointer in the question can only point forward or into the header */
 	resp_start(&m, 4, F_RESP, "t.test", TW_DNS_TYPE_A, 0);
 	m.n = QNAME_OFF;
-	put_ptr(&m, QNAME_OFF);
-	put16(&m, TW_DNS_TYPE_A);
-	put16(&m, TW_DNS_CLASS_IN);
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	tw_dnsmsg_u16(&m, TW_DNS_TYPE_A);
+	tw_dnsmsg_u16(&m, TW_DNS_CLASS_IN);
 	tw_dns_answer ans = { addrs, 2 };
 	assert_int_equal(decode(&m, 4, "t.test", TW_DNS_TYPE_A, &ans), -EBADMSG);
 }
@@ -581,21 +496,21 @@ static void test_decode_name_too_long(void **state)
 	mb m;
 	resp_start(&m, 5, F_RESP, "t.test", TW_DNS_TYPE_A, 2);
 	size_t first = m.n;
-	put_name(&m, half);
-	rr_a(&m, 10, "192.0.2.1");
-	put_labels(&m, half);
-	put_ptr(&m, first);
-	rr_a(&m, 10, "192.0.2.2");
+	tw_dnsmsg_name(&m, half);
+	tw_dnsmsg_rr_addr(&m, 10, "192.0.2.1");
+	tw_dnsmsg_labels(&m, half);
+	tw_dnsmsg_ptr(&m, first);
+	tw_dnsmsg_rr_addr(&m, 10, "192.0.2.2");
 	tw_dns_answer ans = { NULL, 0 };
 	assert_int_equal(decode(&m, 5, "t.test", TW_DNS_TYPE_A, &ans), -EBADMSG);
 	/* the same with only three labels (193 octets) is well-formed */
 	m.n = first;
 	m.b[7] = 2;
-	put_name(&m, half);
-	rr_a(&m, 10, "192.0.2.1");
-	put_labels(&m, l63);
-	put_ptr(&m, first);
-	rr_a(&m, 10, "192.0.2.2");
+	tw_dnsmsg_name(&m, half);
+	tw_dnsmsg_rr_addr(&m, 10, "192.0.2.1");
+	tw_dnsmsg_labels(&m, l63);
+	tw_dnsmsg_ptr(&m, first);
+	tw_dnsmsg_rr_addr(&m, 10, "192.0.2.2");
 	assert_int_equal(decode(&m, 5, "t.test", TW_DNS_TYPE_A, &ans), -ENODATA);
 }
 
@@ -606,62 +521,62 @@ static void test_decode_bad_records(void **state)
 	tw_dns_answer ans = { NULL, 0 };
 	/* A with RDLENGTH 5 (and 5 octets present) */
 	resp_start(&m, 6, F_RESP, "t.test", TW_DNS_TYPE_A, 1);
-	put_ptr(&m, QNAME_OFF);
-	rr_fixed(&m, TW_DNS_TYPE_A, 10, 5);
-	put32(&m, 0xc0000201);
-	put8(&m, 0);
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	tw_dnsmsg_rr(&m, TW_DNS_TYPE_A, 10, 5);
+	tw_dnsmsg_u32(&m, 0xc0000201);
+	tw_dnsmsg_u8(&m, 0);
 	assert_int_equal(decode(&m, 6, "t.test", TW_DNS_TYPE_A, &ans), -EBADMSG);
 	/* AAAA with RDLENGTH 4 */
 	resp_start(&m, 6, F_RESP, "t.test", TW_DNS_TYPE_AAAA, 1);
-	put_ptr(&m, QNAME_OFF);
-	rr_a(&m, 10, "192.0.2.1");
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	tw_dnsmsg_rr_addr(&m, 10, "192.0.2.1");
 	m.b[m.n - 4 - 2 - 4 - 2 - 2 + 1] = TW_DNS_TYPE_AAAA; /* retype the A record */
 	assert_int_equal(decode(&m, 6, "t.test", TW_DNS_TYPE_AAAA, &ans), -EBADMSG);
 	/* a good record, then a bad one: nothing is reported */
 	tw_dns_addr two[2];
 	tw_dns_answer part = { two, 2 };
 	resp_start(&m, 6, F_RESP, "t.test", TW_DNS_TYPE_A, 2);
-	put_ptr(&m, QNAME_OFF);
-	rr_a(&m, 10, "192.0.2.1");
-	put_ptr(&m, QNAME_OFF);
-	rr_fixed(&m, TW_DNS_TYPE_A, 10, 2);
-	put16(&m, 0);
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	tw_dnsmsg_rr_addr(&m, 10, "192.0.2.1");
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	tw_dnsmsg_rr(&m, TW_DNS_TYPE_A, 10, 2);
+	tw_dnsmsg_u16(&m, 0);
 	assert_int_equal(decode(&m, 6, "t.test", TW_DNS_TYPE_A, &part), -EBADMSG);
 	assert_int_equal(part.n, 0);
 	assert_int_equal(part.total, 0);
 	/* RDLENGTH past the end of the message */
 	resp_start(&m, 6, F_RESP, "t.test", TW_DNS_TYPE_A, 1);
-	put_ptr(&m, QNAME_OFF);
-	rr_fixed(&m, TW_DNS_TYPE_A, 10, 40);
-	put32(&m, 0xc0000201);
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	tw_dnsmsg_rr(&m, TW_DNS_TYPE_A, 10, 40);
+	tw_dnsmsg_u32(&m, 0xc0000201);
 	assert_int_equal(decode(&m, 6, "t.test", TW_DNS_TYPE_A, &ans), -EBADMSG);
 	/* ANCOUNT larger than the records present */
 	resp_start(&m, 6, F_RESP, "t.test", TW_DNS_TYPE_A, 2);
-	put_ptr(&m, QNAME_OFF);
-	rr_a(&m, 10, "192.0.2.1");
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	tw_dnsmsg_rr_addr(&m, 10, "192.0.2.1");
 	assert_int_equal(decode(&m, 6, "t.test", TW_DNS_TYPE_A, &ans), -EBADMSG);
 	/* a record for another owner with a broken RDLENGTH still breaks framing */
 	resp_start(&m, 6, F_RESP, "t.test", TW_DNS_TYPE_A, 2);
-	put_name(&m, "other.test");
-	rr_fixed(&m, 99, 10, 300);
-	put_ptr(&m, QNAME_OFF);
-	rr_a(&m, 10, "192.0.2.1");
+	tw_dnsmsg_name(&m, "other.test");
+	tw_dnsmsg_rr(&m, 99, 10, 300);
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	tw_dnsmsg_rr_addr(&m, 10, "192.0.2.1");
 	assert_int_equal(decode(&m, 6, "t.test", TW_DNS_TYPE_A, &ans), -EBADMSG);
 	/* CNAME RDATA with an octet after the name */
 	resp_start(&m, 6, F_RESP, "t.test", TW_DNS_TYPE_A, 2);
-	put_ptr(&m, QNAME_OFF);
-	size_t rd = rr_cname_begin(&m, 10);
-	put_name(&m, "u.test");
-	put8(&m, 0);
-	rr_cname_end(&m, rd);
-	put_ptr(&m, rd);
-	rr_a(&m, 10, "192.0.2.1");
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	size_t rd = tw_dnsmsg_cname_begin(&m, 10);
+	tw_dnsmsg_name(&m, "u.test");
+	tw_dnsmsg_u8(&m, 0);
+	tw_dnsmsg_cname_end(&m, rd);
+	tw_dnsmsg_ptr(&m, rd);
+	tw_dnsmsg_rr_addr(&m, 10, "192.0.2.1");
 	assert_int_equal(decode(&m, 6, "t.test", TW_DNS_TYPE_A, &ans), -EBADMSG);
 	/* CNAME RDATA shorter than its name */
 	resp_start(&m, 6, F_RESP, "t.test", TW_DNS_TYPE_A, 1);
-	put_ptr(&m, QNAME_OFF);
-	rr_fixed(&m, TW_DNS_TYPE_CNAME, 10, 3);
-	put_name(&m, "u.test");
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	tw_dnsmsg_rr(&m, TW_DNS_TYPE_CNAME, 10, 3);
+	tw_dnsmsg_name(&m, "u.test");
 	assert_int_equal(decode(&m, 6, "t.test", TW_DNS_TYPE_A, &ans), -EBADMSG);
 	/* a header alone, and less than a header */
 	resp_start(&m, 6, F_RESP, "t.test", TW_DNS_TYPE_A, 0);
@@ -677,12 +592,12 @@ static void test_decode_ttl_and_class(void **state)
 	tw_dns_addr addrs[4];
 	tw_dns_answer ans = { addrs, 4 };
 	resp_start(&m, 2, F_RESP, "t.test", TW_DNS_TYPE_A, 3);
-	put_ptr(&m, QNAME_OFF);
-	rr_a(&m, 0x7fffffff, "192.0.2.1");
-	put_ptr(&m, QNAME_OFF);
-	rr_a(&m, 0x7fffffff, "192.0.2.2");
-	put_ptr(&m, QNAME_OFF); /* class CH: ignored */
-	rr_a(&m, 1, "192.0.2.3");
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	tw_dnsmsg_rr_addr(&m, 0x7fffffff, "192.0.2.1");
+	tw_dnsmsg_ptr(&m, QNAME_OFF);
+	tw_dnsmsg_rr_addr(&m, 0x7fffffff, "192.0.2.2");
+	tw_dnsmsg_ptr(&m, QNAME_OFF); /* class CH: ignored */
+	tw_dnsmsg_rr_addr(&m, 1, "192.0.2.3");
 	m.b[m.n - 4 - 2 - 4 - 1] = 3;
 	assert_int_equal(decode(&m, 2, "t.test", TW_DNS_TYPE_A, &ans), 0);
 	assert_int_equal(ans.n, 2);

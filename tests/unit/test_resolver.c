@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "dnsmsg.h"
+#include "fakedns.h"
 #include "loop.h"
 #include "net.h"
 #include "resolver.h"
@@ -38,149 +40,11 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- the fake server ---- */
+/* ---- the fake server's zone (support/fakedns.h) ---- */
 
-enum { LOG_MAX = 512, DELAYED_MAX = 8, CONN_MAX = 4 };
+typedef tw_fakedns fake;
 
-typedef struct delayed {
-	uint8_t buf[512];
-	size_t len;
-	tw_sockaddr to;
-	int64_t when_ms;
-} delayed;
-
-typedef struct conn {
-	int fd;
-	tw_io io;
-	uint8_t buf[600];
-	size_t len;
-	struct fake *srv;
-} conn;
-
-typedef struct fake {
-	tw_loop *l;
-	int udp;
-	int tcp;
-	int spoofer; /* a second socket: right payload, wrong source port */
-	tw_io udp_io;
-	tw_io tcp_io;
-	tw_sockaddr addr;
-	bool silent;
-	int queries;
-	int tcp_queries;
-	char log[LOG_MAX][TW_DNS_NAME_MAX + 8]; /* "name/A" or "name/AAAA" */
-	int nlog;
-	delayed later[DELAYED_MAX];
-	tw_timer later_timer;
-	conn conns[CONN_MAX];
-} fake;
-
-/* Writer for answers; the question is copied from the query. */
-typedef struct out {
-	uint8_t b[8192];
-	size_t n;
-	unsigned ancount;
-} out;
-
-static void o8(out *o, unsigned v)
-{
-	assert_true(o->n < sizeof(o->b));
-	o->b[o->n++] = (uint8_t)v;
-}
-
-static void o16(out *o, unsigned v)
-{
-	o8(o, v >> 8 & 0xff);
-	o8(o, v & 0xff);
-}
-
-static void o32(out *o, uint32_t v)
-{
-	o16(o, v >> 16);
-	o16(o, v & 0xffff);
-}
-
-static void oname(out *o, const char *dotted)
-{
-	while (*dotted) {
-		const char *dot = strchr(dotted, '.');
-		size_t n = dot ? (size_t)(dot - dotted) : strlen(dotted);
-		o8(o, (unsigned)n);
-		for (size_t i = 0; i < n; i++)
-			o8(o, (uint8_t)dotted[i]);
-		dotted += n + (dot ? 1 : 0);
-	}
-	o8(o, 0);
-}
-
-/* A or AAAA record owned by the name at owner_off. */
-static void oaddr(out *o, size_t owner_off, uint32_t ttl, const char *text)
-{
-	uint8_t a[16];
-	bool v6 = strchr(text, ':') != NULL;
-	assert_int_equal(inet_pton(v6 ? AF_INET6 : AF_INET, text, a), 1);
-	o16(o, 0xC000 | (unsigned)owner_off);
-	o16(o, v6 ? TW_DNS_TYPE_AAAA : TW_DNS_TYPE_A);
-	o16(o, TW_DNS_CLASS_IN);
-	o32(o, ttl);
-	o16(o, v6 ? 16 : 4);
-	for (int i = 0; i < (v6 ? 16 : 4); i++)
-		o8(o, a[i]);
-	o->ancount++;
-}
-
-typedef struct query {
-	uint16_t id;
-	char name[TW_DNS_NAME_MAX + 2];
-	uint16_t qtype;
-	size_t qend; /* end of the question */
-} query;
-
-static bool parse_query(const uint8_t *m, size_t len, query *q)
-{
-	size_t p = TW_DNS_HDR_LEN, o = 0;
-	if (len < p + 5)
-		return false;
-	q->id = (uint16_t)(m[0] << 8 | m[1]);
-	while (p < len && m[p] != 0) {
-		size_t l = m[p++];
-		if (l > 63 || p + l > len || o + l + 1 >= sizeof(q->name))
-			return false;
-		if (o)
-			q->name[o++] = '.';
-		memcpy(q->name + o, m + p, l);
-		o += l;
-		p += l;
-	}
-	q->name[o] = '\0';
-	if (p + 5 > len)
-		return false;
-	q->qtype = (uint16_t)(m[p + 1] << 8 | m[p + 2]);
-	q->qend = p + 5;
-	return true;
-}
-
-static void start_reply(out *o, const uint8_t *m, const query *q, unsigned flags)
-{
-	o->n = 0;
-	o->ancount = 0;
-	o16(o, q->id);
-	o16(o, 0x8180 | flags);
-	o16(o, 1);
-	o16(o, 0); /* ANCOUNT, patched by finish_reply */
-	o16(o, 0);
-	o16(o, 0);
-	for (size_t i = TW_DNS_HDR_LEN; i < q->qend; i++)
-		o8(o, m[i]);
-}
-
-static void finish_reply(out *o)
-{
-	o->b[6] = (uint8_t)(o->ancount >> 8);
-	o->b[7] = (uint8_t)o->ancount;
-}
-
-static bool is_a(const query *q)
+static bool is_a(const tw_fakedns_query *q)
 {
 	return q->qtype == TW_DNS_TYPE_A;
 }
@@ -197,266 +61,104 @@ static bool many_host(const char *n, unsigned *num)
 	return end != n + 4 && strcmp(end, suffix) == 0;
 }
 
-/* The zone. Returns false when the server stays silent. */
-static bool zone_answer(const uint8_t *m, const query *q, bool tcp, out *o, int *delay_ms)
+/* Before the real answer to spoof.test: a wrong ID, a wrong question, a
+ * garbled body and a datagram from another port. */
+static void send_spoofs(fake *f, const tw_fakedns_query *q, const tw_dnsmsg *good, const tw_sockaddr *to)
+{
+	static tw_dnsmsg bad;
+	bad = *good;
+	bad.b[1] ^= 1;
+	tw_fakedns_send(f, bad.b, bad.n, to, false);
+	bad = *good;
+	bad.b[TW_DNS_HDR_LEN + 1] = 'x'; /* xpoof.test */
+	tw_fakedns_send(f, bad.b, bad.n, to, false);
+	bad = *good;
+	tw_fakedns_send(f, bad.b, bad.n - 3, to, false); /* record cut short */
+	tw_fakedns_reply_start(&bad, q, 0);
+	tw_fakedns_answer_addr(&bad, 12, 60, "6.6.6.6");
+	tw_fakedns_send(f, bad.b, bad.n, to, true);
+}
+
+/* alias.test: a CNAME to target.test, then (A) its address. */
+static void answer_alias(const tw_fakedns_query *q, tw_dnsmsg *o)
+{
+	tw_dnsmsg_ptr(o, 12);
+	size_t rd = tw_dnsmsg_cname_begin(o, 10);
+	tw_dnsmsg_name(o, "target.test");
+	tw_dnsmsg_cname_end(o, rd);
+	tw_fakedns_count_answer(o);
+	if (is_a(q))
+		tw_fakedns_answer_addr(o, rd, 50, "192.0.2.80");
+}
+
+/* The zone. Returns the delay of the answer in ms. */
+static int zone_answer(void *arg, fake *f, const tw_fakedns_query *q, bool tcp, const tw_sockaddr *from,
+		       tw_dnsmsg *o)
 {
 	const char *n = q->name;
 	unsigned num;
-	*delay_ms = 0;
-	start_reply(o, m, q, 0);
+	int delay_ms = 0;
+	(void)arg;
+	tw_fakedns_reply_start(o, q, 0);
 	if (strcmp(n, "web.default.svc.cluster.local") == 0 || strcmp(n, "slow.test") == 0) {
 		if (is_a(q)) {
-			oaddr(o, 12, 30, "10.244.0.5");
-			oaddr(o, 12, 30, "10.244.1.7");
-			oaddr(o, 12, 30, "10.244.2.9");
+			tw_fakedns_answer_addr(o, 12, 30, "10.244.0.5");
+			tw_fakedns_answer_addr(o, 12, 30, "10.244.1.7");
+			tw_fakedns_answer_addr(o, 12, 30, "10.244.2.9");
 		} else {
-			oaddr(o, 12, 20, "fd00::5");
-			oaddr(o, 12, 20, "fd00::7");
+			tw_fakedns_answer_addr(o, 12, 20, "fd00::5");
+			tw_fakedns_answer_addr(o, 12, 20, "fd00::7");
 		}
 		if (n[0] == 's')
-			*delay_ms = 300;
+			delay_ms = 300;
 	} else if (strcmp(n, "alias.test") == 0) {
-		o16(o, 0xC00C);
-		o16(o, TW_DNS_TYPE_CNAME);
-		o16(o, TW_DNS_CLASS_IN);
-		o32(o, 10);
-		size_t at = o->n;
-		o16(o, 0);
-		oname(o, "target.test");
-		o->b[at + 1] = (uint8_t)(o->n - at - 2);
-		o->ancount++;
-		if (is_a(q))
-			oaddr(o, at + 2, 50, "192.0.2.80");
+		answer_alias(q, o);
 	} else if (strcmp(n, "v4only.test") == 0) {
 		if (is_a(q))
-			oaddr(o, 12, 40, "192.0.2.1");
+			tw_fakedns_answer_addr(o, 12, 40, "192.0.2.1");
 	} else if (strcmp(n, "servfail.test") == 0) {
-		start_reply(o, m, q, TW_DNS_RCODE_SERVFAIL);
+		tw_fakedns_reply_start(o, q, TW_DNS_RCODE_SERVFAIL);
 	} else if (strcmp(n, "big.test") == 0) {
 		if (!tcp)
-			start_reply(o, m, q, 0x0200); /* TC */
+			tw_fakedns_reply_start(o, q, 0x0200); /* TC */
 		for (unsigned i = 0; tcp && is_a(q) && i < 100; i++) {
 			char a[32];
 			snprintf(a, sizeof(a), "10.1.0.%u", i);
-			oaddr(o, 12, 60, a);
+			tw_fakedns_answer_addr(o, 12, 60, a);
 		}
 	} else if (strcmp(n, "web.ns2.example") == 0 && is_a(q)) {
-		oaddr(o, 12, 60, "192.0.2.22");
+		tw_fakedns_answer_addr(o, 12, 60, "192.0.2.22");
 	} else if (strcmp(n, "a.b.c") == 0 && is_a(q)) {
-		oaddr(o, 12, 60, "192.0.2.33");
+		tw_fakedns_answer_addr(o, 12, 60, "192.0.2.33");
 	} else if (strcmp(n, "ttl0.test") == 0 && is_a(q)) {
-		oaddr(o, 12, 0, "192.0.2.40");
+		tw_fakedns_answer_addr(o, 12, 0, "192.0.2.40");
 	} else if (strcmp(n, "cached.test") == 0 && is_a(q)) {
-		oaddr(o, 12, 60, "192.0.2.41");
+		tw_fakedns_answer_addr(o, 12, 60, "192.0.2.41");
 	} else if (many_host(n, &num) && is_a(q)) {
 		char a[32];
 		snprintf(a, sizeof(a), "10.9.%u.%u", num / 256, num % 256);
-		oaddr(o, 12, 60, a);
+		tw_fakedns_answer_addr(o, 12, 60, a);
 	} else if (strcmp(n, "spoof.test") == 0) {
 		if (is_a(q))
-			oaddr(o, 12, 60, "192.0.2.50");
+			tw_fakedns_answer_addr(o, 12, 60, "192.0.2.50");
+		if (!tcp)
+			send_spoofs(f, q, o, from);
 	} else {
-		start_reply(o, m, q, TW_DNS_RCODE_NXDOMAIN);
+		tw_fakedns_reply_start(o, q, TW_DNS_RCODE_NXDOMAIN);
 	}
-	finish_reply(o);
-	return true;
+	return delay_ms;
 }
 
-static void send_to(int fd, const uint8_t *b, size_t n, const tw_sockaddr *to)
-{
-	assert_int_equal(tw_net_send(fd, b, n, to), 0);
-}
-
-/* Before the real answer to spoof.test: a wrong ID, a wrong question, a
- * garbled body and a datagram from another port. */
-static void send_spoofs(fake *f, const uint8_t *m, const query *q, const out *good,
-			const tw_sockaddr *to)
-{
-	out bad = *good;
-	bad.b[1] ^= 1;
-	send_to(f->udp, bad.b, bad.n, to);
-	bad = *good;
-	bad.b[TW_DNS_HDR_LEN + 1] = 'x'; /* xpoof.test */
-	send_to(f->udp, bad.b, bad.n, to);
-	bad = *good;
-	send_to(f->udp, bad.b, bad.n - 3, to); /* record cut short */
-	start_reply(&bad, m, q, 0);
-	oaddr(&bad, 12, 60, "6.6.6.6");
-	finish_reply(&bad);
-	send_to(f->spoofer, bad.b, bad.n, to);
-}
-
-static void log_query(fake *f, const query *q)
-{
-	if (f->nlog < LOG_MAX)
-		snprintf(f->log[f->nlog++], sizeof(f->log[0]), "%s/%s", q->name,
-			 is_a(q) ? "A" : "AAAA");
-}
-
-static void on_later(void *arg)
-{
-	fake *f = arg;
-	int64_t now = wall_ms(), next = INT64_MAX;
-	for (int i = 0; i < DELAYED_MAX; i++) {
-		delayed *d = &f->later[i];
-		if (d->len && d->when_ms <= now) {
-			send_to(f->udp, d->buf, d->len, &d->to);
-			d->len = 0;
-		} else if (d->len && d->when_ms < next) {
-			next = d->when_ms;
-		}
-	}
-	if (next != INT64_MAX)
-		tw_timer_in(f->l, &f->later_timer, (next - now) * MS);
-}
-
-static void send_later(fake *f, const out *o, const tw_sockaddr *to, int delay_ms)
-{
-	for (int i = 0; i < DELAYED_MAX; i++) {
-		delayed *d = &f->later[i];
-		if (d->len == 0) {
-			memcpy(d->buf, o->b, o->n);
-			d->len = o->n;
-			d->to = *to;
-			d->when_ms = wall_ms() + delay_ms;
-			if (!tw_timer_armed(&f->later_timer))
-				tw_timer_in(f->l, &f->later_timer, delay_ms * MS);
-			return;
-		}
-	}
-	fail_msg("fake server: too many delayed answers");
-}
-
-static void on_udp_query(void *arg, uint32_t ev)
-{
-	fake *f = arg;
-	uint8_t m[1024];
-	tw_rx_meta meta;
-	long n;
-	(void)ev;
-	while ((n = tw_net_recv(f->udp, m, sizeof(m), &meta, &tw_clock_system)) >= 0) {
-		query q;
-		out o;
-		int delay;
-		f->queries++;
-		if (!parse_query(m, (size_t)n, &q))
-			continue;
-		log_query(f, &q);
-		if (f->silent || !zone_answer(m, &q, false, &o, &delay))
-			continue;
-		if (strcmp(q.name, "spoof.test") == 0)
-			send_spoofs(f, m, &q, &o, &meta.from);
-		if (delay)
-			send_later(f, &o, &meta.from, delay);
-		else
-			send_to(f->udp, o.b, o.n, &meta.from);
-	}
-}
-
-static void conn_close(conn *c)
-{
-	tw_io_del(c->srv->l, &c->io);
-	close(c->fd);
-	c->fd = -1;
-}
-
-static void on_conn(void *arg, uint32_t ev)
-{
-	conn *c = arg;
-	(void)ev;
-	ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-	if (n <= 0) {
-		if (n == 0 || errno != EAGAIN)
-			conn_close(c);
-		return;
-	}
-	c->len += (size_t)n;
-	if (c->len < 2 || c->len < 2 + (size_t)(c->buf[0] << 8 | c->buf[1]))
-		return;
-	query q;
-	out o;
-	int delay;
-	c->srv->tcp_queries++;
-	if (parse_query(c->buf + 2, c->len - 2, &q) && zone_answer(c->buf + 2, &q, true, &o, &delay)) {
-		uint8_t frame[2 + sizeof(o.b)];
-		frame[0] = (uint8_t)(o.n >> 8);
-		frame[1] = (uint8_t)o.n;
-		memcpy(frame + 2, o.b, o.n);
-		assert_int_equal(send(c->fd, frame, o.n + 2, MSG_NOSIGNAL), (ssize_t)(o.n + 2));
-	}
-	conn_close(c);
-}
-
-static void on_accept(void *arg, uint32_t ev)
-{
-	fake *f = arg;
-	(void)ev;
-	int fd = accept4(f->tcp, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (int i = 0; i < CONN_MAX; i++) {
-		conn *c = &f->conns[i];
-		if (c->fd < 0) {
-			c->fd = fd;
-			c->len = 0;
-			c->srv = f;
-			tw_io_init(&c->io);
-			assert_int_equal(tw_io_add(f->l, &c->io, fd, EPOLLIN, on_conn, c), 0);
-			return;
-		}
-	}
-	close(fd);
-}
-
-/* Serves on host (port 0); returns false when the address is unusable. */
+/* Serves the zone on host (port 0); returns false when the address is
+ * unusable. */
 static bool fake_start_at(fake *f, tw_loop *l, const char *host)
 {
-	memset(f, 0, sizeof(*f));
-	f->l = l;
-	tw_sockaddr any;
-	assert_int_equal(tw_sa_from_numeric(host, 0, &any), 0);
-	/* UDP and TCP on one port number: the ephemeral UDP port's TCP twin
-	 * may be taken by someone else, so try a few ports (bounded). */
-	f->tcp = -1;
-	for (int attempt = 0; attempt < 50 && f->tcp < 0; attempt++) {
-		f->udp = tw_net_udp_open(&any, NULL);
-		if (f->udp < 0)
-			return false;
-		assert_int_equal(tw_net_local_addr(f->udp, &f->addr), 0);
-		f->tcp = tw_net_tcp_listen(&f->addr, 8);
-		if (f->tcp < 0)
-			close(f->udp);
-	}
-	assert_true(f->tcp >= 0);
-	f->spoofer = tw_net_udp_open(&any, NULL);
-	assert_true(f->spoofer >= 0);
-	tw_io_init(&f->udp_io);
-	tw_io_init(&f->tcp_io);
-	assert_int_equal(tw_io_add(l, &f->udp_io, f->udp, EPOLLIN, on_udp_query, f), 0);
-	assert_int_equal(tw_io_add(l, &f->tcp_io, f->tcp, EPOLLIN, on_accept, f), 0);
-	tw_timer_init(&f->later_timer, on_later, f);
-	for (int i = 0; i < CONN_MAX; i++)
-		f->conns[i].fd = -1;
-	return true;
+	return tw_fakedns_start(f, l, host, zone_answer, NULL);
 }
 
 static void fake_start(fake *f, tw_loop *l)
 {
 	assert_true(fake_start_at(f, l, "127.0.0.1"));
-}
-
-static void fake_stop(fake *f)
-{
-	tw_io_del(f->l, &f->udp_io);
-	tw_io_del(f->l, &f->tcp_io);
-	tw_timer_stop(f->l, &f->later_timer);
-	for (int i = 0; i < CONN_MAX; i++) {
-		if (f->conns[i].fd >= 0)
-			conn_close(&f->conns[i]);
-	}
-	close(f->udp);
-	close(f->tcp);
-	close(f->spoofer);
 }
 
 /* ---- fixture ---- */
@@ -553,7 +255,7 @@ static tw_resolver *fx_resolver(fx *x, const tw_sockaddr *servers, size_t n, uns
 static void fx_fini(fx *x)
 {
 	tw_resolver_free(x->r);
-	fake_stop(&x->srv);
+	tw_fakedns_stop(&x->srv);
 	assert_int_equal(tw_loop_timer_count(x->l), 0); /* nothing left armed */
 	tw_loop_free(x->l);
 	unlink(x->conf);
@@ -701,7 +403,7 @@ static void test_timeout_then_second_server(void **state)
 	assert_int_equal(res.err, -ETIMEDOUT);
 	assert_true(res.at_ms - t0 >= 300);
 	assert_int_equal(silent.queries, 1 + 2 * 3);
-	fake_stop(&silent);
+	tw_fakedns_stop(&silent);
 	fx_fini(&x);
 }
 
@@ -1058,7 +760,7 @@ static void test_ipv6_server(void **state)
 	assert_int_equal(v6.queries, 3);
 	assert_int_equal(v6.tcp_queries, 1);
 	assert_int_equal(x.srv.queries, 0);
-	fake_stop(&v6);
+	tw_fakedns_stop(&v6);
 	fx_fini(&x);
 }
 
