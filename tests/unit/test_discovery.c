@@ -32,15 +32,14 @@
 #include "fakedns.h"
 #include "loop.h"
 #include "net.h"
+#include "pump.h"
 #include "resolver.h"
 
 #define MS INT64_C(1000000)
 
 static int64_t wall_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return tw_pump_mono_ns() / MS;
 }
 
 /* ---- update recorder ---- */
@@ -72,21 +71,28 @@ static void on_update(void *arg, const tw_discovered *t, size_t n)
 	}
 }
 
+typedef struct want_updates {
+	const rec *r;
+	int updates;
+} want_updates;
+
+static bool enough_updates(void *arg)
+{
+	const want_updates *w = arg;
+	return w->r->updates >= w->updates;
+}
+
 /* Runs l until r has seen `updates` updates or max_ms passed. */
 static bool wait_updates(tw_loop *l, rec *r, int updates, int max_ms)
 {
-	int64_t end = wall_ms() + max_ms;
-	while (r->updates < updates && wall_ms() < end)
-		tw_loop_run_once(l, 10 * MS);
-	return r->updates >= updates;
+	want_updates w = { r, updates };
+	return tw_pump_until(l, enough_updates, &w, max_ms * MS);
 }
 
 /* Runs l for ms milliseconds. */
 static void run_for(tw_loop *l, int ms)
 {
-	int64_t end = wall_ms() + ms;
-	while (wall_ms() < end)
-		tw_loop_run_once(l, 5 * MS);
+	tw_pump_for(l, ms * MS);
 }
 
 static tw_config *load(const char *yaml)
@@ -570,6 +576,11 @@ static void dns_start(fake_dns *f, tw_loop *l)
 	assert_true(tw_fakedns_start(&f->srv, l, "127.0.0.1", dns_zone, f));
 }
 
+static bool refresh_failed(void *arg)
+{
+	return tw_discovery_get_stats(arg).refreshes_failed >= 1;
+}
+
 static void test_dns(void **state)
 {
 	(void)state;
@@ -617,9 +628,7 @@ static void test_dns(void **state)
 
 	/* The server fails: the list stays, failures are counted. */
 	f.servfail = true;
-	int64_t end = wall_ms() + 3000;
-	while (tw_discovery_get_stats(d).refreshes_failed < 1 && wall_ms() < end)
-		tw_loop_run_once(l, 10 * MS);
+	(void)tw_pump_until(l, refresh_failed, d, 3000 * MS);
 	tw_discovery_stats st = tw_discovery_get_stats(d);
 	assert_int_equal(st.refreshes_failed, 1);
 	assert_true(st.refreshes_ok >= 2);

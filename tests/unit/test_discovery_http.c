@@ -27,16 +27,10 @@
 #include "discovery.h"
 #include "loop.h"
 #include "net.h"
+#include "pump.h"
 #include "resolver.h"
 
 #define MS INT64_C(1000000)
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the server ---- */
 
@@ -209,13 +203,22 @@ static uint64_t refreshes(const tw_discovery *d)
 	return st.refreshes_ok + st.refreshes_failed;
 }
 
+typedef struct want_refreshes {
+	const tw_discovery *d;
+	uint64_t count;
+} want_refreshes;
+
+static bool enough_refreshes(void *arg)
+{
+	const want_refreshes *w = arg;
+	return refreshes(w->d) >= w->count;
+}
+
 /* Runs until the discovery has finished `count` refreshes or max_ms. */
 static bool wait_refreshes(tw_loop *l, const tw_discovery *d, uint64_t count, int max_ms)
 {
-	int64_t end = wall_ms() + max_ms;
-	while (refreshes(d) < count && wall_ms() < end)
-		tw_loop_run_once(l, 10 * MS);
-	return refreshes(d) >= count;
+	want_refreshes w = { d, count };
+	return tw_pump_until(l, enough_refreshes, &w, max_ms * MS);
 }
 
 static tw_config *http_config(const char *url, const char *extra)
@@ -423,6 +426,11 @@ static void test_resolved_name(void **state)
 	rmdir(dir);
 }
 
+static bool got_request(void *arg)
+{
+	return ((const hsrv *)arg)->requests > 0;
+}
+
 /* Freeing while a transfer hangs closes everything it had in the loop. */
 static void test_free_during_transfer(void **state)
 {
@@ -438,9 +446,7 @@ static void test_free_during_transfer(void **state)
 	int err;
 	tw_discovery *d = tw_discovery_new(l, NULL, &cfg->groups[0], &opts, on_update, &r, &err);
 	assert_non_null(d);
-	int64_t end = wall_ms() + 3000;
-	while (s.requests == 0 && wall_ms() < end)
-		tw_loop_run_once(l, 10 * MS);
+	(void)tw_pump_until(l, got_request, &s, 3000 * MS);
 	assert_int_equal(s.requests, 1);
 	tw_discovery_free(d);
 	assert_int_equal(tw_loop_timer_count(l), 0);

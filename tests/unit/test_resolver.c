@@ -29,15 +29,14 @@
 #include "fakedns.h"
 #include "loop.h"
 #include "net.h"
+#include "pump.h"
 #include "resolver.h"
 
 #define MS INT64_C(1000000)
 
 static int64_t wall_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return tw_pump_mono_ns() / MS;
 }
 
 /* ---- the fake server's zone (support/fakedns.h) ---- */
@@ -263,25 +262,30 @@ static void fx_fini(fx *x)
 	rmdir(x->dir);
 }
 
+typedef struct results {
+	const result *res;
+	size_t n;
+} results;
+
+static bool all_called(void *arg)
+{
+	const results *r = arg;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->res[i].calls == 0)
+			return false;
+	return true;
+}
+
 /* Runs the loop until every result has been called or max_ms passed. */
 static void run_until(fx *x, result *res, size_t n, int max_ms)
 {
-	int64_t end = wall_ms() + max_ms;
-	for (;;) {
-		bool all = true;
-		for (size_t i = 0; i < n; i++)
-			all &= res[i].calls > 0;
-		if (all || wall_ms() >= end)
-			return;
-		tw_loop_run_once(x->l, 10 * MS);
-	}
+	results r = { res, n };
+	(void)tw_pump_until(x->l, all_called, &r, max_ms * MS);
 }
 
 static void run_for(fx *x, int ms)
 {
-	int64_t end = wall_ms() + ms;
-	while (wall_ms() < end)
-		tw_loop_run_once(x->l, 10 * MS);
+	tw_pump_for(x->l, ms * MS);
 }
 
 static const char *addr_str(const tw_sockaddr *a, char *buf)
