@@ -405,9 +405,11 @@ static void check_test_keys(replay *r, const tw_cli_random *rnd)
 	tw_test_crypto_free(tc);
 }
 
-static void check_capture(size_t idx)
+/* *state: the capture (test_open ... test_mixed). */
+static void test_capture(void **state)
 {
-	const tw_capture *k = &tw_captures[idx];
+	const tw_capture *k = *state;
+	size_t idx = (size_t)(k - tw_captures);
 	tw_pcap pc;
 	assert_int_equal(tw_capture_load(k, TW_CAPTURES_DIR, &pc), 0);
 	assert_int_equal(pc.to_server_len, C_END);
@@ -480,13 +482,6 @@ static void check_capture_bytewise(size_t idx)
 	assert_int_equal(nev, 4);
 	tw_srv_free(s);
 	tw_pcap_free(&pc);
-}
-
-/* *state: the capture (test_open ... test_mixed). */
-static void test_capture(void **state)
-{
-	const tw_capture *k = *state;
-	check_capture((size_t)(k - tw_captures));
 }
 
 static void test_bytewise(void **state)

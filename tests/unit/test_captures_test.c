@@ -132,8 +132,10 @@ static void check_reflector(const tw_capture *cap, tw_test_crypto *c, const tw_p
 		check_clear(cap, c, u->payload, 96, cap->clear15);
 }
 
-static void run_capture(const tw_capture *cap)
+/* *state: the capture (test_open ... test_mixed). */
+static void test_capture(void **state)
 {
+	const tw_capture *cap = *state;
 	tw_pcap p;
 	assert_int_equal(tw_capture_load(cap, TW_CAPTURES_DIR, &p), 0);
 	const tw_pcap_udp *snd[NPKT], *refl[NPKT];
@@ -145,12 +147,6 @@ static void run_capture(const tw_capture *cap)
 	}
 	tw_test_crypto_free(c);
 	tw_pcap_free(&p);
-}
-
-/* *state: the capture (test_open ... test_mixed). */
-static void test_capture(void **state)
-{
-	run_capture(*state);
 }
 
 /* A keyed capture packet with one flipped ciphertext bit fails to verify. */

@@ -542,8 +542,10 @@ static void reflect(const tw_peer_udp *from, const urx *u, uint32_t rseq, size_t
 	tw_peer_udp_send(from, &u->m.from, out, len_override ? len_override : (size_t)n, -1);
 }
 
-static void check_sender(const char *host)
+/* *state: the host (test_sender_v4, _v6). */
+static void test_sender(void **state)
 {
+	const char *host = *state;
 	fx f;
 	fx_start(&f, host);
 	tw_sockaddr any;
@@ -612,12 +614,6 @@ static void check_sender(const char *host)
 	close(refl.fd);
 	close(stranger.fd);
 	fx_stop(&f);
-}
-
-/* *state: the host (test_sender_v4, _v6). */
-static void test_sender(void **state)
-{
-	check_sender(*state);
 }
 
 /* 14-octet packets (padding 0) and the schedule's pace. */

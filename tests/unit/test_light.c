@@ -217,8 +217,10 @@ static void stamp_exchange(fx *f, const sock *s, tw_stamp_sec sec, tw_test_crypt
 /* ------------------------------------------------------------------ */
 /* TWAMP Light                                                          */
 
-static void check_light_stateless(const char *host)
+/* *state: the host (test_light_stateless_v4, _v6). */
+static void test_light_stateless(void **state)
 {
+	const char *host = *state;
 	fx f;
 	tw_light_params p = base_params(TW_LIGHT_TWAMP);
 	p.stateless = true;
@@ -236,14 +238,10 @@ static void check_light_stateless(const char *host)
 	fx_stop(&f);
 }
 
-/* *state: the host (test_light_stateless_v4, _v6). */
-static void test_light_stateless(void **state)
+/* *state: the host (test_light_stateful_v4, _v6). */
+static void test_light_stateful(void **state)
 {
-	check_light_stateless(*state);
-}
-
-static void check_light_stateful(const char *host)
-{
+	const char *host = *state;
 	fx f;
 	tw_light_params p = base_params(TW_LIGHT_TWAMP);
 	fx_start(&f, host, &p);
@@ -258,12 +256,6 @@ static void check_light_stateful(const char *host)
 	close(a.fd);
 	close(b.fd);
 	fx_stop(&f);
-}
-
-/* *state: the host (test_light_stateful_v4, _v6). */
-static void test_light_stateful(void **state)
-{
-	check_light_stateful(*state);
 }
 
 /* 14 -> 41, 41 -> 41, 78 -> 78 with the sender's padding in place; the
@@ -310,9 +302,11 @@ static void test_light_lengths(void **state)
 }
 
 /* TTL 255 out, the received TTL reported, the DS byte copied (ECN
- * cleared) or the configured reply DSCP. */
-static void check_marking(const char *host)
+ * cleared) or the configured reply DSCP.
+ * *state: the host (test_light_ttl_and_dscp_v4, _v6). */
+static void test_light_ttl_and_dscp(void **state)
 {
+	const char *host = *state;
 	static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
 	for (int configured = 0; configured < 2; configured++) {
 		fx f;
@@ -342,12 +336,6 @@ static void check_marking(const char *host)
 		close(s.fd);
 		fx_stop(&f);
 	}
-}
-
-/* *state: the host (test_light_ttl_and_dscp_v4, _v6). */
-static void test_light_ttl_and_dscp(void **state)
-{
-	check_marking(*state);
 }
 
 static void test_light_allow_drops(void **state)
@@ -439,8 +427,17 @@ static void test_light_idle_expiry(void **state)
 	fx_stop(&f);
 }
 
-static void check_light_keyed(tw_test_sec sec, const char *host)
+typedef struct keyed_case {
+	tw_test_sec sec;
+	const char *host;
+} keyed_case;
+
+/* *state: a keyed_case (test_light_authenticated, _encrypted, _encrypted_v6). */
+static void test_light_keyed(void **state)
 {
+	const keyed_case *row = *state;
+	tw_test_sec sec = row->sec;
+	const char *host = row->host;
 	fx f;
 	tw_light_params p = base_params(TW_LIGHT_TWAMP);
 	p.sec = sec;
@@ -490,18 +487,6 @@ static void check_light_keyed(tw_test_sec sec, const char *host)
 	fx_stop(&f);
 }
 
-typedef struct keyed_case {
-	tw_test_sec sec;
-	const char *host;
-} keyed_case;
-
-/* *state: a keyed_case (test_light_authenticated, _encrypted, _encrypted_v6). */
-static void test_light_keyed(void **state)
-{
-	const keyed_case *c = *state;
-	check_light_keyed(c->sec, c->host);
-}
-
 static void test_light_keyed_without_keys(void **state)
 {
 	(void)state;
@@ -528,8 +513,18 @@ static void test_light_keyed_without_keys(void **state)
 /* ------------------------------------------------------------------ */
 /* STAMP                                                                */
 
-static void check_stamp_open(const char *host, bool stateless)
+/* A host and whether the reflector is stateless. */
+typedef struct host_mode {
+	const char *host;
+	bool stateless;
+} host_mode;
+
+/* *state: a host_mode (test_stamp_stateful_v4 ... test_stamp_stateless_v6). */
+static void test_stamp_open(void **state)
 {
+	const host_mode *row = *state;
+	const char *host = row->host;
+	bool stateless = row->stateless;
 	fx f;
 	tw_light_params p = base_params(TW_LIGHT_STAMP);
 	p.stateless = stateless;
@@ -559,21 +554,10 @@ static void check_stamp_open(const char *host, bool stateless)
 	fx_stop(&f);
 }
 
-/* A host and whether the reflector is stateless. */
-typedef struct host_mode {
-	const char *host;
-	bool stateless;
-} host_mode;
-
-/* *state: a host_mode (test_stamp_stateful_v4 ... test_stamp_stateless_v6). */
-static void test_stamp_open(void **state)
+/* *state: the host (test_stamp_authenticated_v4, _v6). */
+static void test_stamp_authenticated(void **state)
 {
-	const host_mode *c = *state;
-	check_stamp_open(c->host, c->stateless);
-}
-
-static void check_stamp_auth(const char *host)
-{
+	const char *host = *state;
 	fx f;
 	tw_light_params p = base_params(TW_LIGHT_STAMP);
 	p.sec = TW_TEST_AUTH;
@@ -613,12 +597,6 @@ static void check_stamp_auth(const char *host)
 	tw_test_crypto_free(c);
 	close(s.fd);
 	fx_stop(&f);
-}
-
-/* *state: the host (test_stamp_authenticated_v4, _v6). */
-static void test_stamp_authenticated(void **state)
-{
-	check_stamp_auth(*state);
 }
 
 /* A STAMP port answers TWAMP Light senders: 14 octets -> the 44-octet
@@ -720,9 +698,11 @@ static size_t tlvs_of(unsigned which, uint8_t dscp1, uint32_t s_txc, uint8_t *ar
 enum { T_COS = 1, T_LOC = 2, T_DM = 4, T_FU = 8, T_TS = 16, T_ALL = 31 };
 
 /* Class of Service: DSCP1 applied when policy allows (reply DS byte =
- * DSCP1), otherwise the received DSCP and RP = 1; DSCP2/ECN = received. */
-static void check_cos(const char *host)
+ * DSCP1), otherwise the received DSCP and RP = 1; DSCP2/ECN = received.
+ * *state: the host (test_stamp_cos_v4, _v6). */
+static void test_stamp_cos(void **state)
 {
+	const char *host = *state;
 	for (int allow = 0; allow < 2; allow++) {
 		fx f;
 		tw_light_params p = base_params(TW_LIGHT_STAMP);
@@ -747,14 +727,12 @@ static void check_cos(const char *host)
 	}
 }
 
-/* *state: the host (test_stamp_cos_v4, _v6). */
-static void test_stamp_cos(void **state)
+/* *state: a host_mode (test_stamp_tlvs_stateful_v4, _v6, test_stamp_tlvs_stateless). */
+static void test_stamp_tlvs(void **state)
 {
-	check_cos(*state);
-}
-
-static void check_tlvs(const char *host, bool stateless)
-{
+	const host_mode *row = *state;
+	const char *host = row->host;
+	bool stateless = row->stateless;
 	fx f;
 	tw_light_params p = base_params(TW_LIGHT_STAMP);
 	p.stateless = stateless;
@@ -804,13 +782,6 @@ static void check_tlvs(const char *host, bool stateless)
 	assert_int_equal(f.st.tlv_malformed, 0);
 	close(s.fd);
 	fx_stop(&f);
-}
-
-/* *state: a host_mode (test_stamp_tlvs_stateful_v4, _v6, test_stamp_tlvs_stateless). */
-static void test_stamp_tlvs(void **state)
-{
-	const host_mode *c = *state;
-	check_tlvs(c->host, c->stateless);
 }
 
 /* Authenticated STAMP with TLVs: the HMAC TLV verifies and is recomputed;

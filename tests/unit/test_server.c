@@ -355,8 +355,10 @@ static void good_expect_complete(fx *f, good *g)
 /* ------------------------------------------------------------------ */
 /* Greeting and set-up                                                  */
 
-static void check_handshake(const char *host)
+/* *state: the host (test_handshake_v4, _v6). */
+static void test_handshake(void **state)
 {
+	const char *host = *state;
 	fx f;
 	tw_server_params p = default_params();
 	p.kdf_count = 4096;
@@ -387,12 +389,6 @@ static void check_handshake(const char *host)
 	assert_int_equal(stats(&f)->active_connections, 1);
 	close(fd);
 	fx_stop(&f);
-}
-
-/* *state: the host (test_handshake_v4, _v6). */
-static void test_handshake(void **state)
-{
-	check_handshake(*state);
 }
 
 static void test_greeting_offers_configured_modes(void **state)
@@ -504,10 +500,18 @@ static void test_request_refusals_answered(void **state)
 /* ------------------------------------------------------------------ */
 /* addresses, DSCP, TTL                                                 */
 
+typedef struct host_pair {
+	const char *host, *src;
+} host_pair;
+
 /* The client sits on src, another address than the server's, so "the
- * control connection's client address" and "its server address" differ. */
-static void check_zero_addresses(const char *host, const char *src)
+ * control connection's client address" and "its server address" differ.
+ * *state: a host_pair (test_zero_addresses_v4, _v6). */
+static void test_zero_addresses(void **state)
 {
+	const host_pair *row = *state;
+	const char *host = row->host;
+	const char *src = row->src;
 	fx f;
 	tw_server_params p = default_params();
 	fx_start(&f, host, &p);
@@ -532,17 +536,6 @@ static void check_zero_addresses(const char *host, const char *src)
 	close(fd);
 	close(u.fd);
 	fx_stop(&f);
-}
-
-typedef struct host_pair {
-	const char *host, *src;
-} host_pair;
-
-/* *state: a host_pair (test_zero_addresses_v4, _v6). */
-static void test_zero_addresses(void **state)
-{
-	const host_pair *c = *state;
-	check_zero_addresses(c->host, c->src);
 }
 
 /* Addresses in the request are used when present: replies go to the
@@ -633,8 +626,17 @@ static void test_sid_layout(void **state)
 	check_sids("::1", v6);
 }
 
-static void check_dscp(const char *host, unsigned dscp)
+typedef struct dscp_case {
+	const char *host;
+	unsigned dscp;
+} dscp_case;
+
+/* *state: a dscp_case (test_dscp_ef_v4 ... test_dscp_zero_v4). */
+static void test_dscp(void **state)
 {
+	const dscp_case *row = *state;
+	const char *host = row->host;
+	unsigned dscp = row->dscp;
 	fx f;
 	tw_server_params p = default_params();
 	fx_start(&f, host, &p);
@@ -658,18 +660,6 @@ static void check_dscp(const char *host, unsigned dscp)
 	close(fd);
 	close(u.fd);
 	fx_stop(&f);
-}
-
-typedef struct dscp_case {
-	const char *host;
-	unsigned dscp;
-} dscp_case;
-
-/* *state: a dscp_case (test_dscp_ef_v4 ... test_dscp_zero_v4). */
-static void test_dscp(void **state)
-{
-	const dscp_case *c = *state;
-	check_dscp(c->host, c->dscp);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1511,8 +1501,17 @@ static const uint8_t *secret_cb(void *arg, const char *identity, size_t *len)
 	return (const uint8_t *)SECRET;
 }
 
-static void run_keyed(uint32_t mode, const char *host)
+typedef struct keyed_case {
+	uint32_t mode;
+	const char *host;
+} keyed_case;
+
+/* *state: a keyed_case (test_keyed_authenticated ... test_open_client_session). */
+static void test_keyed(void **state)
 {
+	const keyed_case *row = *state;
+	uint32_t mode = row->mode;
+	const char *host = row->host;
 	fx f;
 	tw_server_params p = default_params();
 	p.modes = TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED;
@@ -1526,18 +1525,6 @@ static void run_keyed(uint32_t mode, const char *host)
 	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_AUTH], 0);
 	good_end(&f, &g);
 	fx_stop(&f);
-}
-
-typedef struct keyed_case {
-	uint32_t mode;
-	const char *host;
-} keyed_case;
-
-/* *state: a keyed_case (test_keyed_authenticated ... test_open_client_session). */
-static void test_keyed(void **state)
-{
-	const keyed_case *c = *state;
-	run_keyed(c->mode, c->host);
 }
 
 static void check_keyed_refused(uint32_t mode, const char *identity, const char *secret, tw_server_reject why)

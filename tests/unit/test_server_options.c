@@ -217,9 +217,11 @@ static void test_unoffered_feature_refused(void **state)
 }
 
 /* RFC 6038: Reflected octets echoed, the first L padding octets come back
- * after the reflector header; padding < L + 27 is refused with Accept 3. */
-static void check_reflect_octets(const char *host)
+ * after the reflector header; padding < L + 27 is refused with Accept 3.
+ * *state: the host (test_reflect_octets_v4, _v6). */
+static void test_reflect_octets(void **state)
 {
+	const char *host = *state;
 	fx f;
 	fx_start(&f, host, ALL_FEATURES, false);
 	int fd = tw_script_open(f.loop, &f.addr, NULL, TW_MODE_OPEN | TW_MODE_REFLECT_OCTETS);
@@ -251,12 +253,6 @@ static void check_reflect_octets(const char *host)
 	close(u.fd);
 	close(fd);
 	fx_stop(&f);
-}
-
-/* *state: the host (test_reflect_octets_v4, _v6). */
-static void test_reflect_octets(void **state)
-{
-	check_reflect_octets(*state);
 }
 
 /* Without Reflect Octets negotiated the fields are MBZ: ignored. */
@@ -321,9 +317,11 @@ static void test_symmetric_size(void **state)
 }
 
 /* RFC 7750: the reflector header grows to 44 octets, S-DSCP-ECN carries
- * the whole received DS byte; replies go out with the Type-P DSCP. */
-static void check_dscp_ecn(const char *host)
+ * the whole received DS byte; replies go out with the Type-P DSCP.
+ * *state: the host (test_dscp_ecn_v4, _v6). */
+static void test_dscp_ecn(void **state)
 {
+	const char *host = *state;
 	fx f;
 	fx_start(&f, host, ALL_FEATURES, false);
 	int fd = tw_script_open(f.loop, &f.addr, NULL, TW_MODE_OPEN | TW_MODE_DSCP_ECN);
@@ -346,12 +344,6 @@ static void check_dscp_ecn(const char *host)
 	close(u.fd);
 	close(fd);
 	fx_stop(&f);
-}
-
-/* *state: the host (test_dscp_ecn_v4, _v6). */
-static void test_dscp_ecn(void **state)
-{
-	check_dscp_ecn(*state);
 }
 
 /* RFC 8186: with PTP negotiated the reflector's timestamps are PTPv2
@@ -390,9 +382,11 @@ static void test_ptp_timestamps(void **state)
 }
 
 /* RFC 5938: Start-N/Stop-N start and stop the listed sessions only;
- * Start-Sessions is not for an ISC connection. */
-static void check_isc(const char *host)
+ * Start-Sessions is not for an ISC connection.
+ * *state: the host (test_isc_v4, _v6). */
+static void test_isc(void **state)
 {
+	const char *host = *state;
 	fx f;
 	fx_start(&f, host, ALL_FEATURES, false);
 	int fd = tw_script_open(f.loop, &f.addr, NULL, TW_MODE_OPEN | TW_MODE_ISC);
@@ -432,17 +426,13 @@ static void check_isc(const char *host)
 	fx_stop(&f);
 }
 
-/* *state: the host (test_isc_v4, _v6). */
-static void test_isc(void **state)
-{
-	check_isc(*state);
-}
-
 /* A sender behind port translation: registered Sender Port X, packets
  * from port Y. Answered at Y only with reflect_to_source; without it the
- * packets are dropped as wrong_source and X gets nothing either. */
-static void check_reflect_to_source(const char *host)
+ * packets are dropped as wrong_source and X gets nothing either.
+ * *state: the host (test_reflect_to_source_v4, _v6). */
+static void test_reflect_to_source(void **state)
 {
+	const char *host = *state;
 	for (int to_source = 0; to_source < 2; to_source++) {
 		fx f;
 		fx_start(&f, host, 0, to_source);
@@ -472,12 +462,6 @@ static void check_reflect_to_source(const char *host)
 		close(fd);
 		fx_stop(&f);
 	}
-}
-
-/* *state: the host (test_reflect_to_source_v4, _v6). */
-static void test_reflect_to_source(void **state)
-{
-	check_reflect_to_source(*state);
 }
 
 int main(void)
