@@ -29,6 +29,23 @@ bool tw_pump_until(tw_loop *l, tw_pump_cond cond, void *arg, int64_t max_ns)
 	return true;
 }
 
+typedef struct counter {
+	const int *value;
+	int want;
+} counter;
+
+static bool counter_reached(void *arg)
+{
+	const counter *c = arg;
+	return *c->value >= c->want;
+}
+
+bool tw_pump_until_count(tw_loop *l, const int *value, int want, int64_t max_ns)
+{
+	counter c = { value, want };
+	return tw_pump_until(l, counter_reached, &c, max_ns);
+}
+
 static bool never(void *arg)
 {
 	(void)arg;

@@ -25,6 +25,10 @@ typedef bool (*tw_pump_cond)(void *arg);
  * error. Returns whether cond held. */
 bool tw_pump_until(tw_loop *l, tw_pump_cond cond, void *arg, int64_t max_ns);
 
+/* tw_pump_until for a counter that callbacks on l raise: runs until
+ * *value >= want or max_ns passed; returns whether it got there. */
+bool tw_pump_until_count(tw_loop *l, const int *value, int want, int64_t max_ns);
+
 /* Runs l for ns of monotonic time (tw_pump_until with a condition that
  * never holds). */
 void tw_pump_for(tw_loop *l, int64_t ns);

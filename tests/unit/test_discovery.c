@@ -71,22 +71,10 @@ static void on_update(void *arg, const tw_discovered *t, size_t n)
 	}
 }
 
-typedef struct want_updates {
-	const rec *r;
-	int updates;
-} want_updates;
-
-static bool enough_updates(void *arg)
-{
-	const want_updates *w = arg;
-	return w->r->updates >= w->updates;
-}
-
 /* Runs l until r has seen `updates` updates or max_ms passed. */
 static bool wait_updates(tw_loop *l, rec *r, int updates, int max_ms)
 {
-	want_updates w = { r, updates };
-	return tw_pump_until(l, enough_updates, &w, max_ms * MS);
+	return tw_pump_until_count(l, &r->updates, updates, max_ms * MS);
 }
 
 /* Runs l for ms milliseconds. */

@@ -426,11 +426,6 @@ static void test_resolved_name(void **state)
 	rmdir(dir);
 }
 
-static bool got_request(void *arg)
-{
-	return ((const hsrv *)arg)->requests > 0;
-}
-
 /* Freeing while a transfer hangs closes everything it had in the loop. */
 static void test_free_during_transfer(void **state)
 {
@@ -446,7 +441,7 @@ static void test_free_during_transfer(void **state)
 	int err;
 	tw_discovery *d = tw_discovery_new(l, NULL, &cfg->groups[0], &opts, on_update, &r, &err);
 	assert_non_null(d);
-	(void)tw_pump_until(l, got_request, &s, 3000 * MS);
+	(void)tw_pump_until_count(l, &s.requests, 1, 3000 * MS);
 	assert_int_equal(s.requests, 1);
 	tw_discovery_free(d);
 	assert_int_equal(tw_loop_timer_count(l), 0);
