@@ -32,6 +32,7 @@
 #include "script.h"
 #include "sender.h"
 #include "server.h"
+#include "serverfx.h"
 #include "testpkt.h"
 
 #define MS 1000000LL
@@ -44,14 +45,7 @@
 /* ------------------------------------------------------------------ */
 /* fixture: one loop, one server                                        */
 
-typedef struct fx {
-	tw_loop *loop;
-	tw_server *srv;
-	tw_sockaddr addr;   /* the bound listener */
-	tw_sockaddr listen; /* as configured (port 0) */
-	int family;
-	const char *host;
-} fx;
+typedef tw_serverfx fx; /* support/serverfx.h */
 
 static tw_server_params default_params(void)
 {
@@ -61,35 +55,6 @@ static tw_server_params default_params(void)
 		.max_sessions = 8,
 		.kdf_count = 1024,
 	};
-}
-
-static void fx_start(fx *f, const char *host, const tw_server_params *params)
-{
-	tw_log_setup(TW_LOG_ERROR, TW_LOG_LOGFMT);
-	memset(f, 0, sizeof(*f));
-	f->host = host;
-	f->loop = tw_loop_new(NULL);
-	assert_non_null(f->loop);
-	assert_int_equal(tw_sa_from_numeric(host, 0, &f->listen), 0);
-	f->family = tw_sa_family(&f->listen);
-	tw_server_params p = *params;
-	p.listen = &f->listen;
-	p.nlisten = 1;
-	char err[256] = "";
-	f->srv = tw_server_new(f->loop, &p, err, sizeof(err));
-	if (!f->srv)
-		fail_msg("tw_server_new: %s", err);
-	assert_int_equal(tw_server_listen_addr(f->srv, 0, &f->addr), 0);
-	assert_int_not_equal(tw_sa_port(&f->addr), 0);
-}
-
-static void fx_stop(fx *f)
-{
-	/* Let deferred frees (closed connections, ended sessions) run. */
-	for (int i = 0; i < 3; i++)
-		tw_loop_run_once(f->loop, 0);
-	tw_server_free(f->srv);
-	tw_loop_free(f->loop);
 }
 
 static const tw_server_stats *stats(const fx *f)
@@ -362,7 +327,7 @@ static void test_handshake(void **state)
 	fx f;
 	tw_server_params p = default_params();
 	p.kdf_count = 4096;
-	fx_start(&f, host, &p);
+	tw_serverfx_start(&f, host, &p);
 	int fd = tw_peer_tcp_connect(&f.addr, NULL);
 	uint8_t raw[TW_GREETING_LEN], zero[16] = { 0 };
 	tw_greeting g;
@@ -388,7 +353,7 @@ static void test_handshake(void **state)
 	assert_int_equal(stats(&f)->connections, 1);
 	assert_int_equal(stats(&f)->active_connections, 1);
 	close(fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_greeting_offers_configured_modes(void **state)
@@ -397,14 +362,14 @@ static void test_greeting_offers_configured_modes(void **state)
 	fx f;
 	tw_server_params p = default_params();
 	p.modes = TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED;
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	int fd = tw_peer_tcp_connect(&f.addr, NULL);
 	tw_greeting g;
 	tw_script_greeting(f.loop, fd, &g, NULL);
 	assert_int_equal(g.modes, TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED);
 	assert_int_equal(g.count, 1024);
 	close(fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* A client that does not wait for each answer: Set-Up-Response, two
@@ -414,7 +379,7 @@ static void test_pipelined_commands(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	int fd = tw_peer_tcp_connect(&f.addr, NULL);
 	tw_greeting g;
 	tw_script_greeting(f.loop, fd, &g, NULL);
@@ -451,7 +416,7 @@ static void test_pipelined_commands(void **state)
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 0);
 	close(fd);
 	close(u.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -462,7 +427,7 @@ static void test_request_refusals_answered(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);
 	tw_peer_udp u = udp_open(&f);
 	for (int i = 0; i < 6; i++) {
@@ -494,7 +459,7 @@ static void test_request_refusals_answered(void **state)
 	assert_int_equal(stats(&f)->sessions_accepted, 1);
 	close(fd);
 	close(u.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -514,7 +479,7 @@ static void test_zero_addresses(void **state)
 	const char *src = row->src;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, host, &p);
+	tw_serverfx_start(&f, host, &p);
 	int fd = tw_script_open(f.loop, &f.addr, src, TW_MODE_OPEN);
 	tw_peer_udp u = tw_peer_udp_open(src, 0);
 	tw_request r = make_request(&f, &u, 0);
@@ -535,7 +500,7 @@ static void test_zero_addresses(void **state)
 	assert_int_equal(rf.sender_seq, 7);
 	close(fd);
 	close(u.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* Addresses in the request are used when present: replies go to the
@@ -545,7 +510,7 @@ static void test_third_party_sender_address(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);                 /* control from 127.0.0.1 */
 	tw_peer_udp u = tw_peer_udp_open("127.0.0.3", 0);  /* test traffic from elsewhere */
 	tw_request r = make_request(&f, &u, 0);
@@ -558,7 +523,7 @@ static void test_third_party_sender_address(void **state)
 	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SOURCE], 0);
 	close(fd);
 	close(u.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* A Receiver Address that is not one of ours (a NAT in between) falls back
@@ -568,7 +533,7 @@ static void test_foreign_receiver_address(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);
 	tw_peer_udp u = udp_open(&f);
 	tw_request r = make_request(&f, &u, 0);
@@ -585,7 +550,7 @@ static void test_foreign_receiver_address(void **state)
 	assert_true(tw_sa_equal(&m.from, &dst));
 	close(fd);
 	close(u.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* SID: 4 octets of our address, an NTP timestamp of now, 4 random octets;
@@ -594,7 +559,7 @@ static void check_sids(const char *host, const uint8_t prefix[4])
 {
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, host, &p);
+	tw_serverfx_start(&f, host, &p);
 	int fd = peer_open(&f);
 	tw_peer_udp u = udp_open(&f);
 	uint8_t sids[3][TW_SID_LEN];
@@ -615,7 +580,7 @@ static void check_sids(const char *host, const uint8_t prefix[4])
 	}
 	close(fd);
 	close(u.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_sid_layout(void **state)
@@ -639,7 +604,7 @@ static void test_dscp(void **state)
 	unsigned dscp = row->dscp;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, host, &p);
+	tw_serverfx_start(&f, host, &p);
 	int fd = peer_open(&f);
 	tw_peer_udp u = udp_open(&f);
 	tw_request r = make_request(&f, &u, 0);
@@ -659,7 +624,7 @@ static void test_dscp(void **state)
 	}
 	close(fd);
 	close(u.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -679,7 +644,7 @@ static void test_requested_port_free_and_busy(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);
 	tw_peer_udp u = udp_open(&f);
 	/* free: granted as asked */
@@ -704,7 +669,7 @@ static void test_requested_port_free_and_busy(void **state)
 	close(fd);
 	close(u.fd);
 	close(u2.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* Finds n consecutive free UDP ports (bounded search). */
@@ -735,12 +700,12 @@ static void test_port_range_alternate(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p); /* only to probe ports */
+	tw_serverfx_start(&f, "127.0.0.1", &p); /* only to probe ports */
 	uint16_t lo = free_range(&f, 8);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 	p.port_min = lo;
 	p.port_max = (uint16_t)(lo + 7);
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);
 	/* the sender holds the range's first port and asks for it */
 	tw_peer_udp u = tw_peer_udp_open("127.0.0.1", lo);
@@ -763,7 +728,7 @@ static void test_port_range_alternate(void **state)
 	close(fd);
 	close(u.fd);
 	close(u2.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -802,7 +767,7 @@ static void test_reflector_packets(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);
 	tw_peer_udp u[2] = { udp_open(&f), udp_open(&f) };
 	tw_sockaddr dst[2];
@@ -836,7 +801,7 @@ static void test_reflector_packets(void **state)
 	close(fd);
 	close(u[0].fd);
 	close(u[1].fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_reflector_v6_packets(void **state)
@@ -844,7 +809,7 @@ static void test_reflector_v6_packets(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "::1", &p);
+	tw_serverfx_start(&f, "::1", &p);
 	raw_sess s = raw_session(&f, 300 * MS, true);
 	uint8_t pad[64];
 	memset(pad, 0x5a, sizeof(pad));
@@ -859,7 +824,7 @@ static void test_reflector_v6_packets(void **state)
 		assert_int_equal(m.ttl, 255);
 	}
 	raw_close(&s);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -870,7 +835,7 @@ static void test_drop_before_start_and_wrong_source(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 300 * MS, false);
 	tw_ts t1;
 	send_test(&s.u, &s.dst, 0, NULL, 27, &t1, NULL);
@@ -893,7 +858,7 @@ static void test_drop_before_start_and_wrong_source(void **state)
 	assert_int_equal(stats(&f)->refl.reflected, 1);
 	close(other.fd);
 	raw_close(&s);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_garbage_udp_dropped(void **state)
@@ -901,7 +866,7 @@ static void test_garbage_udp_dropped(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 300 * MS, true);
 	uint8_t junk[10000];
 	for (size_t i = 0; i < sizeof(junk); i++)
@@ -920,7 +885,7 @@ static void test_garbage_udp_dropped(void **state)
 	uint8_t reply[256];
 	assert_int_equal(ping_once(&f, &s.u, &s.dst, 9, reply, sizeof(reply), NULL), 41);
 	raw_close(&s);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -937,7 +902,7 @@ static void test_stop_keeps_reflecting_for_timeout(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 300 * MS, true);
 	uint8_t rep[256];
 	assert_int_equal(ping_once(&f, &s.u, &s.dst, 0, rep, sizeof(rep), NULL), 41);
@@ -960,7 +925,7 @@ static void test_stop_keeps_reflecting_for_timeout(void **state)
 	tw_accept_session a = tw_script_request(f.loop, s.ctl, &r);
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
 	raw_close(&s);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_stop_before_timeout_boundary(void **state)
@@ -968,7 +933,7 @@ static void test_stop_before_timeout_boundary(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 300 * MS, true);
 	tw_script_stop(s.ctl, 1);
 	tw_pump_for(f.loop, 400 * MS);
@@ -977,7 +942,7 @@ static void test_stop_before_timeout_boundary(void **state)
 	assert_true(no_reply(&f, &s.u));
 	assert_int_equal(stats(&f)->refl.reflected, 0);
 	raw_close(&s);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_stop_wrong_count_closes(void **state)
@@ -985,7 +950,7 @@ static void test_stop_wrong_count_closes(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 500 * MS, true);
 	tw_script_stop(s.ctl, 2);
 	assert_true(peer_closed(&f, s.ctl));
@@ -995,7 +960,7 @@ static void test_stop_wrong_count_closes(void **state)
 	assert_int_equal(ping_once(&f, &s.u, &s.dst, 0, rep, sizeof(rep), NULL), 41);
 	assert_true(tw_pump_until(f.loop, no_sessions, &f, WAIT_NS));
 	raw_close(&s);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_close_after_stop_still_reflects(void **state)
@@ -1003,7 +968,7 @@ static void test_close_after_stop_still_reflects(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 500 * MS, true);
 	tw_script_stop(s.ctl, 1);
 	close(s.ctl); /* twping closes right after Stop-Sessions */
@@ -1014,7 +979,7 @@ static void test_close_after_stop_still_reflects(void **state)
 	assert_int_equal(ping_once(&f, &s.u, &s.dst, 5, rep, sizeof(rep), NULL), 41);
 	assert_true(tw_pump_until(f.loop, no_sessions, &f, WAIT_NS));
 	close(s.u.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_close_without_stop_drains(void **state)
@@ -1022,7 +987,7 @@ static void test_close_without_stop_drains(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 400 * MS, true);
 	close(s.ctl);
 	tw_pump_for(f.loop, 30 * MS);
@@ -1036,7 +1001,7 @@ static void test_close_without_stop_drains(void **state)
 	assert_true(tw_pump_until(f.loop, no_sessions, &f, 200 * MS));
 	close(s.u.fd);
 	close(t.u.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* REFWAIT bounds a draining session too: a huge Timeout must not keep
@@ -1048,7 +1013,7 @@ static void test_refwait_bounds_post_stop_timeout(void **state)
 	fx f;
 	tw_server_params p = default_params();
 	p.refwait_ns = 300 * MS;
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 3600000 * MS, true); /* Timeout 1 h */
 	uint8_t rep[256];
 	tw_script_stop(s.ctl, 1);
@@ -1066,7 +1031,7 @@ static void test_refwait_bounds_post_stop_timeout(void **state)
 	assert_true(tw_pump_until(f.loop, no_sessions, &f, 2000 * MS));
 	raw_close(&s);
 	close(t.u.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_refwait_ends_silent_running_session(void **state)
@@ -1075,7 +1040,7 @@ static void test_refwait_ends_silent_running_session(void **state)
 	fx f;
 	tw_server_params p = default_params();
 	p.refwait_ns = 200 * MS;
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 300 * MS, true);
 	uint8_t rep[256];
 	assert_int_equal(ping_once(&f, &s.u, &s.dst, 0, rep, sizeof(rep), NULL), 41);
@@ -1084,7 +1049,7 @@ static void test_refwait_ends_silent_running_session(void **state)
 	send_test(&s.u, &s.dst, 1, NULL, 27, &t1, NULL);
 	assert_true(no_reply(&f, &s.u));
 	raw_close(&s);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1096,7 +1061,7 @@ static void test_unknown_commands(void **state)
 	static const uint8_t cmds[] = { 0, 1, 4, 6, 8, 10, 11, 200 };
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	for (size_t i = 0; i < sizeof(cmds); i++) {
 		int fd = peer_open(&f);
 		uint8_t msg[32] = { cmds[i] };
@@ -1108,7 +1073,7 @@ static void test_unknown_commands(void **state)
 		close(fd);
 	}
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], sizeof(cmds));
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_wrong_state_closes(void **state)
@@ -1116,7 +1081,7 @@ static void test_wrong_state_closes(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	/* Stop-Sessions in IDLE */
 	int fd = peer_open(&f);
 	tw_script_stop(fd, 0);
@@ -1142,7 +1107,7 @@ static void test_wrong_state_closes(void **state)
 	close(fd);
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 4);
 	assert_int_equal(stats(&f)->active_connections, 0);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1240,7 +1205,7 @@ static void test_bad_input_while_good_client_runs(void **state)
 	fx f;
 	tw_server_params p = default_params();
 	p.servwait_ns = 400 * MS;
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	good g;
 	good_begin(&f, &g, TW_MODE_OPEN, NULL, NULL, 400, 2 * MS);
 	/* a client that connects and never sends */
@@ -1267,7 +1232,7 @@ static void test_bad_input_while_good_client_runs(void **state)
 	good_expect_complete(&f, &g);
 	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SHORT], 0);
 	good_end(&f, &g);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_servwait_suspended_while_testing(void **state)
@@ -1276,7 +1241,7 @@ static void test_servwait_suspended_while_testing(void **state)
 	fx f;
 	tw_server_params p = default_params();
 	p.servwait_ns = 200 * MS;
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	raw_sess s = raw_session(&f, 300 * MS, true);
 	tw_pump_for(f.loop, 400 * MS); /* longer than SERVWAIT, but testing */
 	assert_true(peer_silent_open(&f, s.ctl));
@@ -1286,7 +1251,7 @@ static void test_servwait_suspended_while_testing(void **state)
 	assert_true(peer_closed(&f, s.ctl));
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_TIMEOUT], 1);
 	raw_close(&s);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1304,7 +1269,7 @@ static void test_connection_limit(void **state)
 	fx f;
 	tw_server_params p = default_params();
 	p.max_connections = 2;
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	tw_greeting g;
 	int a = tw_peer_tcp_connect(&f.addr, NULL), b = tw_peer_tcp_connect(&f.addr, NULL);
 	tw_script_greeting(f.loop, a, &g, NULL);
@@ -1324,7 +1289,7 @@ static void test_connection_limit(void **state)
 	int d = peer_open(&f);
 	close(d);
 	close(b);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_session_limit(void **state)
@@ -1333,7 +1298,7 @@ static void test_session_limit(void **state)
 	fx f;
 	tw_server_params p = default_params();
 	p.max_sessions = 1;
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	int fd = peer_open(&f);
 	tw_peer_udp u = udp_open(&f);
 	tw_request r = make_request(&f, &u, 0);
@@ -1346,7 +1311,7 @@ static void test_session_limit(void **state)
 	tw_script_start(f.loop, fd);
 	close(fd);
 	close(u.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* A reload that raises max_sessions must not let a connection accepted
@@ -1358,7 +1323,7 @@ static void test_reconfigure_session_limit(void **state)
 	fx f;
 	tw_server_params p = default_params();
 	p.max_sessions = 1;
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	int old = peer_open(&f);
 	tw_peer_udp u = udp_open(&f);
 	tw_request r = make_request(&f, &u, 0);
@@ -1391,7 +1356,7 @@ static void test_reconfigure_session_limit(void **state)
 	close(fresh);
 	close(third);
 	close(u.fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 typedef struct allow_rec {
@@ -1416,7 +1381,7 @@ static void test_allow_refuses(void **state)
 	tw_server_params p = default_params();
 	p.allow = allow_cb;
 	p.allow_arg = &rec;
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	int fd = tw_peer_tcp_connect(&f.addr, NULL);
 	tw_greeting g;
 	tw_script_greeting(f.loop, fd, &g, NULL);
@@ -1431,7 +1396,7 @@ static void test_allow_refuses(void **state)
 	rec.verdict = true;
 	fd = peer_open(&f);
 	close(fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* The descriptor number the next open() would get (the lowest free one). */
@@ -1465,7 +1430,7 @@ static void test_accept_backs_off_out_of_fds(void **state)
 	(void)state;
 	fx f;
 	tw_server_params p = default_params();
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	enum { K = 4 };
 	int cl[K];
 	for (int i = 0; i < K; i++)
@@ -1486,7 +1451,7 @@ static void test_accept_backs_off_out_of_fds(void **state)
 		close(cl[i]);
 	}
 	assert_int_equal(stats(&f)->connections, K);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1516,7 +1481,7 @@ static void test_keyed(void **state)
 	tw_server_params p = default_params();
 	p.modes = TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED;
 	p.secret = secret_cb;
-	fx_start(&f, host, &p);
+	tw_serverfx_start(&f, host, &p);
 	good g;
 	good_begin(&f, &g, mode, IDENTITY, SECRET, 50, 1 * MS);
 	good_expect_complete(&f, &g);
@@ -1524,7 +1489,7 @@ static void test_keyed(void **state)
 	assert_int_equal(stats(&f)->refl.reflected, 50);
 	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_AUTH], 0);
 	good_end(&f, &g);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void check_keyed_refused(uint32_t mode, const char *identity, const char *secret, tw_server_reject why)
@@ -1533,7 +1498,7 @@ static void check_keyed_refused(uint32_t mode, const char *identity, const char 
 	tw_server_params p = default_params();
 	p.modes = TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED;
 	p.secret = secret_cb;
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	good g;
 	good_begin(&f, &g, mode, identity, secret, 5, 1 * MS);
 	assert_true(tw_pump_until(f.loop, good_finished, &g, WAIT_NS));
@@ -1543,7 +1508,7 @@ static void check_keyed_refused(uint32_t mode, const char *identity, const char 
 	assert_int_equal(stats(&f)->rejections[why], 1);
 	assert_int_equal(stats(&f)->sessions_accepted, 0);
 	good_end(&f, &g);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 static void test_keyed_wrong_secret(void **state)
@@ -1569,7 +1534,7 @@ static void test_keyed_refusal_on_wire(void **state)
 	tw_server_params p = default_params();
 	p.modes = TW_MODE_AUTH;
 	p.secret = secret_cb;
-	fx_start(&f, "127.0.0.1", &p);
+	tw_serverfx_start(&f, "127.0.0.1", &p);
 	int fd = tw_peer_tcp_connect(&f.addr, NULL);
 	tw_greeting g;
 	tw_script_greeting(f.loop, fd, &g, NULL);
@@ -1587,7 +1552,7 @@ static void test_keyed_refusal_on_wire(void **state)
 	assert_true(peer_closed(&f, fd));
 	close(fd);
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_BAD_SECRET], 1);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 int main(void)

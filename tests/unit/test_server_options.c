@@ -31,6 +31,7 @@
 #include "pump.h"
 #include "script.h"
 #include "server.h"
+#include "serverfx.h"
 #include "testpkt.h"
 
 #define MS 1000000LL
@@ -39,27 +40,11 @@
 #define SENDER_ERREST 0x0789u
 #define ALL_FEATURES (TW_MODE_ISC | TW_MODE_REFLECT_OCTETS | TW_MODE_SYMMETRIC | TW_MODE_DSCP_ECN | TW_MODE_PTP)
 
-typedef struct fx {
-	tw_loop *loop;
-	tw_server *srv;
-	tw_sockaddr addr;
-	const char *host;
-	int family;
-} fx;
+typedef tw_serverfx fx; /* support/serverfx.h */
 
 static void fx_start(fx *f, const char *host, uint32_t features, bool to_source)
 {
-	tw_log_setup(TW_LOG_ERROR, TW_LOG_LOGFMT);
-	memset(f, 0, sizeof(*f));
-	f->host = host;
-	f->loop = tw_loop_new(NULL);
-	assert_non_null(f->loop);
-	tw_sockaddr listen;
-	assert_int_equal(tw_sa_from_numeric(host, 0, &listen), 0);
-	f->family = tw_sa_family(&listen);
 	tw_server_params p = {
-		.listen = &listen,
-		.nlisten = 1,
 		.modes = TW_MODE_OPEN,
 		.features = features,
 		.reflect_to_source = to_source,
@@ -67,19 +52,7 @@ static void fx_start(fx *f, const char *host, uint32_t features, bool to_source)
 		.max_sessions = 8,
 		.kdf_count = 1024,
 	};
-	char err[256] = "";
-	f->srv = tw_server_new(f->loop, &p, err, sizeof(err));
-	if (!f->srv)
-		fail_msg("tw_server_new: %s", err);
-	assert_int_equal(tw_server_listen_addr(f->srv, 0, &f->addr), 0);
-}
-
-static void fx_stop(fx *f)
-{
-	for (int i = 0; i < 3; i++)
-		tw_loop_run_once(f->loop, 0);
-	tw_server_free(f->srv);
-	tw_loop_free(f->loop);
+	tw_serverfx_start(f, host, &p);
 }
 
 static const tw_server_stats *stats(const fx *f)
@@ -198,7 +171,7 @@ static void test_greeting_offers_only_configured(void **state)
 		int fd = peer_connect(&f, &g);
 		assert_int_equal(g.modes, TW_MODE_OPEN | sets[i]);
 		close(fd);
-		fx_stop(&f);
+		tw_serverfx_stop(&f);
 	}
 }
 
@@ -213,7 +186,7 @@ static void test_unoffered_feature_refused(void **state)
 	assert_int_not_equal(peer_setup(&f, fd, TW_MODE_OPEN | TW_MODE_ISC), TW_ACCEPT_OK);
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_MODE], 1);
 	close(fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* RFC 6038: Reflected octets echoed, the first L padding octets come back
@@ -252,7 +225,7 @@ static void test_reflect_octets(void **state)
 		assert_int_equal(out[41 + k], 0x30 + k); /* the octets to be reflected */
 	close(u.fd);
 	close(fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* Without Reflect Octets negotiated the fields are MBZ: ignored. */
@@ -269,7 +242,7 @@ static void test_reflect_octets_not_negotiated(void **state)
 	assert_int_equal(a.accept, TW_ACCEPT_OK);
 	assert_int_equal(a.reflected_octets, 0);
 	close(fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* One started session on a connection of mode; returns the test port. */
@@ -313,7 +286,7 @@ static void test_symmetric_size(void **state)
 	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SHORT], 1);
 	close(u.fd);
 	close(fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* RFC 7750: the reflector header grows to 44 octets, S-DSCP-ECN carries
@@ -343,7 +316,7 @@ static void test_dscp_ecn(void **state)
 	}
 	close(u.fd);
 	close(fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* RFC 8186: with PTP negotiated the reflector's timestamps are PTPv2
@@ -377,7 +350,7 @@ static void test_ptp_timestamps(void **state)
 		assert_true(norm >= before - 10 * MS && norm <= after + 10 * MS);
 		close(u.fd);
 		close(fd);
-		fx_stop(&f);
+		tw_serverfx_stop(&f);
 	}
 }
 
@@ -423,7 +396,7 @@ static void test_isc(void **state)
 	close(u[0].fd);
 	close(u[1].fd);
 	close(fd);
-	fx_stop(&f);
+	tw_serverfx_stop(&f);
 }
 
 /* A sender behind port translation: registered Sender Port X, packets
@@ -460,7 +433,7 @@ static void test_reflect_to_source(void **state)
 		close(registered.fd);
 		close(actual.fd);
 		close(fd);
-		fx_stop(&f);
+		tw_serverfx_stop(&f);
 	}
 }
 
