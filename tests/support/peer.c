@@ -58,6 +58,16 @@ long tw_peer_udp_recv(tw_loop *l, const tw_peer_udp *u, uint8_t *buf, size_t cap
 	return r.n;
 }
 
+long tw_peer_udp_exchange(tw_loop *l, const tw_peer_udp *u, const tw_sockaddr *dst, const uint8_t *buf, size_t len,
+			  int tos, uint8_t *out, size_t cap, tw_rx_meta *m)
+{
+	tw_peer_udp_send(u, dst, buf, len, tos);
+	long n = tw_peer_udp_recv(l, u, out, cap, m, TW_PUMP_WAIT_NS);
+	if (n < 0)
+		fail_msg("no answer to a %zu-octet datagram", len);
+	return n;
+}
+
 bool tw_peer_udp_silent(tw_loop *l, const tw_peer_udp *u, int64_t quiet_ns)
 {
 	uint8_t buf[65536];

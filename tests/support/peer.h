@@ -34,6 +34,12 @@ void tw_peer_udp_send(const tw_peer_udp *u, const tw_sockaddr *dst, const uint8_
  * Receive errors (a queued ICMP error) are not datagrams: it waits on. */
 long tw_peer_udp_recv(tw_loop *l, const tw_peer_udp *u, uint8_t *buf, size_t cap, tw_rx_meta *m, int64_t max_ns);
 
+/* Sends len octets of buf to dst (DS byte tos, -1: the socket's) and
+ * requires a datagram back on u within TW_PUMP_WAIT_NS (fails the test
+ * otherwise). Returns its length; its meta goes to *m unless m is NULL. */
+long tw_peer_udp_exchange(tw_loop *l, const tw_peer_udp *u, const tw_sockaddr *dst, const uint8_t *buf, size_t len,
+			  int tos, uint8_t *out, size_t cap, tw_rx_meta *m);
+
 /* True when nothing arrives on u for quiet_ns. */
 bool tw_peer_udp_silent(tw_loop *l, const tw_peer_udp *u, int64_t quiet_ns);
 

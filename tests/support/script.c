@@ -101,3 +101,13 @@ size_t tw_script_sender_packet(const tw_test_fmt *fmt, tw_test_crypto *c, uint32
 	assert_int_equal(tw_sender_stamp(fmt, c, out, (size_t)n, *t1, errest), 0);
 	return (size_t)n;
 }
+
+long tw_script_exchange(tw_loop *l, const tw_peer_udp *u, const tw_sockaddr *dst, const tw_test_fmt *fmt,
+			uint32_t seq, const uint8_t *pad, size_t padlen, uint16_t errest, int tos, uint8_t *out,
+			size_t cap, tw_rx_meta *m)
+{
+	uint8_t pkt[2048];
+	tw_ts t1;
+	size_t n = tw_script_sender_packet(fmt, NULL, seq, pad, padlen, errest, pkt, sizeof(pkt), &t1);
+	return tw_peer_udp_exchange(l, u, dst, pkt, n, tos, out, cap, m);
+}

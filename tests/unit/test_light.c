@@ -125,12 +125,6 @@ static sock sock_open(const fx *f)
 	return tw_peer_udp_open(f->host, 0);
 }
 
-/* One reply on s within max_ns: its length, or -1. */
-static long reply(fx *f, const sock *s, uint8_t *buf, size_t cap, tw_rx_meta *m, int64_t max_ns)
-{
-	return tw_peer_udp_recv(f->loop, s, buf, cap, m, max_ns);
-}
-
 static void send_tos(const fx *f, const sock *s, const uint8_t *pkt, size_t len, int tos)
 {
 	tw_peer_udp_send(s, &f->addr, pkt, len, tos);
@@ -140,11 +134,7 @@ static void send_tos(const fx *f, const sock *s, const uint8_t *pkt, size_t len,
 static long exchange(fx *f, const sock *s, const uint8_t *pkt, size_t len, int tos, uint8_t *out, size_t cap,
 		     tw_rx_meta *m)
 {
-	send_tos(f, s, pkt, len, tos);
-	long n = reply(f, s, out, cap, m, WAIT_NS);
-	if (n < 0)
-		fail_msg("no reply to a %zu-octet packet", len);
-	return n;
+	return tw_peer_udp_exchange(f->loop, s, &f->addr, pkt, len, tos, out, cap, m);
 }
 
 static bool silent(fx *f, const sock *s)

@@ -143,12 +143,7 @@ static bool no_reply(fx *f, const tw_peer_udp *u)
 static long ping_once(fx *f, const tw_peer_udp *u, const tw_sockaddr *dst, uint32_t seq, uint8_t *reply,
 		      size_t cap, tw_rx_meta *m)
 {
-	tw_ts t1;
-	send_test(u, dst, seq, NULL, 27, &t1, NULL);
-	long n = udp_reply(f, u, reply, cap, m, WAIT_NS);
-	if (n < 0)
-		fail_msg("no reflected packet for sender seq %u", seq);
-	return n;
+	return tw_script_exchange(f->loop, u, dst, &open_fmt, seq, NULL, 27, SENDER_ERREST, -1, reply, cap, m);
 }
 
 /* A started session on an open connection: request (receiver port 0), start. */

@@ -146,11 +146,7 @@ static long exchange(fx *f, const tw_peer_udp *u, const tw_sockaddr *dst, const 
 	uint8_t pad[512];
 	for (size_t i = 0; i < sizeof(pad); i++)
 		pad[i] = (uint8_t)(0x30 + i);
-	send_pkt(u, dst, fmt, seq, pad, padlen, tos);
-	long n = udp_reply(f, u, out, cap, m, WAIT_NS);
-	if (n < 0)
-		fail_msg("no reply to sender seq %u", seq);
-	return n;
+	return tw_script_exchange(f->loop, u, dst, fmt, seq, pad, padlen, SENDER_ERREST, tos, out, cap, m);
 }
 
 static bool no_reply(fx *f, const tw_peer_udp *u)
