@@ -29,21 +29,34 @@ bool tw_pump_until(tw_loop *l, tw_pump_cond cond, void *arg, int64_t max_ns)
 	return true;
 }
 
-typedef struct counter {
-	const int *value;
-	int want;
-} counter;
+typedef struct goal {
+	uint64_t (*read)(const void *arg);
+	const void *arg;
+	uint64_t want;
+} goal;
 
-static bool counter_reached(void *arg)
+static bool goal_reached(void *arg)
 {
-	const counter *c = arg;
-	return *c->value >= c->want;
+	const goal *g = arg;
+	return g->read(g->arg) >= g->want;
+}
+
+bool tw_pump_until_at_least(tw_loop *l, uint64_t (*read)(const void *arg), const void *arg, uint64_t want,
+			    int64_t max_ns)
+{
+	goal g = { read, arg, want };
+	return tw_pump_until(l, goal_reached, &g, max_ns);
+}
+
+static uint64_t read_int(const void *arg)
+{
+	int v = *(const int *)arg;
+	return v > 0 ? (uint64_t)v : 0;
 }
 
 bool tw_pump_until_count(tw_loop *l, const int *value, int want, int64_t max_ns)
 {
-	counter c = { value, want };
-	return tw_pump_until(l, counter_reached, &c, max_ns);
+	return tw_pump_until_at_least(l, read_int, value, want > 0 ? (uint64_t)want : 0, max_ns);
 }
 
 static bool never(void *arg)

@@ -25,8 +25,12 @@ typedef bool (*tw_pump_cond)(void *arg);
  * error. Returns whether cond held. */
 bool tw_pump_until(tw_loop *l, tw_pump_cond cond, void *arg, int64_t max_ns);
 
-/* tw_pump_until for a counter that callbacks on l raise: runs until
- * *value >= want or max_ns passed; returns whether it got there. */
+/* tw_pump_until for a quantity that callbacks on l raise: runs until
+ * read(arg) >= want or max_ns passed; returns whether it got there. */
+bool tw_pump_until_at_least(tw_loop *l, uint64_t (*read)(const void *arg), const void *arg, uint64_t want,
+			    int64_t max_ns);
+
+/* The same for an int counter: until *value >= want (want >= 0). */
 bool tw_pump_until_count(tw_loop *l, const int *value, int want, int64_t max_ns);
 
 /* Runs l for ns of monotonic time (tw_pump_until with a condition that

@@ -6,18 +6,23 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <string.h>
-
 #include "peer.h"
 #include "pump.h"
 
+/* Reads a len-octet message into raw, or into scratch when raw is NULL;
+ * returns where it is. */
+static const uint8_t *read_msg(tw_loop *l, int fd, uint8_t *raw, uint8_t *scratch, size_t len)
+{
+	uint8_t *buf = raw ? raw : scratch;
+	tw_peer_tcp_read(l, fd, buf, len, TW_PUMP_WAIT_NS);
+	return buf;
+}
+
 void tw_script_greeting(tw_loop *l, int fd, tw_greeting *g, uint8_t raw[TW_GREETING_LEN])
 {
-	uint8_t buf[TW_GREETING_LEN];
-	tw_peer_tcp_read(l, fd, buf, sizeof(buf), TW_PUMP_WAIT_NS);
-	assert_int_equal(tw_greeting_decode(buf, sizeof(buf), g), 0);
-	if (raw)
-		memcpy(raw, buf, sizeof(buf));
+	uint8_t scratch[TW_GREETING_LEN];
+	const uint8_t *m = read_msg(l, fd, raw, scratch, TW_GREETING_LEN);
+	assert_int_equal(tw_greeting_decode(m, TW_GREETING_LEN, g), 0);
 }
 
 void tw_script_setup(int fd, uint32_t mode)
@@ -30,11 +35,9 @@ void tw_script_setup(int fd, uint32_t mode)
 
 void tw_script_server_start(tw_loop *l, int fd, tw_server_start *m, uint8_t raw[TW_SERVER_START_LEN])
 {
-	uint8_t buf[TW_SERVER_START_LEN];
-	tw_peer_tcp_read(l, fd, buf, sizeof(buf), TW_PUMP_WAIT_NS);
-	assert_int_equal(tw_server_start_decode(buf, sizeof(buf), m), 0);
-	if (raw)
-		memcpy(raw, buf, sizeof(buf));
+	uint8_t scratch[TW_SERVER_START_LEN];
+	const uint8_t *msg = read_msg(l, fd, raw, scratch, TW_SERVER_START_LEN);
+	assert_int_equal(tw_server_start_decode(msg, TW_SERVER_START_LEN, m), 0);
 }
 
 int tw_script_open(tw_loop *l, const tw_sockaddr *server, const char *src, uint32_t mode)
@@ -53,9 +56,8 @@ int tw_script_open(tw_loop *l, const tw_sockaddr *server, const char *src, uint3
 tw_accept_session tw_script_accept(tw_loop *l, int fd)
 {
 	uint8_t buf[TW_ACCEPT_LEN];
-	tw_peer_tcp_read(l, fd, buf, sizeof(buf), TW_PUMP_WAIT_NS);
 	tw_accept_session a;
-	assert_int_equal(tw_accept_decode(buf, sizeof(buf), &a), 0);
+	assert_int_equal(tw_accept_decode(read_msg(l, fd, NULL, buf, sizeof(buf)), sizeof(buf), &a), 0);
 	return a;
 }
 
@@ -78,9 +80,8 @@ void tw_script_start(tw_loop *l, int fd)
 {
 	tw_script_send_start(fd);
 	uint8_t buf[TW_START_ACK_LEN];
-	tw_peer_tcp_read(l, fd, buf, sizeof(buf), TW_PUMP_WAIT_NS);
 	tw_start_ack ack;
-	assert_int_equal(tw_start_ack_decode(buf, sizeof(buf), &ack), 0);
+	assert_int_equal(tw_start_ack_decode(read_msg(l, fd, NULL, buf, sizeof(buf)), sizeof(buf), &ack), 0);
 	assert_int_equal(ack.accept, TW_ACCEPT_OK);
 }
 

@@ -197,28 +197,16 @@ static void on_update(void *arg, const tw_discovered *t, size_t n)
 	snprintf(r->first, sizeof(r->first), "%s", n ? t[0].name : "");
 }
 
-static uint64_t refreshes(const tw_discovery *d)
+static uint64_t refreshes(const void *d)
 {
 	tw_discovery_stats st = tw_discovery_get_stats(d);
 	return st.refreshes_ok + st.refreshes_failed;
 }
 
-typedef struct want_refreshes {
-	const tw_discovery *d;
-	uint64_t count;
-} want_refreshes;
-
-static bool enough_refreshes(void *arg)
-{
-	const want_refreshes *w = arg;
-	return refreshes(w->d) >= w->count;
-}
-
 /* Runs until the discovery has finished `count` refreshes or max_ms. */
 static bool wait_refreshes(tw_loop *l, const tw_discovery *d, uint64_t count, int max_ms)
 {
-	want_refreshes w = { d, count };
-	return tw_pump_until(l, enough_refreshes, &w, max_ms * MS);
+	return tw_pump_until_at_least(l, refreshes, d, count, max_ms * MS);
 }
 
 static tw_config *http_config(const char *url, const char *extra)

@@ -203,6 +203,8 @@ typedef struct fx {
 	char conf[128];
 	char hosts[128];
 	tw_resolver *r;
+	const result *wait; /* what run_until waits for */
+	size_t wait_n;
 } fx;
 
 static void write_text(const char *path, const char *text)
@@ -262,16 +264,11 @@ static void fx_fini(fx *x)
 	rmdir(x->dir);
 }
 
-typedef struct results {
-	const result *res;
-	size_t n;
-} results;
-
 static bool all_called(void *arg)
 {
-	const results *r = arg;
-	for (size_t i = 0; i < r->n; i++)
-		if (r->res[i].calls == 0)
+	const fx *x = arg;
+	for (size_t i = 0; i < x->wait_n; i++)
+		if (x->wait[i].calls == 0)
 			return false;
 	return true;
 }
@@ -279,8 +276,9 @@ static bool all_called(void *arg)
 /* Runs the loop until every result has been called or max_ms passed. */
 static void run_until(fx *x, result *res, size_t n, int max_ms)
 {
-	results r = { res, n };
-	(void)tw_pump_until(x->l, all_called, &r, max_ms * MS);
+	x->wait = res;
+	x->wait_n = n;
+	(void)tw_pump_until(x->l, all_called, x, max_ms * MS);
 }
 
 static void run_for(fx *x, int ms)
