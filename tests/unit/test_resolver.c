@@ -308,6 +308,13 @@ static void query_ok(fx *x, const char *name, int family, result *res)
 	assert_int_equal(res->calls, 0); /* never synchronous */
 }
 
+/* query_ok, then runs the loop until the answer came (2 s at most). */
+static void resolve(fx *x, const char *name, int family, result *res)
+{
+	query_ok(x, name, family, res);
+	run_until(x, res, 1, 2000);
+}
+
 /* ---- tests ---- */
 
 static void test_headless_expansion(void **state)
@@ -562,43 +569,37 @@ static void test_hosts_literals_localhost(void **state)
 static void test_search_list(void **state)
 {
 	(void)state;
+	/* what each name is asked as, in order, and how it ends */
+	static const struct {
+		const char *name;
+		const char *addr; /* the one address found, or NULL: err */
+		int err;
+		int nlog;
+		const char *log[3];
+	} steps[] = {
+		{ "web", "192.0.2.22", 0, 2, { "web.ns1.example/A", "web.ns2.example/A" } },
+		/* enough dots: the name as given first */
+		{ "a.b.c", NULL, 0, 1, { "a.b.c/A" } },
+		/* not found anywhere: every suffix, then the bare name */
+		{ "nothing", NULL, -ENOENT, 3, { "nothing.ns1.example/A", "nothing.ns2.example/A", "nothing/A" } },
+		/* a trailing dot: only the name itself */
+		{ "web.", NULL, -ENOENT, 1, { "web/A" } },
+	};
 	fx x;
 	fx_init(&x, false, "search ns1.example ns2.example\noptions ndots:2\n");
 	fx_resolver(&x, NULL, 0, 1000, 1);
 	result res;
-	query_ok(&x, "web", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
-	static const char *const web[] = { "192.0.2.22" };
-	expect_addrs(&res, web, 1);
-	assert_int_equal(x.srv.nlog, 2);
-	assert_string_equal(x.srv.log[0], "web.ns1.example/A");
-	assert_string_equal(x.srv.log[1], "web.ns2.example/A");
-
-	/* enough dots: the name as given first */
-	x.srv.nlog = 0;
-	query_ok(&x, "a.b.c", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
-	assert_int_equal(res.err, 0);
-	assert_int_equal(x.srv.nlog, 1);
-	assert_string_equal(x.srv.log[0], "a.b.c/A");
-
-	/* not found anywhere: every suffix, then the bare name */
-	x.srv.nlog = 0;
-	query_ok(&x, "nothing", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
-	assert_int_equal(res.err, -ENOENT);
-	assert_int_equal(x.srv.nlog, 3);
-	assert_string_equal(x.srv.log[0], "nothing.ns1.example/A");
-	assert_string_equal(x.srv.log[1], "nothing.ns2.example/A");
-	assert_string_equal(x.srv.log[2], "nothing/A");
-
-	/* a trailing dot: only the name itself */
-	x.srv.nlog = 0;
-	query_ok(&x, "web.", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
-	assert_int_equal(res.err, -ENOENT);
-	assert_int_equal(x.srv.nlog, 1);
-	assert_string_equal(x.srv.log[0], "web/A");
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		x.srv.nlog = 0;
+		resolve(&x, steps[i].name, AF_INET, &res);
+		if (steps[i].addr)
+			expect_addrs(&res, &steps[i].addr, 1);
+		else
+			assert_int_equal(res.err, steps[i].err);
+		assert_int_equal(x.srv.nlog, steps[i].nlog);
+		for (int k = 0; k < steps[i].nlog; k++)
+			assert_string_equal(x.srv.log[k], steps[i].log[k]);
+	}
 	fx_fini(&x);
 }
 
@@ -634,8 +635,7 @@ static void test_many_concurrent(void **state)
 		query_ok(&x, "myhost", AF_INET, &res[i]);
 	assert_int_equal(tw_resolver_query(x.r, "myhost", AF_INET, on_result, &res[4], NULL), -EBUSY);
 	run_until(&x, res, 4, 2000);
-	query_ok(&x, "myhost", AF_INET, &res[4]);
-	run_until(&x, &res[4], 1, 2000);
+	resolve(&x, "myhost", AF_INET, &res[4]);
 	assert_int_equal(res[4].err, 0);
 	fx_fini(&x);
 }
@@ -647,40 +647,34 @@ static void test_cache(void **state)
 	fx_init(&x, true, NULL);
 	fx_resolver(&x, NULL, 0, 1000, 1);
 	result res;
-	query_ok(&x, "cached.test", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
+	resolve(&x, "cached.test", AF_INET, &res);
 	assert_int_equal(res.err, 0);
 	assert_int_equal(res.ttl, 60);
 	assert_int_equal(x.srv.queries, 1);
 
 	x.fc.mono += 20 * 1000 * MS;
-	query_ok(&x, "CACHED.test", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
+	resolve(&x, "CACHED.test", AF_INET, &res);
 	static const char *const want[] = { "192.0.2.41" };
 	expect_addrs(&res, want, 1);
 	assert_int_equal(res.ttl, 40); /* what is left */
 	assert_int_equal(x.srv.queries, 1);
 
 	/* another family is another entry */
-	query_ok(&x, "cached.test", AF_UNSPEC, &res);
-	run_until(&x, &res, 1, 2000);
+	resolve(&x, "cached.test", AF_UNSPEC, &res);
 	assert_int_equal(x.srv.queries, 3);
 
 	x.fc.mono += 41 * 1000 * MS; /* expired */
-	query_ok(&x, "cached.test", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
+	resolve(&x, "cached.test", AF_INET, &res);
 	expect_addrs(&res, want, 1);
 	assert_int_equal(x.srv.queries, 4);
 
 	tw_resolver_flush_cache(x.r);
-	query_ok(&x, "cached.test", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
+	resolve(&x, "cached.test", AF_INET, &res);
 	assert_int_equal(x.srv.queries, 5);
 
 	/* TTL 0 is never cached */
 	for (int i = 0; i < 2; i++) {
-		query_ok(&x, "ttl0.test", AF_INET, &res);
-		run_until(&x, &res, 1, 2000);
+		resolve(&x, "ttl0.test", AF_INET, &res);
 		assert_int_equal(res.err, 0);
 		assert_int_equal(res.ttl, 0);
 	}
@@ -704,38 +698,32 @@ static void test_reload_files(void **state)
 	fx_init(&x, true, "search ns1.example\n");
 	fx_resolver(&x, NULL, 0, 1000, 1);
 	result res;
-	query_ok(&x, "web", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
+	resolve(&x, "web", AF_INET, &res);
 	assert_int_equal(res.err, -ENOENT);
 
 	write_text(x.conf, "search ns2.example\n");
 	bump_mtime(x.conf);
 	write_text(x.hosts, "192.0.2.99 myhost\n");
 	bump_mtime(x.hosts);
-	query_ok(&x, "myhost", AF_INET, &res); /* not checked again yet */
-	run_until(&x, &res, 1, 2000);
+	resolve(&x, "myhost", AF_INET, &res); /* not checked again yet */
 	static const char *const old[] = { "192.0.2.7" };
 	expect_addrs(&res, old, 1);
 
 	x.fc.mono += (TW_RESOLVER_RELOAD_CHECK_S + 1) * 1000 * MS;
-	query_ok(&x, "myhost", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
+	resolve(&x, "myhost", AF_INET, &res);
 	static const char *const fresh[] = { "192.0.2.99" };
 	expect_addrs(&res, fresh, 1);
-	query_ok(&x, "web", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
+	resolve(&x, "web", AF_INET, &res);
 	static const char *const web[] = { "192.0.2.22" };
 	expect_addrs(&res, web, 1);
 
 	/* a removed hosts file: its entries go, localhost stays built in */
 	unlink(x.hosts);
 	x.fc.mono += (TW_RESOLVER_RELOAD_CHECK_S + 1) * 1000 * MS;
-	query_ok(&x, "localhost", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
+	resolve(&x, "localhost", AF_INET, &res);
 	static const char *const lo[] = { "127.0.0.1" };
 	expect_addrs(&res, lo, 1);
-	query_ok(&x, "myhost", AF_INET, &res);
-	run_until(&x, &res, 1, 2000);
+	resolve(&x, "myhost", AF_INET, &res);
 	assert_int_equal(res.err, -ENOENT); /* asked DNS: NXDOMAIN */
 	fx_fini(&x);
 }
