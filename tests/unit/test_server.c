@@ -57,6 +57,21 @@ static tw_server_params default_params(void)
 	};
 }
 
+/* tw_serverfx_start with default_params(). */
+static void fx_start_default(fx *f, const char *host)
+{
+	tw_server_params p = default_params();
+	tw_serverfx_start(f, host, &p);
+}
+
+/* Closes the control connection fd and the sender u, stops the server. */
+static void fx_close(fx *f, int fd, tw_peer_udp *u)
+{
+	close(fd);
+	close(u->fd);
+	tw_serverfx_stop(f);
+}
+
 static const tw_server_stats *stats(const fx *f)
 {
 	return tw_server_stats_get(f->srv);
@@ -114,6 +129,16 @@ static tw_sockaddr session_addr(const fx *f, uint16_t port)
 }
 
 static const tw_test_fmt open_fmt = { .sec = TW_TEST_OPEN };
+
+/* Requests r on fd, requires Accept 0 and starts; returns where the
+ * session's test packets go. */
+static tw_sockaddr start_session(fx *f, int fd, const tw_request *r)
+{
+	tw_accept_session a = tw_script_request(f->loop, fd, r);
+	assert_int_equal(a.accept, TW_ACCEPT_OK);
+	tw_script_start(f->loop, fd);
+	return session_addr(f, a.port);
+}
 
 /* Sends an unauthenticated sender packet with padlen octets of padding
  * (the octets pad[0..padlen-1]). Returns its length; *pkt_out keeps a copy. */
@@ -373,8 +398,7 @@ static void test_pipelined_commands(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	int fd = tw_peer_tcp_connect(&f.addr, NULL);
 	tw_greeting g;
 	tw_script_greeting(f.loop, fd, &g, NULL);
@@ -409,9 +433,7 @@ static void test_pipelined_commands(void **state)
 	tw_accept_session a3 = tw_script_accept(f.loop, fd);
 	assert_int_equal(a3.accept, TW_ACCEPT_OK);
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_PROTOCOL], 0);
-	close(fd);
-	close(u.fd);
-	tw_serverfx_stop(&f);
+	fx_close(&f, fd, &u);
 }
 
 /* ------------------------------------------------------------------ */
@@ -421,8 +443,7 @@ static void test_request_refusals_answered(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	int fd = peer_open(&f);
 	tw_peer_udp u = udp_open(&f);
 	for (int i = 0; i < 6; i++) {
@@ -452,9 +473,7 @@ static void test_request_refusals_answered(void **state)
 	uint8_t rep[256];
 	assert_int_equal(ping_once(&f, &u, &dst, 0, rep, sizeof(rep), NULL), 41);
 	assert_int_equal(stats(&f)->sessions_accepted, 1);
-	close(fd);
-	close(u.fd);
-	tw_serverfx_stop(&f);
+	fx_close(&f, fd, &u);
 }
 
 /* ------------------------------------------------------------------ */
@@ -473,17 +492,13 @@ static void test_zero_addresses(void **state)
 	const char *host = row->host;
 	const char *src = row->src;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, host, &p);
+	fx_start_default(&f, host);
 	int fd = tw_script_open(f.loop, &f.addr, src, TW_MODE_OPEN);
 	tw_peer_udp u = tw_peer_udp_open(src, 0);
 	tw_request r = make_request(&f, &u, 0);
 	memset(r.sender_addr, 0, sizeof(r.sender_addr));
 	memset(r.receiver_addr, 0, sizeof(r.receiver_addr));
-	tw_accept_session a = tw_script_request(f.loop, fd, &r);
-	assert_int_equal(a.accept, TW_ACCEPT_OK);
-	tw_script_start(f.loop, fd);
-	tw_sockaddr dst = session_addr(&f, a.port);
+	tw_sockaddr dst = start_session(&f, fd, &r);
 	uint8_t rep[256];
 	tw_rx_meta m;
 	assert_int_equal(ping_once(&f, &u, &dst, 7, rep, sizeof(rep), &m), 41);
@@ -493,9 +508,7 @@ static void test_zero_addresses(void **state)
 	tw_reflector_fields rf;
 	assert_int_equal(tw_reflector_parse(&open_fmt, NULL, rep, 41, &rf), 0);
 	assert_int_equal(rf.sender_seq, 7);
-	close(fd);
-	close(u.fd);
-	tw_serverfx_stop(&f);
+	fx_close(&f, fd, &u);
 }
 
 /* Addresses in the request are used when present: replies go to the
@@ -504,21 +517,15 @@ static void test_third_party_sender_address(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	int fd = peer_open(&f);                 /* control from 127.0.0.1 */
 	tw_peer_udp u = tw_peer_udp_open("127.0.0.3", 0);  /* test traffic from elsewhere */
 	tw_request r = make_request(&f, &u, 0);
-	tw_accept_session a = tw_script_request(f.loop, fd, &r);
-	assert_int_equal(a.accept, TW_ACCEPT_OK);
-	tw_script_start(f.loop, fd);
-	tw_sockaddr dst = session_addr(&f, a.port);
+	tw_sockaddr dst = start_session(&f, fd, &r);
 	uint8_t rep[256];
 	assert_int_equal(ping_once(&f, &u, &dst, 3, rep, sizeof(rep), NULL), 41);
 	assert_int_equal(stats(&f)->refl.dropped[TW_REFL_DROP_SOURCE], 0);
-	close(fd);
-	close(u.fd);
-	tw_serverfx_stop(&f);
+	fx_close(&f, fd, &u);
 }
 
 /* A Receiver Address that is not one of ours (a NAT in between) falls back
@@ -527,25 +534,19 @@ static void test_foreign_receiver_address(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	int fd = peer_open(&f);
 	tw_peer_udp u = udp_open(&f);
 	tw_request r = make_request(&f, &u, 0);
 	static const uint8_t test_net[4] = { 192, 0, 2, 1 };
 	memcpy(r.receiver_addr, test_net, sizeof(test_net));
-	tw_accept_session a = tw_script_request(f.loop, fd, &r);
-	assert_int_equal(a.accept, TW_ACCEPT_OK);
-	tw_script_start(f.loop, fd);
-	tw_sockaddr dst = session_addr(&f, a.port);
+	tw_sockaddr dst = start_session(&f, fd, &r);
 	uint8_t rep[256];
 	tw_rx_meta m;
 	assert_int_equal(ping_once(&f, &u, &dst, 0, rep, sizeof(rep), &m), 41);
 	tw_sa_unmap(&m.from);
 	assert_true(tw_sa_equal(&m.from, &dst));
-	close(fd);
-	close(u.fd);
-	tw_serverfx_stop(&f);
+	fx_close(&f, fd, &u);
 }
 
 /* SID: 4 octets of our address, an NTP timestamp of now, 4 random octets;
@@ -553,8 +554,7 @@ static void test_foreign_receiver_address(void **state)
 static void check_sids(const char *host, const uint8_t prefix[4])
 {
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, host, &p);
+	fx_start_default(&f, host);
 	int fd = peer_open(&f);
 	tw_peer_udp u = udp_open(&f);
 	uint8_t sids[3][TW_SID_LEN];
@@ -573,9 +573,7 @@ static void check_sids(const char *host, const uint8_t prefix[4])
 		for (int j = 0; j < i; j++)
 			assert_memory_not_equal(sids[i], sids[j], TW_SID_LEN);
 	}
-	close(fd);
-	close(u.fd);
-	tw_serverfx_stop(&f);
+	fx_close(&f, fd, &u);
 }
 
 static void test_sid_layout(void **state)
@@ -598,17 +596,13 @@ static void test_dscp(void **state)
 	const char *host = row->host;
 	unsigned dscp = row->dscp;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, host, &p);
+	fx_start_default(&f, host);
 	int fd = peer_open(&f);
 	tw_peer_udp u = udp_open(&f);
 	tw_request r = make_request(&f, &u, 0);
 	r.type_p = tw_type_p_from_dscp(dscp);
 	assert_int_equal(r.type_p, dscp << 24);
-	tw_accept_session a = tw_script_request(f.loop, fd, &r);
-	assert_int_equal(a.accept, TW_ACCEPT_OK);
-	tw_script_start(f.loop, fd);
-	tw_sockaddr dst = session_addr(&f, a.port);
+	tw_sockaddr dst = start_session(&f, fd, &r);
 	uint8_t rep[256];
 	tw_rx_meta m;
 	for (uint32_t i = 0; i < 3; i++) {
@@ -617,9 +611,7 @@ static void test_dscp(void **state)
 		assert_int_equal(m.ttl, 255);              /* loopback keeps it */
 		assert_int_equal(rep[40], 255);            /* Sender TTL */
 	}
-	close(fd);
-	close(u.fd);
-	tw_serverfx_stop(&f);
+	fx_close(&f, fd, &u);
 }
 
 /* ------------------------------------------------------------------ */
@@ -638,8 +630,7 @@ static void test_requested_port_free_and_busy(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	int fd = peer_open(&f);
 	tw_peer_udp u = udp_open(&f);
 	/* free: granted as asked */
@@ -761,8 +752,7 @@ static void test_reflector_packets(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	int fd = peer_open(&f);
 	tw_peer_udp u[2] = { udp_open(&f), udp_open(&f) };
 	tw_sockaddr dst[2];
@@ -803,8 +793,7 @@ static void test_reflector_v6_packets(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "::1", &p);
+	fx_start_default(&f, "::1");
 	raw_sess s = raw_session(&f, 300 * MS, true);
 	uint8_t pad[64];
 	memset(pad, 0x5a, sizeof(pad));
@@ -829,8 +818,7 @@ static void test_drop_before_start_and_wrong_source(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	raw_sess s = raw_session(&f, 300 * MS, false);
 	tw_ts t1;
 	send_test(&s.u, &s.dst, 0, NULL, 27, &t1, NULL);
@@ -860,8 +848,7 @@ static void test_garbage_udp_dropped(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	raw_sess s = raw_session(&f, 300 * MS, true);
 	uint8_t junk[10000];
 	for (size_t i = 0; i < sizeof(junk); i++)
@@ -896,8 +883,7 @@ static void test_stop_keeps_reflecting_for_timeout(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	raw_sess s = raw_session(&f, 300 * MS, true);
 	uint8_t rep[256];
 	assert_int_equal(ping_once(&f, &s.u, &s.dst, 0, rep, sizeof(rep), NULL), 41);
@@ -927,8 +913,7 @@ static void test_stop_before_timeout_boundary(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	raw_sess s = raw_session(&f, 300 * MS, true);
 	tw_script_stop(s.ctl, 1);
 	tw_pump_for(f.loop, 400 * MS);
@@ -944,8 +929,7 @@ static void test_stop_wrong_count_closes(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	raw_sess s = raw_session(&f, 500 * MS, true);
 	tw_script_stop(s.ctl, 2);
 	assert_true(peer_closed(&f, s.ctl));
@@ -962,8 +946,7 @@ static void test_close_after_stop_still_reflects(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	raw_sess s = raw_session(&f, 500 * MS, true);
 	tw_script_stop(s.ctl, 1);
 	close(s.ctl); /* twping closes right after Stop-Sessions */
@@ -981,8 +964,7 @@ static void test_close_without_stop_drains(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	raw_sess s = raw_session(&f, 400 * MS, true);
 	close(s.ctl);
 	tw_pump_for(f.loop, 30 * MS);
@@ -1055,8 +1037,7 @@ static void test_unknown_commands(void **state)
 	(void)state;
 	static const uint8_t cmds[] = { 0, 1, 4, 6, 8, 10, 11, 200 };
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	for (size_t i = 0; i < sizeof(cmds); i++) {
 		int fd = peer_open(&f);
 		uint8_t msg[32] = { cmds[i] };
@@ -1075,8 +1056,7 @@ static void test_wrong_state_closes(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	/* Stop-Sessions in IDLE */
 	int fd = peer_open(&f);
 	tw_script_stop(fd, 0);
@@ -1304,9 +1284,7 @@ static void test_session_limit(void **state)
 	assert_int_equal(stats(&f)->rejections[TW_REJECT_SESSION_LIMIT], 1);
 	/* the accepted one still works */
 	tw_script_start(f.loop, fd);
-	close(fd);
-	close(u.fd);
-	tw_serverfx_stop(&f);
+	fx_close(&f, fd, &u);
 }
 
 /* A reload that raises max_sessions must not let a connection accepted
@@ -1424,8 +1402,7 @@ static void test_accept_backs_off_out_of_fds(void **state)
 {
 	(void)state;
 	fx f;
-	tw_server_params p = default_params();
-	tw_serverfx_start(&f, "127.0.0.1", &p);
+	fx_start_default(&f, "127.0.0.1");
 	enum { K = 4 };
 	int cl[K];
 	for (int i = 0; i < K; i++)
