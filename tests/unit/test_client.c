@@ -262,15 +262,33 @@ static uint32_t srv_read_stop(fx *f)
 	return s.nsessions;
 }
 
+/* The scripted server on 127.0.0.1 and a client for modes (secret:
+ * keyed) with a 2 s timeout; the server accepts it and sends a Greeting
+ * offering `offered` with Count count. */
+static void greeted(fx *f, uint32_t modes, const char *secret, uint32_t offered, uint32_t count)
+{
+	fx_start(f, "127.0.0.1");
+	client_start(f, modes, secret, 2000 * MS);
+	srv_accept(f);
+	srv_greeting(f, offered, count);
+}
+
+/* The scripted server on host and an open-mode client (2 s timeout) that
+ * it has set up: the client is ready. */
+static void open_ready(fx *f, const char *host)
+{
+	fx_start(f, host);
+	client_start(f, TW_MODE_OPEN, NULL, 2000 * MS);
+	srv_open_setup(f);
+}
+
 /* ------------------------------------------------------------------ */
 
 static void test_conversation_and_stop_count(void **state)
 {
 	(void)state;
 	fx f;
-	fx_start(&f, "127.0.0.1");
-	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
-	srv_open_setup(&f);
+	open_ready(&f, "127.0.0.1");
 	assert_int_equal(tw_client_mode(f.c), TW_MODE_OPEN);
 	/* three requests, the middle one refused: two sessions exist */
 	tw_request r = request_for(&f, 40001);
@@ -293,9 +311,7 @@ static void test_conversation_v6(void **state)
 {
 	(void)state;
 	fx f;
-	fx_start(&f, "::1");
-	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
-	srv_open_setup(&f);
+	open_ready(&f, "::1");
 	char buf[64];
 	assert_string_equal(tw_sa_format_host(tw_client_local(f.c), buf, sizeof(buf)), "::1");
 	tw_request r = request_for(&f, 40001);
@@ -322,10 +338,7 @@ static void test_greeting_modes_zero(void **state)
 {
 	(void)state;
 	fx f;
-	fx_start(&f, "127.0.0.1");
-	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
-	srv_accept(&f);
-	srv_greeting(&f, 0, 0);
+	greeted(&f, TW_MODE_OPEN, NULL, 0, 0);
 	expect_failure(&f, TW_CLIENT_FAIL_REFUSED, "Modes 0");
 	assert_true(srv_nothing_more(&f)); /* no Set-Up-Response after a refusal */
 	fx_stop(&f);
@@ -335,10 +348,7 @@ static void test_no_common_mode(void **state)
 {
 	(void)state;
 	fx f;
-	fx_start(&f, "127.0.0.1");
-	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
-	srv_accept(&f);
-	srv_greeting(&f, TW_MODE_AUTH | TW_MODE_ENC, 1024);
+	greeted(&f, TW_MODE_OPEN, NULL, TW_MODE_AUTH | TW_MODE_ENC, 1024);
 	expect_failure(&f, TW_CLIENT_FAIL_REFUSED, "no common mode");
 	fx_stop(&f);
 }
@@ -348,17 +358,11 @@ static void test_kdf_count_limit(void **state)
 	(void)state;
 	fx f;
 	/* keyed: a Count above the limit is refused before any work */
-	fx_start(&f, "127.0.0.1");
-	client_start(&f, TW_MODE_AUTH, "secret", 2000 * MS);
-	srv_accept(&f);
-	srv_greeting(&f, TW_MODE_AUTH, 65536);
+	greeted(&f, TW_MODE_AUTH, "secret", TW_MODE_AUTH, 65536);
 	expect_failure(&f, TW_CLIENT_FAIL_KDF_COUNT, "65536");
 	fx_stop(&f);
 	/* open mode: Count is meaningless (control.md A4), even 0 */
-	fx_start(&f, "127.0.0.1");
-	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
-	srv_accept(&f);
-	srv_greeting(&f, TW_MODE_OPEN, 0);
+	greeted(&f, TW_MODE_OPEN, NULL, TW_MODE_OPEN, 0);
 	uint8_t buf[TW_SETUP_LEN];
 	srv_read(&f, buf, sizeof(buf));
 	srv_server_start(&f, TW_ACCEPT_OK);
@@ -371,10 +375,8 @@ static void test_keyed_mode_choice(void **state)
 {
 	(void)state;
 	fx f;
-	fx_start(&f, "127.0.0.1");
-	client_start(&f, TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED, "secret", 2000 * MS);
-	srv_accept(&f);
-	srv_greeting(&f, TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_MIXED, 1024);
+	greeted(&f, TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED, "secret",
+		TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_MIXED, 1024);
 	uint8_t buf[TW_SETUP_LEN];
 	srv_read(&f, buf, sizeof(buf));
 	tw_setup s;
@@ -388,10 +390,7 @@ static void test_server_start_refused(void **state)
 {
 	(void)state;
 	fx f;
-	fx_start(&f, "127.0.0.1");
-	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
-	srv_accept(&f);
-	srv_greeting(&f, TW_MODE_OPEN, 1024);
+	greeted(&f, TW_MODE_OPEN, NULL, TW_MODE_OPEN, 1024);
 	uint8_t buf[TW_SETUP_LEN];
 	srv_read(&f, buf, sizeof(buf));
 	srv_server_start(&f, TW_ACCEPT_FAILURE);
@@ -403,9 +402,7 @@ static void test_start_ack_refused(void **state)
 {
 	(void)state;
 	fx f;
-	fx_start(&f, "127.0.0.1");
-	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
-	srv_open_setup(&f);
+	open_ready(&f, "127.0.0.1");
 	tw_request r = request_for(&f, 40001);
 	request_answered(&f, &r, TW_ACCEPT_OK, 50001);
 	assert_int_equal(tw_client_start(f.c), 0);
@@ -457,9 +454,7 @@ static void test_server_hangs_up(void **state)
 {
 	(void)state;
 	fx f;
-	fx_start(&f, "127.0.0.1");
-	client_start(&f, TW_MODE_OPEN, NULL, 2000 * MS);
-	srv_open_setup(&f);
+	open_ready(&f, "127.0.0.1");
 	close(f.sfd);
 	f.sfd = -1;
 	assert_true(tw_pump_until(f.loop, cond_failed, &f, WAIT_NS));
@@ -522,6 +517,23 @@ static bool sender_packet(fx *f, const tw_peer_udp *refl, urx *u)
 
 static const tw_test_fmt open_fmt = { .sec = TW_TEST_OPEN };
 
+/* The fixture plus the scripted reflector's socket on host; *any gets
+ * host, port 0, for the sender under test. */
+static tw_peer_udp reflector_start(fx *f, const char *host, tw_sockaddr *any)
+{
+	fx_start(f, host);
+	assert_int_equal(tw_sa_from_numeric(host, 0, any), 0);
+	return tw_peer_udp_open(host, 0);
+}
+
+/* Frees the sender, closes the reflector's socket, stops the fixture. */
+static void sender_stop(fx *f, tw_sender *s, tw_peer_udp *refl)
+{
+	tw_sender_free(s);
+	close(refl->fd);
+	fx_stop(f);
+}
+
 /* Reflects pkt back to its source from fd with reflector seq rseq. */
 static void reflect(const tw_peer_udp *from, const urx *u, uint32_t rseq, size_t len_override)
 {
@@ -547,10 +559,8 @@ static void test_sender(void **state)
 {
 	const char *host = *state;
 	fx f;
-	fx_start(&f, host);
 	tw_sockaddr any;
-	assert_int_equal(tw_sa_from_numeric(host, 0, &any), 0);
-	tw_peer_udp refl = tw_peer_udp_open(host, 0), stranger = tw_peer_udp_open(host, 0);
+	tw_peer_udp refl = reflector_start(&f, host, &any), stranger = tw_peer_udp_open(host, 0);
 	tw_sockaddr raddr = refl.local;
 	int err;
 	tw_sender *s = tw_sender_open(f.loop, &any, 46, NULL, &err);
@@ -610,10 +620,8 @@ static void test_sender(void **state)
 	assert_int_equal(sc->invalid, 1);
 	assert_int_equal(sc->wrong_source, 1);
 	assert_int_equal(sc->ts_source, TW_TS_KERNEL);
-	tw_sender_free(s);
-	close(refl.fd);
 	close(stranger.fd);
-	fx_stop(&f);
+	sender_stop(&f, s, &refl);
 }
 
 /* 14-octet packets (padding 0) and the schedule's pace. */
@@ -621,10 +629,8 @@ static void test_sender_no_padding_and_pace(void **state)
 {
 	(void)state;
 	fx f;
-	fx_start(&f, "127.0.0.1");
 	tw_sockaddr any;
-	assert_int_equal(tw_sa_from_numeric("127.0.0.1", 0, &any), 0);
-	tw_peer_udp refl = tw_peer_udp_open("127.0.0.1", 0);
+	tw_peer_udp refl = reflector_start(&f, "127.0.0.1", &any);
 	tw_sockaddr raddr = refl.local;
 	int err;
 	tw_sender *s = tw_sender_open(f.loop, &any, 0, NULL, &err);
@@ -650,9 +656,7 @@ static void test_sender_no_padding_and_pace(void **state)
 	tw_stats_counters c;
 	tw_stats_get(tw_sender_stats(s), &c);
 	assert_int_equal(c.lost, 20);
-	tw_sender_free(s);
-	close(refl.fd);
-	fx_stop(&f);
+	sender_stop(&f, s, &refl);
 }
 
 /* Paddings the sender cannot build are refused up front instead of
@@ -661,10 +665,8 @@ static void test_sender_padding_limit(void **state)
 {
 	(void)state;
 	fx f;
-	fx_start(&f, "127.0.0.1");
 	tw_sockaddr any;
-	assert_int_equal(tw_sa_from_numeric("127.0.0.1", 0, &any), 0);
-	tw_peer_udp refl = tw_peer_udp_open("127.0.0.1", 0);
+	tw_peer_udp refl = reflector_start(&f, "127.0.0.1", &any);
 	tw_sockaddr raddr = refl.local;
 	uint16_t errest = 0x0001;
 	sndrec rec = { 0 };
@@ -686,9 +688,7 @@ static void test_sender_padding_limit(void **state)
 	assert_true(sender_packet(&f, &refl, &u));
 	assert_int_equal(u.n, TW_SENDER_MAX_PACKET);
 	assert_true(tw_pump_until(f.loop, cond_done, &rec, WAIT_NS));
-	tw_sender_free(s);
-	close(refl.fd);
-	fx_stop(&f);
+	sender_stop(&f, s, &refl);
 }
 
 int main(void)
