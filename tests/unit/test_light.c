@@ -115,6 +115,13 @@ static void fx_stop(fx *f)
 	tw_loop_free(f->loop);
 }
 
+/* fx_start with base_params(proto). */
+static void fx_start_proto(fx *f, const char *host, tw_light_proto proto)
+{
+	tw_light_params p = base_params(proto);
+	fx_start(f, host, &p);
+}
+
 /* ------------------------------------------------------------------ */
 /* raw test sockets                                                     */
 
@@ -140,6 +147,47 @@ static long exchange(fx *f, const sock *s, const uint8_t *pkt, size_t len, int t
 static bool silent(fx *f, const sock *s)
 {
 	return tw_peer_udp_silent(f->loop, s, QUIET_NS);
+}
+
+/* Closes the test socket s and stops the fixture. */
+static void fx_close(fx *f, sock *s)
+{
+	close(s->fd);
+	fx_stop(f);
+}
+
+/* The end of the keyed tests, after three good exchanges and three bad
+ * packets: nothing answered them, two were dropped for their HMAC and
+ * one as too short. Frees both contexts, closes s, stops the fixture. */
+static void keyed_end(fx *f, sock *s, tw_test_crypto *c, tw_test_crypto *wrong)
+{
+	assert_true(silent(f, s));
+	assert_int_equal(f->st.dropped[TW_LIGHT_DROP_AUTH], 2);
+	assert_int_equal(f->st.dropped[TW_LIGHT_DROP_SHORT], 1);
+	assert_int_equal(f->st.reflected, 3);
+	tw_test_crypto_free(wrong);
+	tw_test_crypto_free(c);
+	fx_close(f, s);
+}
+
+/* fx_start_proto, then one test socket. */
+static sock fx_open(fx *f, const char *host, tw_light_proto proto)
+{
+	fx_start_proto(f, host, proto);
+	return sock_open(f);
+}
+
+/* A STAMP reflector on host that requires authentication with stamp_key;
+ * returns a sender context with the same key (NULL when it cannot be
+ * made). */
+static tw_test_crypto *stamp_auth_start(fx *f, const char *host)
+{
+	tw_light_params p = base_params(TW_LIGHT_STAMP);
+	p.sec = TW_TEST_AUTH;
+	p.hmac_key = stamp_key;
+	p.hmac_key_len = sizeof(stamp_key) - 1;
+	fx_start(f, host, &p);
+	return tw_test_crypto_new(NULL, stamp_key, sizeof(stamp_key) - 1, TW_MAC_HMAC_SHA256);
 }
 
 /* ---- packets ---- */
@@ -233,8 +281,7 @@ static void test_light_stateful(void **state)
 {
 	const char *host = *state;
 	fx f;
-	tw_light_params p = base_params(TW_LIGHT_TWAMP);
-	fx_start(&f, host, &p);
+	fx_start_proto(&f, host, TW_LIGHT_TWAMP);
 	sock a = sock_open(&f), b = sock_open(&f);
 	assert_int_equal(light_seq(&f, &a, 100), 0);
 	assert_int_equal(light_seq(&f, &a, 200), 1);
@@ -256,9 +303,7 @@ static void test_light_lengths(void **state)
 	static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
 	static const struct { size_t pad, want; } cases[] = { { 0, 41 }, { 27, 41 }, { 64, 78 }, { 10, 41 } };
 	fx f;
-	tw_light_params p = base_params(TW_LIGHT_TWAMP);
-	fx_start(&f, "127.0.0.1", &p);
-	sock s = sock_open(&f);
+	sock s = fx_open(&f, "127.0.0.1", TW_LIGHT_TWAMP);
 	for (size_t i = 0; i < 4; i++) {
 		uint8_t pkt[128], out[256];
 		tw_ts t1;
@@ -287,8 +332,7 @@ static void test_light_lengths(void **state)
 	assert_true(silent(&f, &s));
 	assert_int_equal(f.st.dropped[TW_LIGHT_DROP_SHORT], 1);
 	assert_int_equal(f.st.received, 5);
-	close(s.fd);
-	fx_stop(&f);
+	fx_close(&f, &s);
 }
 
 /* TTL 255 out, the received TTL reported, the DS byte copied (ECN
@@ -323,8 +367,7 @@ static void test_light_ttl_and_dscp(void **state)
 		size_t len = twamp_pkt(&open, NULL, 2, 27, pkt, sizeof(pkt), &t1);
 		exchange(&f, &s, pkt, len, -1, out, sizeof(out), NULL);
 		assert_int_equal(out[40], 64);
-		close(s.fd);
-		fx_stop(&f);
+		fx_close(&f, &s);
 	}
 }
 
@@ -332,9 +375,7 @@ static void test_light_allow_drops(void **state)
 {
 	(void)state;
 	fx f;
-	tw_light_params p = base_params(TW_LIGHT_TWAMP);
-	fx_start(&f, "127.0.0.1", &p);
-	sock s = sock_open(&f);
+	sock s = fx_open(&f, "127.0.0.1", TW_LIGHT_TWAMP);
 	assert_int_equal(light_seq(&f, &s, 1), 0);
 	f.deny = true;
 	uint8_t pkt[64];
@@ -350,8 +391,7 @@ static void test_light_allow_drops(void **state)
 	assert_int_equal(f.allow_calls, 3);
 	f.deny = false;
 	assert_int_equal(light_seq(&f, &s, 3), 1); /* refused packets were not counted */
-	close(s.fd);
-	fx_stop(&f);
+	fx_close(&f, &s);
 }
 
 static void test_light_sender_cap(void **state)
@@ -467,14 +507,7 @@ static void test_light_keyed(void **state)
 	static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
 	len = twamp_pkt(&open, NULL, 62, 0, pkt, sizeof(pkt), &t1);
 	send_tos(&f, &s, pkt, len, -1);
-	assert_true(silent(&f, &s));
-	assert_int_equal(f.st.dropped[TW_LIGHT_DROP_AUTH], 2);
-	assert_int_equal(f.st.dropped[TW_LIGHT_DROP_SHORT], 1);
-	assert_int_equal(f.st.reflected, 3);
-	tw_test_crypto_free(wrong);
-	tw_test_crypto_free(c);
-	close(s.fd);
-	fx_stop(&f);
+	keyed_end(&f, &s, c, wrong);
 }
 
 static void test_light_keyed_without_keys(void **state)
@@ -549,12 +582,7 @@ static void test_stamp_authenticated(void **state)
 {
 	const char *host = *state;
 	fx f;
-	tw_light_params p = base_params(TW_LIGHT_STAMP);
-	p.sec = TW_TEST_AUTH;
-	p.hmac_key = stamp_key;
-	p.hmac_key_len = sizeof(stamp_key) - 1;
-	fx_start(&f, host, &p);
-	tw_test_crypto *c = tw_test_crypto_new(NULL, stamp_key, sizeof(stamp_key) - 1, TW_MAC_HMAC_SHA256);
+	tw_test_crypto *c = stamp_auth_start(&f, host);
 	assert_non_null(c);
 	sock s = sock_open(&f);
 	stamp_out o;
@@ -579,14 +607,7 @@ static void test_stamp_authenticated(void **state)
 	send_tos(&f, &s, pkt, len, -1);
 	len = stamp_pkt(TW_STAMP_OPEN, NULL, 7, 1, NULL, 0, pkt, sizeof(pkt), &t1);
 	send_tos(&f, &s, pkt, len, -1);
-	assert_true(silent(&f, &s));
-	assert_int_equal(f.st.dropped[TW_LIGHT_DROP_AUTH], 2);
-	assert_int_equal(f.st.dropped[TW_LIGHT_DROP_SHORT], 1);
-	assert_int_equal(f.st.reflected, 3);
-	tw_test_crypto_free(wrong);
-	tw_test_crypto_free(c);
-	close(s.fd);
-	fx_stop(&f);
+	keyed_end(&f, &s, c, wrong);
 }
 
 /* A STAMP port answers TWAMP Light senders: 14 octets -> the 44-octet
@@ -598,9 +619,7 @@ static void test_stamp_answers_light(void **state)
 	static const tw_test_fmt open = { .sec = TW_TEST_OPEN };
 	static const struct { size_t pad, want; } cases[] = { { 0, 44 }, { 27, 44 }, { 64, 78 } };
 	fx f;
-	tw_light_params p = base_params(TW_LIGHT_STAMP);
-	fx_start(&f, "127.0.0.1", &p);
-	sock s = sock_open(&f);
+	sock s = fx_open(&f, "127.0.0.1", TW_LIGHT_STAMP);
 	for (uint32_t i = 0; i < 3; i++) {
 		uint8_t pkt[128], out[256];
 		tw_ts t1;
@@ -619,8 +638,7 @@ static void test_stamp_answers_light(void **state)
 		for (long k = 44; k < n; k++)
 			assert_int_equal(out[k], (uint8_t)(0xA0 + (k - 14)));
 	}
-	close(s.fd);
-	fx_stop(&f);
+	fx_close(&f, &s);
 }
 
 /* A TWAMP Light sender with pseudo-random padding past 44 octets puts
@@ -712,8 +730,7 @@ static void test_stamp_cos(void **state)
 		assert_int_equal(o.m.tos >> 2, allow ? 46 : 10);
 		assert_int_equal(o.m.tos & 3, 0);
 		assert_int_equal(o.buf[44] & TW_TLV_FLAG_U, 0);
-		close(s.fd);
-		fx_stop(&f);
+		fx_close(&f, &s);
 	}
 }
 
@@ -770,8 +787,7 @@ static void test_stamp_tlvs(void **state)
 		prev = o;
 	}
 	assert_int_equal(f.st.tlv_malformed, 0);
-	close(s.fd);
-	fx_stop(&f);
+	fx_close(&f, &s);
 }
 
 /* Authenticated STAMP with TLVs: the HMAC TLV verifies and is recomputed;
@@ -780,12 +796,7 @@ static void test_stamp_auth_tlvs(void **state)
 {
 	(void)state;
 	fx f;
-	tw_light_params p = base_params(TW_LIGHT_STAMP);
-	p.sec = TW_TEST_AUTH;
-	p.hmac_key = stamp_key;
-	p.hmac_key_len = sizeof(stamp_key) - 1;
-	fx_start(&f, "127.0.0.1", &p);
-	tw_test_crypto *c = tw_test_crypto_new(NULL, stamp_key, sizeof(stamp_key) - 1, TW_MAC_HMAC_SHA256);
+	tw_test_crypto *c = stamp_auth_start(&f, "127.0.0.1");
 	sock s = sock_open(&f);
 	for (int bad = 0; bad < 2; bad++) {
 		uint8_t area[256];
@@ -816,8 +827,7 @@ static void test_stamp_auth_tlvs(void **state)
 		}
 	}
 	tw_test_crypto_free(c);
-	close(s.fd);
-	fx_stop(&f);
+	fx_close(&f, &s);
 }
 
 /* Malformed and unknown TLVs: M on the bad TLV, U kept on unknown types,
@@ -826,9 +836,7 @@ static void test_stamp_malformed_tlvs(void **state)
 {
 	(void)state;
 	fx f;
-	tw_light_params p = base_params(TW_LIGHT_STAMP);
-	fx_start(&f, "127.0.0.1", &p);
-	sock s = sock_open(&f);
+	sock s = fx_open(&f, "127.0.0.1", TW_LIGHT_STAMP);
 	uint8_t area[64];
 	stamp_out o;
 	/* a known TLV, then one whose Length runs past the end */
@@ -871,8 +879,7 @@ static void test_stamp_malformed_tlvs(void **state)
 	}
 	assert_int_equal(f.st.reflected, 203);
 	assert_int_equal(f.observed, 203);
-	close(s.fd);
-	fx_stop(&f);
+	fx_close(&f, &s);
 }
 
 /* Truncated datagrams (beyond the receive buffer) and empty ones. */
@@ -880,9 +887,7 @@ static void test_stamp_short_and_huge(void **state)
 {
 	(void)state;
 	fx f;
-	tw_light_params p = base_params(TW_LIGHT_STAMP);
-	fx_start(&f, "127.0.0.1", &p);
-	sock s = sock_open(&f);
+	sock s = fx_open(&f, "127.0.0.1", TW_LIGHT_STAMP);
 	static uint8_t big[9300];
 	send_tos(&f, &s, big, sizeof(big), -1);
 	send_tos(&f, &s, big, 13, -1);
@@ -900,8 +905,7 @@ static void test_stamp_short_and_huge(void **state)
 	long n = exchange(&f, &s, pkt, sizeof(pkt), -1, out, sizeof(out), NULL);
 	assert_int_equal(n, 9216);
 	assert_int_equal(out[9215], 0x5A);
-	close(s.fd);
-	fx_stop(&f);
+	fx_close(&f, &s);
 }
 
 int main(void)
