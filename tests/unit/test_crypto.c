@@ -18,6 +18,8 @@
 
 #include <openssl/evp.h>
 
+#include "captures.h"
+#include "cases.h"
 #include "crypto.h"
 #include "pcap.h"
 #include "hexvec.h"
@@ -686,97 +688,13 @@ enum {
 	RTW_LEN = 112, ACC_LEN = 48, CMD32_LEN = 32,
 };
 
-typedef struct cap_case {
-	const char *file;
-	uint32_t mode;
-	const char *k, *challenge, *aes, *hmac, *client_iv, *server_iv;
-	const char *rtw_clear; /* all 112 octets, HMAC included */
-	const char *start_mac, *stop_mac, *acc_mac, *ack_mac;
-	uint16_t port;
-	const char *sid;
-	const char *test_aes, *test_hmac;  /* NULL: mixed mode (open test) */
-	const char *snd_clear, *ref_clear; /* first sender/reflector packet */
-} cap_case;
-
-static const cap_case cap_authenticated = {
-	.file = "twping-twampd-authenticated.pcap",
-	.mode = 2,
-	.k = "65db54d87ceba1abc163f40b3041a452",
-	.challenge = "57aaa70e4a78521c8b360dc19bb5a4f2",
-	.aes = "d595258c93924be77b1f46b4b2528c05",
-	.hmac = "00c7228e0756fc92a1fe92d567e5a149560edd1519381fa151e0019c6fd667e1",
-	.client_iv = "b83077f5419c412b18e71149c9cc98cd",
-	.server_iv = "2cf7184740145c335825ad3ee2ef258e",
-	.rtw_clear = "050400000000000000000000236023607f0000010000000000000000000000007f00000100000000"
-		     "00000000000000000000000000000000000000000000000000000040eeadbbbb2507314d00000002"
-		     "0064a9ce00000000000000000000000014466a0445b0586d1ff83d0aa24de71f",
-	.start_mac = "9c2a51323fd8725745e7f256282055f0",
-	.stop_mac = "d87267d5afdb73bfec453c4679a14bfd",
-	.acc_mac = "aa181294a06a2bf194967fa800700f4b",
-	.ack_mac = "30da84687762aa24f7ee6caf26d8c3f5",
-	.port = 18816,
-	.sid = "7f000001eeadbbba23f83382dc552ed8",
-	.test_aes = "125e0add300eb1138db1898fe5e2788f",
-	.test_hmac = "d95cd68c0d1aa492ae68545de5e9ed8ca5e7272cd1441f3e61cf8498f83f28ba",
-	.snd_clear = "00000000000000000000000000000000eeadbbbb3eac215b0001000000000000",
-	.ref_clear = "00000000000000000000000000000000eeadbbbb3eb65a9a0001000000000000eeadbbbb3eb46349"
-		     "000000000000000000000000000000000000000000000000eeadbbbb3eac215b0001000000000000"
-		     "ff000000000000000000000000000000",
-};
-
-static const cap_case cap_encrypted = {
-	.file = "twping-twampd-encrypted.pcap",
-	.mode = 4,
-	.k = "8943cd5aabce1ef975cb902f8e79f716",
-	.challenge = "85f5b0bad585b2e54c583f36d0fbc364",
-	.aes = "79a9fc59fa75d134642f0ae2e5783ce6",
-	.hmac = "35291cdefdb08c68715ab330bda74c7446ce21576d4aec9976ca844dcf4dcd84",
-	.client_iv = "e173efcb66a0c79dfd9e1d54c69adef1",
-	.server_iv = "10f79819340dddf6e5a0a523158cf22a",
-	.rtw_clear = "05040000000000000000000023ec23ec7f0000010000000000000000000000007f00000100000000"
-		     "00000000000000000000000000000000000000000000000000000040eeadbbc6ac07fed000000002"
-		     "007f77af2200000000000000000000001b4788cdf92e4533fde43452f6bf70db",
-	.start_mac = "49087f5ca71478c92971d6a32f58bb28",
-	.stop_mac = "c12860607c93948f827978973064df85",
-	.acc_mac = "cfe151241c88da0c8c0c1c099499fc14",
-	.ack_mac = "fd90508e2f5eee4d68040392f75fae68",
-	.port = 18991,
-	.sid = "7f000001eeadbbc5aa9a91101a7835c0",
-	.test_aes = "5ed062d3c14225c23962b05d70dd5c94",
-	.test_hmac = "2b6fa2f0c634f2efd665000745eb21d105a57cbc939e9d3a19cc3e086c46b48f",
-	.snd_clear = "00000000000000000000000000000000eeadbbc6c5a9b8cb0001000000000000",
-	.ref_clear = "00000000000000000000000000000000eeadbbc6c5b4edb20001000000000000eeadbbc6c5b328b6"
-		     "000000000000000000000000000000000000000000000000eeadbbc6c5a9b8cb0001000000000000"
-		     "ff000000000000000000000000000000",
-};
-
-static const cap_case cap_mixed = {
-	.file = "twping-twampd-mixed.pcap",
-	.mode = 8,
-	.k = "8c4ed7a77cf0591e6f24af71e16c1b28",
-	.challenge = "94537e37a4d4316b91b1a28ec15c75c9",
-	.aes = "39016d3132eaf25f26b0597af32495f4",
-	.hmac = "593c963a6c8685af23c4c4bd750d4d8a5a8ff9959c954ec7a1e226b575073452",
-	.client_iv = "97be107e7092bc08f0404236eaa2685c",
-	.server_iv = "9cd0d67708dfcac398b637773c78aa3c",
-	.rtw_clear = "050400000000000000000000258525857f0000010000000000000000000000007f00000100000000"
-		     "0000000000000000000000000000000000000000000000000000001beeadbbcd399ee88b00000002"
-		     "007ad080000000000000000000000000df4b714cbd0cd2044ffde113738b48b7",
-	.start_mac = "ea80772137a3ab21598a07f483d8854f",
-	.stop_mac = "a9f3848ba8c0ea0bd34ba50531386c89",
-	.acc_mac = "63c71d7b6dbed8b5b12b2f4b2767b245",
-	.ack_mac = "a45c0bc76c835bc854695ce92add2a2e",
-	.port = 18987,
-	.sid = "7f000001eeadbbcc3845baf540af8eb0",
-};
-
 /* Session secrets recovered from the clear-text set-up exchange. */
 typedef struct cap_keys {
 	uint8_t aes[16], hmac[32], client_iv[16], server_iv[16];
 } cap_keys;
 
 /* Greeting + Set-Up-Response: KDF, Token, and owamp's Token reproduced. */
-static cap_keys cap_setup(const cap_case *cc, const tw_pcap *p)
+static cap_keys cap_setup(const tw_capture *cc, const tw_pcap *p)
 {
 	const uint8_t *gr = p->to_client, *sur = p->to_server, *ss = p->to_client + GR_LEN;
 	assert_true(p->to_client_len >= GR_LEN + SS_LEN && p->to_server_len >= SUR_LEN);
@@ -790,12 +708,12 @@ static cap_keys cap_setup(const cap_case *cc, const tw_pcap *p)
 	assert_int_equal(tw_kdf((const uint8_t *)CAP_PASSPHRASE, strlen(CAP_PASSPHRASE), gr + GR_SALT,
 				tw_get_u32(gr + GR_COUNT), dk),
 			 0);
-	tw_hexvec_expect(dk, 16, cc->k);
+	tw_hexvec_expect(dk, 16, cc->kdf_key);
 	assert_int_equal(tw_token_decrypt(dk, sur + SUR_TOKEN, plain), 0);
 	assert_memory_equal(plain, gr + GR_CHALLENGE, 16);
 	tw_hexvec_expect(plain, 16, cc->challenge);
-	tw_hexvec_expect(plain + 16, 16, cc->aes);
-	tw_hexvec_expect(plain + 32, 32, cc->hmac);
+	tw_hexvec_expect(plain + 16, 16, cc->aes_key);
+	tw_hexvec_expect(plain + 32, 32, cc->hmac_key);
 	assert_int_equal(tw_token_encrypt(dk, plain, token), 0);
 	assert_memory_equal(token, sur + SUR_TOKEN, 64);
 
@@ -826,7 +744,7 @@ static uint8_t cap_recv32(tw_ctrl_crypto *c, const uint8_t *wire, const char *ma
 
 /* Client -> server stream as the server reads it, then re-encrypted by a
  * fresh client chain: owamp's client bytes reproduced exactly. */
-static void cap_client_stream(const cap_case *cc, const tw_pcap *p, const cap_keys *k)
+static void cap_client_stream(const tw_capture *cc, const tw_pcap *p, const cap_keys *k)
 {
 	const uint8_t *wire = p->to_server + SUR_LEN;
 	assert_int_equal(p->to_server_len, SUR_LEN + RTW_LEN + 2 * CMD32_LEN);
@@ -835,11 +753,11 @@ static void cap_client_stream(const cap_case *cc, const tw_pcap *p, const cap_ke
 	uint8_t rtw[RTW_LEN];
 	memcpy(rtw, wire, RTW_LEN);
 	assert_int_equal(tw_ctrl_decrypt(srv, rtw, RTW_LEN), 0);
-	tw_hexvec_expect(rtw, RTW_LEN, cc->rtw_clear);
+	tw_hexvec_expect(rtw, RTW_LEN, cc->request_clear);
 	tw_ctrl_mac_add_rx(srv, rtw, 96);
 	assert_true(tw_ctrl_mac_verify_rx(srv, rtw + 96));
-	assert_int_equal(cap_recv32(srv, wire + RTW_LEN, cc->start_mac), 2);
-	assert_int_equal(cap_recv32(srv, wire + RTW_LEN + CMD32_LEN, cc->stop_mac), 3);
+	assert_int_equal(cap_recv32(srv, wire + RTW_LEN, cc->h_start), 2);
+	assert_int_equal(cap_recv32(srv, wire + RTW_LEN + CMD32_LEN, cc->h_stop), 3);
 	tw_ctrl_crypto_free(srv);
 
 	tw_ctrl_crypto *cli = tw_ctrl_crypto_new(k->aes, k->hmac, k->client_iv, k->server_iv);
@@ -853,7 +771,7 @@ static void cap_client_stream(const cap_case *cc, const tw_pcap *p, const cap_ke
 }
 
 /* Server -> client stream as the client reads it; returns the SID. */
-static void cap_server_stream(const cap_case *cc, const tw_pcap *p, tw_ctrl_crypto *cli, uint8_t sid[16])
+static void cap_server_stream(const tw_capture *cc, const tw_pcap *p, tw_ctrl_crypto *cli, uint8_t sid[16])
 {
 	const uint8_t *wire = p->to_client + GR_LEN + SS_ENC;
 	assert_int_equal(p->to_client_len, GR_LEN + SS_LEN + ACC_LEN + CMD32_LEN);
@@ -870,8 +788,8 @@ static void cap_server_stream(const cap_case *cc, const tw_pcap *p, tw_ctrl_cryp
 	tw_hexvec_expect(acc + 4, 16, cc->sid);
 	tw_ctrl_mac_add_rx(cli, acc, 32);
 	assert_true(tw_ctrl_mac_verify_rx(cli, acc + 32));
-	tw_hexvec_expect(acc + 32, 16, cc->acc_mac);
-	assert_int_equal(cap_recv32(cli, wire + 16 + ACC_LEN, cc->ack_mac), 0);
+	tw_hexvec_expect(acc + 32, 16, cc->h_accept);
+	assert_int_equal(cap_recv32(cli, wire + 16 + ACC_LEN, cc->h_start_ack), 0);
 	memcpy(sid, acc + 4, 16);
 }
 
@@ -885,7 +803,7 @@ static size_t cap_open_test(tw_test_crypto *tc, uint32_t mode, uint8_t *pkt, siz
 	return n;
 }
 
-static void cap_test_packets(const cap_case *cc, const tw_pcap *p, const uint8_t taes[16],
+static void cap_test_packets(const tw_capture *cc, const tw_pcap *p, const uint8_t taes[16],
 			     const uint8_t thmac[32])
 {
 	tw_test_crypto *tc = tw_test_crypto_new(taes, thmac, 32, TW_MAC_HMAC_SHA1);
@@ -900,19 +818,19 @@ static void cap_test_packets(const cap_case *cc, const tw_pcap *p, const uint8_t
 		size_t n = cap_open_test(tc, cc->mode, pkt, u->len, reflector);
 		assert_int_equal(tw_get_u32(pkt), i / 2); /* both sides count 0..9 */
 		if (u->frame == 14)
-			tw_hexvec_expect(pkt, n, cc->snd_clear);
+			tw_hexvec_expect(pkt, n, cc->clear14);
 		if (u->frame == 15)
-			tw_hexvec_expect(pkt, n, cc->ref_clear);
+			tw_hexvec_expect(pkt, n, cc->clear15);
 	}
 	tw_test_crypto_free(tc);
 }
 
-static void run_capture(const cap_case *cc)
+/* *state: the capture (test_capture_authenticated, _encrypted, _mixed). */
+static void test_capture(void **state)
 {
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", TW_CAPTURES_DIR, cc->file);
+	const tw_capture *cc = *state;
 	tw_pcap p;
-	assert_int_equal(tw_pcap_load(path, &p), 0);
+	assert_int_equal(tw_capture_load(cc, TW_CAPTURES_DIR, &p), 0);
 	cap_keys k = cap_setup(cc, &p);
 	cap_client_stream(cc, &p, &k);
 
@@ -938,31 +856,11 @@ static void run_capture(const cap_case *cc)
 	tw_pcap_free(&p);
 }
 
-static void test_capture_authenticated(void **state)
-{
-	(void)state;
-	run_capture(&cap_authenticated);
-}
-
-static void test_capture_encrypted(void **state)
-{
-	(void)state;
-	run_capture(&cap_encrypted);
-}
-
-static void test_capture_mixed(void **state)
-{
-	(void)state;
-	run_capture(&cap_mixed);
-}
-
 static void test_capture_wrong_secret(void **state)
 {
 	(void)state;
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", TW_CAPTURES_DIR, cap_encrypted.file);
 	tw_pcap p;
-	assert_int_equal(tw_pcap_load(path, &p), 0);
+	assert_int_equal(tw_capture_load(&tw_captures[TW_CAP_ENCRYPTED], TW_CAPTURES_DIR, &p), 0);
 	uint8_t dk[16], plain[64];
 	static const char wrong[] = "twamp-interop-secreT";
 	assert_int_equal(tw_kdf((const uint8_t *)wrong, strlen(wrong), p.to_client + GR_SALT, 2048, dk), 0);
@@ -992,9 +890,9 @@ int main(void)
 		cmocka_unit_test(test_start_n_hmac_v13),
 		cmocka_unit_test(test_ct_equal),
 		cmocka_unit_test(test_wipe),
-		cmocka_unit_test(test_capture_authenticated),
-		cmocka_unit_test(test_capture_encrypted),
-		cmocka_unit_test(test_capture_mixed),
+		TW_CASE("test_capture_authenticated", test_capture, &tw_captures[TW_CAP_AUTHENTICATED]),
+		TW_CASE("test_capture_encrypted", test_capture, &tw_captures[TW_CAP_ENCRYPTED]),
+		TW_CASE("test_capture_mixed", test_capture, &tw_captures[TW_CAP_MIXED]),
 		cmocka_unit_test(test_capture_wrong_secret),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
