@@ -53,8 +53,8 @@ void tw_script_stop(int fd, uint32_t nsessions);
 size_t tw_script_sender_packet(const tw_test_fmt *fmt, tw_test_crypto *c, uint32_t seq, const uint8_t *pad,
 			       size_t padlen, uint16_t errest, uint8_t *out, size_t cap, tw_ts *t1);
 
-/* Sends such a packet (tw_script_sender_packet, then DS byte tos, -1:
- * the socket's) from u to dst and requires an answer on u within
+/* Sends such a packet without keys (tw_script_sender_packet with c NULL,
+ * then DS byte tos, -1: the socket's) from u to dst and requires an answer on u within
  * TW_PUMP_WAIT_NS (fails the test otherwise). Returns the answer's length;
  * its meta goes to *m unless m is NULL. */
 long tw_script_exchange(tw_loop *l, const tw_peer_udp *u, const tw_sockaddr *dst, const tw_test_fmt *fmt,
