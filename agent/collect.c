@@ -38,22 +38,6 @@ static int sessions_by_state(void *arg, tw_prom_collect *c)
 	return 0;
 }
 
-static const char *mode_name(uint32_t mode)
-{
-	switch (tw_mode_security(mode)) {
-	case TW_MODE_OPEN:
-		return "unauthenticated";
-	case TW_MODE_AUTH:
-		return "authenticated";
-	case TW_MODE_ENC:
-		return "encrypted";
-	case TW_MODE_MIXED:
-		return "mixed";
-	default:
-		return "";
-	}
-}
-
 /* One twamp_session_info sample: what may change without changing the
  * series identity (resolved address, ports, negotiated mode). */
 static int session_info_one(tw_prom_collect *c, const tw_probe *p)
@@ -73,7 +57,7 @@ static int session_info_one(tw_prom_collect *c, const tw_probe *p)
 		tw_sa_format_host(&info.source, source_ip, sizeof(source_ip));
 	const char *fixed_names[FIXED] = { "target", "dscp", "target_ip", "source_ip", "port", "mode", "padding_bytes",
 					   "timestamping", "protocol", "features" };
-	const char *fixed_values[FIXED] = { t->name, dscp, target_ip, source_ip, port, mode_name(info.mode), padding,
+	const char *fixed_values[FIXED] = { t->name, dscp, target_ip, source_ip, port, tw_mode_name(info.mode), padding,
 					    info.timestamping == TW_TS_KERNEL ? "kernel" : "user",
 					    tw_probe_protocol_name(info.protocol),
 					    tw_features_format(info.mode & ~TW_MODES_SECURITY, features, sizeof(features)) };

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "text.h"
 
 #define DEBOUNCE_DEFAULT_NS (100 * INT64_C(1000000))
 #define WATCH_MASK (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_DELETE | \
@@ -299,19 +300,9 @@ static void on_inotify(void *arg, uint32_t events)
 
 /* ---- life cycle ---- */
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
 static int add_dir(file_src *s, const char *pattern)
 {
-	char *dir = dir_of(pattern);
+	char *dir = tw_text_dirname(pattern);
 	if (!dir)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->nw; i++) {

@@ -248,18 +248,11 @@ static void format_time(int64_t real_ns, char *buf, size_t cap)
 	snprintf(buf + n, cap - n, ".%03dZ", (int)(real_ns % 1000000000 / 1000000));
 }
 
+/* A session that never negotiated a mode ran unauthenticated (Light). */
 static const char *mode_name(uint32_t mode)
 {
-	switch (tw_mode_security(mode)) {
-	case TW_MODE_AUTH:
-		return "authenticated";
-	case TW_MODE_ENC:
-		return "encrypted";
-	case TW_MODE_MIXED:
-		return "mixed";
-	default:
-		return "unauthenticated";
-	}
+	const char *s = tw_mode_name(mode);
+	return *s ? s : "unauthenticated";
 }
 
 /* "unauthenticated", "light", "stamp authenticated", ... */

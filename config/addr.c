@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
+
 enum { DNS_NAME_MAX = 253, DNS_LABEL_MAX = 63, IFNAME_MAX = 15 };
 
 static bool is_digit(char c)
@@ -89,19 +91,11 @@ bool tw_addr_host_valid(const char *host)
 /* Decimal 0-65535, no sign, at most 5 digits. */
 static int parse_port(const char *s, uint16_t *port)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > 5)
-		return -EINVAL;
-	unsigned v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(s[i]))
-			return -EINVAL;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v > 65535)
-		return -ERANGE;
-	*port = (uint16_t)v;
-	return 0;
+	unsigned v;
+	int rc = tw_text_decimal(s, strlen(s), 5, 65535, &v);
+	if (rc == 0)
+		*port = (uint16_t)v;
+	return rc;
 }
 
 static int copy_host(const char *s, size_t n, char *host, size_t cap)
@@ -117,7 +111,7 @@ int tw_addr_split(const char *s, char *host, size_t host_cap, uint16_t *port)
 {
 	char h[TW_ADDR_HOST_MAX + 2];
 	const char *colon;
-	uint16_t p;
+	uint16_t p = 0;
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
 		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(h))
@@ -165,23 +159,6 @@ static bool mask_host_bits(uint8_t *addr, int len, unsigned prefix)
 	return had;
 }
 
-static int parse_prefix_len(const char *s, unsigned max, unsigned *out)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 3)
-		return -EINVAL;
-	unsigned v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(s[i]))
-			return -EINVAL;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
 int tw_addr_cidr_parse(const char *s, tw_addr_cidr *out)
 {
 	char a[INET6_ADDRSTRLEN + 1];
@@ -200,7 +177,7 @@ int tw_addr_cidr_parse(const char *s, tw_addr_cidr *out)
 		return -EINVAL;
 	unsigned max = (unsigned)addr_len(c.family) * 8, prefix = max;
 	if (slash) {
-		int rc = parse_prefix_len(slash + 1, max, &prefix);
+		int rc = tw_text_decimal(slash + 1, strlen(slash + 1), 3, max, &prefix);
 		if (rc < 0)
 			return rc;
 	}

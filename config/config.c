@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "schema.h"
+#include "text.h"
 
 static const char default_yaml[] =
 	"# The embedded default: reflect on loopback and measure yourself, so a\n"
@@ -208,16 +209,6 @@ static int read_all(int fd, char **data, size_t *len)
 	return 0;
 }
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
 int tw_config_load_file(const char *path, tw_config **out, tw_config_error *err)
 {
 	*out = NULL;
@@ -235,7 +226,7 @@ int tw_config_load_file(const char *path, tw_config **out, tw_config_error *err)
 		io_error(err, path, rc == -EFBIG ? "file too large" : "cannot read", -rc);
 		return rc;
 	}
-	char *dir = dir_of(path);
+	char *dir = tw_text_dirname(path);
 	if (dir)
 		rc = tw_config_load_buffer(path, dir, data, len, out, err);
 	else

@@ -61,6 +61,19 @@ int sd_fail(tw_sd_error *err, sd_pos at, const char *fmt, ...)
 	return -EINVAL;
 }
 
+int sd_parse_begin(size_t len, tw_sd_doc **out, tw_sd_error *err)
+{
+	*out = NULL;
+	if (err)
+		memset(err, 0, sizeof(*err));
+	if (len > TW_SD_MAX_SIZE) {
+		sd_fail(err, (sd_pos){ 0, 0 }, "document of %zu octets, expected at most %d", len,
+			TW_SD_MAX_SIZE);
+		return -EFBIG;
+	}
+	return 0;
+}
+
 /* Length of the UTF-8 sequence starting at s[0] (n octets available), or
  * 0 when it is malformed. */
 static size_t utf8_seq(const unsigned char *s, size_t n)

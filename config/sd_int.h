@@ -21,6 +21,10 @@ typedef struct sd_builder sd_builder;
 /* Records the first error as "LINE:COL: text" and returns -EINVAL. */
 int sd_fail(tw_sd_error *err, sd_pos at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* What both parsers do first: clears *out and *err, and refuses a
+ * document over TW_SD_MAX_SIZE octets (-EFBIG, with the error said). */
+int sd_parse_begin(size_t len, tw_sd_doc **out, tw_sd_error *err);
+
 /* "a string", "a number", ... for "found X" texts. */
 extern const char *const sd_what_group;   /* expected text for a target group */
 extern const char *const sd_what_list;    /* for the document */

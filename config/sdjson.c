@@ -251,6 +251,11 @@ static int string(jp *p)
 
 static int skip_value(jp *p, int depth);
 
+/* Runs each(p, arg) per element of the list or object at the cursor
+ * (which must be `open`); object members get their key decoded first. */
+typedef int (*member_fn)(jp *p, void *arg, sd_pos key_at);
+static int members(jp *p, bool object, member_fn each, void *arg);
+
 static int literal(jp *p, const char *word)
 {
 	size_t n = strlen(word);
@@ -290,35 +295,11 @@ static int number(jp *p)
 	return ok ? 0 : sd_fail(p->err, pos_at(p, start), "invalid number");
 }
 
-static int skip_members(jp *p, int depth, bool object)
+/* members() callback: one element of a skipped list or object. */
+static int skip_member(jp *p, void *depth, sd_pos key_at)
 {
-	char close = object ? '}' : ']';
-	skip_ws(p);
-	if (p->i < p->n && p->s[p->i] == (unsigned char)close) {
-		p->i++;
-		return 0;
-	}
-	for (;;) {
-		int rc = 0;
-		if (object) {
-			skip_ws(p);
-			rc = p->i < p->n && p->s[p->i] == '"' ? string(p) : expected_char(p, "a key (a string)");
-			if (rc == 0)
-				rc = want(p, ':', "':'");
-		}
-		if (rc == 0)
-			rc = skip_value(p, depth + 1);
-		if (rc < 0)
-			return rc;
-		skip_ws(p);
-		if (p->i < p->n && p->s[p->i] == (unsigned char)close) {
-			p->i++;
-			return 0;
-		}
-		rc = want(p, ',', object ? "',' or '}'" : "',' or ']'");
-		if (rc < 0)
-			return rc;
-	}
+	(void)key_at;
+	return skip_value(p, *(int *)depth + 1);
 }
 
 static int skip_value(jp *p, int depth)
@@ -329,8 +310,8 @@ static int skip_value(jp *p, int depth)
 	if (depth > TW_SD_MAX_DEPTH)
 		return sd_fail(p->err, here(p), "nesting deeper than %d levels", TW_SD_MAX_DEPTH);
 	switch (p->s[p->i]) {
-	case '{': p->i++; return skip_members(p, depth, true);
-	case '[': p->i++; return skip_members(p, depth, false);
+	case '{': return members(p, true, skip_member, &depth);
+	case '[': return members(p, false, skip_member, &depth);
 	case '"': return string(p);
 	case 't': return literal(p, "true");
 	case 'f': return literal(p, "false");
@@ -343,10 +324,6 @@ static int skip_value(jp *p, int depth)
 }
 
 /* ---- the format ---- */
-
-/* Runs each(p, arg) per element of the list or object at the cursor
- * (which must be `open`); object members get their key decoded first. */
-typedef int (*member_fn)(jp *p, void *arg, sd_pos key_at);
 
 static int members(jp *p, bool object, member_fn each, void *arg)
 {
@@ -478,18 +455,13 @@ static int document(jp *p)
 
 int tw_sd_parse_json(const char *data, size_t len, tw_sd_doc **out, tw_sd_error *err)
 {
-	*out = NULL;
-	if (err)
-		memset(err, 0, sizeof(*err));
-	if (len > TW_SD_MAX_SIZE) {
-		sd_fail(err, (sd_pos){ 0, 0 }, "document of %zu octets, expected at most %d", len,
-			TW_SD_MAX_SIZE);
-		return -EFBIG;
-	}
+	int rc = sd_parse_begin(len, out, err);
+	if (rc < 0)
+		return rc;
 	jp p = { (const unsigned char *)data, len, 0, 1, 0, err, sd_builder_new(err), NULL, 0, 0 };
 	if (!p.b)
 		return -ENOMEM;
-	int rc = document(&p);
+	rc = document(&p);
 	if (rc == 0)
 		rc = sd_builder_finish(p.b, out);
 	sd_builder_free(p.b);

@@ -217,20 +217,15 @@ static int load(yaml_parser_t *ps, yaml_document_t *doc, const char *data, size_
 
 int tw_sd_parse_yaml(const char *data, size_t len, tw_sd_doc **out, tw_sd_error *err)
 {
-	*out = NULL;
-	if (err)
-		memset(err, 0, sizeof(*err));
-	if (len > TW_SD_MAX_SIZE) {
-		sd_fail(err, (sd_pos){ 0, 0 }, "document of %zu octets, expected at most %d", len,
-			TW_SD_MAX_SIZE);
-		return -EFBIG;
-	}
+	int rc = sd_parse_begin(len, out, err);
+	if (rc < 0)
+		return rc;
 	yaml_parser_t ps;
 	yaml_document_t doc;
 	if (!yaml_parser_initialize(&ps))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&ps, (const unsigned char *)data, len);
-	int rc = load(&ps, &doc, data, len, err);
+	rc = load(&ps, &doc, data, len, err);
 	yaml_parser_delete(&ps);
 	if (rc < 0)
 		return rc;

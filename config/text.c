@@ -1,7 +1,9 @@
-/* text.c - quoting user input for messages (see text.h). */
+/* text.c - quoting user input for messages, file paths (see text.h). */
 #include "text.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { MAX_SHOWN = 48 };
@@ -32,4 +34,30 @@ void tw_text_quote(const char *s, size_t n, char *buf, size_t cap)
 	}
 	buf[w++] = '"';
 	buf[w] = '\0';
+}
+
+char *tw_text_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+int tw_text_decimal(const char *s, size_t n, size_t max_digits, unsigned max, unsigned *out)
+{
+	if (n == 0 || n > max_digits || max_digits > 9) /* 9 digits cannot overflow */
+		return -EINVAL;
+	unsigned v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
 }

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "duration.h"
+#include "text.h"
 
 enum { PATH_MAX_LEN = 4095, IFNAME_MAX_LEN = 15, LABEL_VALUE_MAX = 1024 };
 
@@ -259,17 +260,11 @@ static int scalar_path(tw_ld *ld, const tw_key *k, const char *s, void *dst, cha
 	return 0;
 }
 
+/* 1-65535: a port range never includes port 0. */
 static int parse_port_text(const char *s, size_t n, uint16_t *out)
 {
-	if (n == 0 || n > 5)
-		return -EINVAL;
-	unsigned v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(s[i]))
-			return -EINVAL;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v < 1 || v > 65535)
+	unsigned v;
+	if (tw_text_decimal(s, n, 5, 65535, &v) < 0 || v == 0)
 		return -EINVAL;
 	*out = (uint16_t)v;
 	return 0;

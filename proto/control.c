@@ -43,6 +43,22 @@ uint32_t tw_mode_security(uint32_t mode)
 	return sec;
 }
 
+const char *tw_mode_name(uint32_t mode)
+{
+	switch (tw_mode_security(mode)) {
+	case TW_MODE_OPEN:
+		return "unauthenticated";
+	case TW_MODE_AUTH:
+		return "authenticated";
+	case TW_MODE_ENC:
+		return "encrypted";
+	case TW_MODE_MIXED:
+		return "mixed";
+	default:
+		return "";
+	}
+}
+
 static bool all_zero(const uint8_t *p, size_t n)
 {
 	uint8_t acc = 0;

@@ -86,6 +86,11 @@ const char *tw_accept_str(unsigned accept);
  * one. */
 uint32_t tw_mode_security(uint32_t mode);
 
+/* The name of a mode word's security bit as users write it in the
+ * configuration and see it in metrics: "unauthenticated", "authenticated",
+ * "encrypted" or "mixed"; "" when tw_mode_security() finds no single bit. */
+const char *tw_mode_name(uint32_t mode);
+
 /* ---- messages ---- */
 
 typedef struct tw_greeting {
