@@ -154,7 +154,7 @@ def embedded_default(agent, work, version):
         print("NOTE: port 9862 is in use; `twamp-agent` without arguments is not run")
     for flag, web in runs:
         args = [agent] + ([flag, "127.0.0.1:%d" % web] if flag else [])
-        pr = t.ProcIn(args, empty, name="default-%d" % web)
+        pr = t.Proc(args, name="default-%d" % web, cwd=empty)
 
         def measuring():
             try:

@@ -7,6 +7,7 @@ import argparse
 import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -48,10 +49,10 @@ def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
 class Proc:
     """A background process whose output goes to a temporary log file."""
 
-    def __init__(self, args, name="proc", env=None):
+    def __init__(self, args, name="proc", env=None, cwd=None):
         self.name = name
         self.log = tempfile.NamedTemporaryFile(prefix=name + "-", suffix=".log", delete=False)
-        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                   start_new_session=True)
         _procs.append(self)
 
@@ -134,6 +135,38 @@ def check(cond, msg, *context):
             else:
                 sys.stderr.write("%s\n" % (c,))
         raise AssertionError(msg)
+
+
+SKIP = 77  # the ctest SKIP_RETURN_CODE of the tests that may be skipped
+
+
+def strict():
+    """True where every tool the tests use is installed (TW_REQUIRE_TOOLS,
+    set by tests/run-all.sh, which installs them) or in CI: there a check
+    that cannot run is a failure, never a skip."""
+    return bool(os.environ.get("TW_REQUIRE_TOOLS") or os.environ.get("CI"))
+
+
+def unavailable(what, whole=False, privileged=False):
+    """what cannot be checked on this machine. Under strict() that fails
+    the test (AssertionError), unless it needs privileges (privileged) and
+    we are not root; otherwise a notice is printed and the caller leaves
+    that part out, or with whole the test exits SKIP."""
+    if strict() and (not privileged or os.geteuid() == 0):
+        raise AssertionError("%s, but this run requires it (TW_REQUIRE_TOOLS or CI is set; "
+                             "tests/run-all.sh installs every tool)" % what)
+    print("notice: %s: %s" % (what, "test skipped" if whole else "not checked"))
+    if whole:
+        sys.exit(SKIP)
+
+
+def tool(name, what, whole=False):
+    """The path of the command name, or None after unavailable() when it
+    is not installed (what: the check that needs it)."""
+    path = shutil.which(name)
+    if path is None:
+        unavailable("%s is not installed (%s)" % (name, what), whole)
+    return path
 
 
 def ping_json(agent, target, extra, timeout=120):
@@ -466,17 +499,6 @@ def check_histograms(families, samples):
         if s["count"] is None or s["sum"] is None or b[-1][1] != s["count"]:
             raise AssertionError("%s: +Inf %s, _count %s, _sum %s" % (key, b[-1][1], s["count"], s["sum"]))
     return len(series)
-
-
-class ProcIn(Proc):
-    """A Proc started in the working directory cwd."""
-
-    def __init__(self, args, cwd, name="proc", env=None):
-        self.name = name
-        self.log = tempfile.NamedTemporaryFile(prefix=name + "-", suffix=".log", delete=False)
-        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                  start_new_session=True)
-        _procs.append(self)
 
 
 # ---- target discovery (discovery_*.py): fake DNS and http_sd servers, file_sd files ----
@@ -840,12 +862,12 @@ def udp_exchange(sock, dst, payload, timeout=1.0):
         return None
 
 
-def start_capture(pcap, bpf, name="tshark"):
+def start_capture(pcap, bpf, name="tshark", whole=False):
     """Starts `tshark -i lo -f bpf -w pcap`; returns the Proc once it
-    captures, or None when tshark is missing or capture is not permitted
-    (any other failure raises)."""
-    import shutil as _sh
-    if _sh.which("tshark") is None:
+    captures, or None after unavailable() (whole: the test is skipped)
+    when tshark is missing or capture is not permitted (any other failure
+    raises)."""
+    if tool("tshark", "packet capture", whole) is None:
         return None
     cap = Proc(["tshark", "-i", "lo", "-f", bpf, "-w", pcap], name=name)
     deadline = time.monotonic() + 20
@@ -858,6 +880,7 @@ def start_capture(pcap, bpf, name="tshark"):
             low = out.lower()
             if "permission" in low or "operation not permitted" in low or "no interfaces" in low:
                 sys.stderr.write("capture not permitted:\n%s\n" % out)
+                unavailable("capture on lo is not permitted", whole, privileged=True)
                 return None
             raise AssertionError("tshark exited before capturing:\n%s" % out)
         time.sleep(0.05)
@@ -874,20 +897,63 @@ def stop_capture(cap):
         cap.stop()
 
 
+def tshark_reader(pcap, decode_as=()):
+    """A function read(extra) that runs `tshark -r pcap -d RULE... extra`
+    (bounded) and returns its output; a tshark failure raises."""
+    base = ["tshark", "-r", pcap] + sum((["-d", rule] for rule in decode_as), [])
+
+    def read(extra):
+        cp = run(base + list(extra), timeout=60)
+        if cp.returncode != 0:
+            raise AssertionError("tshark -r failed:\n%s" % describe(cp))
+        return cp.stdout
+    return read
+
+
+def tshark_fields(fields):
+    """The tshark arguments printing fields, one tab-separated line per frame."""
+    return ["-T", "fields"] + sum((["-e", f] for f in fields), [])
+
+
+def tshark_rows(text, fields):
+    """tshark_fields() output as one dict per frame (absent fields "")."""
+    out = []
+    for line in text.splitlines():
+        cols = line.split("\t")
+        cols += [""] * (len(fields) - len(cols))
+        out.append(dict(zip(fields, cols)))
+    return out
+
+
+def check_dissection(read, ours, canary, fields, *context):
+    """Wireshark finds nothing wrong in our frames (the display filter
+    ours): no frame is malformed and no expert warning names TWAMP or
+    Malformed. The canary, a truncated packet sent to UDP port canary
+    (decoded as TWAMP-Test by read), must be flagged both ways: that
+    proves the two checks are live."""
+    bad = tshark_rows(read(["-Y", "_ws.malformed and (%s or udp.port==%d)" % (ours, canary)]
+                           + tshark_fields(fields)), fields)
+    check(sorted({r["udp.dstport"] for r in bad}) == [str(canary)],
+          "malformed frames other than the canary: %s" % bad, *context)
+    warn = read(["-q", "-z", "expert,warn,%s" % ours])
+    for line in warn.splitlines():
+        check("TWAMP" not in line.upper() and "Malformed" not in line,
+              "expert warning from a TWAMP dissector: %s" % line, warn)
+    canary_warn = read(["-q", "-z", "expert,warn,udp.port==%d" % canary])
+    check("Malformed" in canary_warn, "the expert check misses a malformed packet", canary_warn)
+
+
 def tcp_streams(pcap, server_ports):
     """The TCP payloads of a capture per connection: {stream: (client
     octets, server octets)}, the server being the side on server_ports."""
-    cp = run(["tshark", "-r", pcap, "-Y", "tcp.len > 0", "-T", "fields", "-e", "tcp.stream", "-e", "tcp.srcport",
-              "-e", "tcp.payload"], timeout=60)
-    if cp.returncode != 0:
-        raise AssertionError("tshark -r failed:\n%s" % describe(cp))
+    fields = ["tcp.stream", "tcp.srcport", "tcp.payload"]
+    text = tshark_reader(pcap)(["-Y", "tcp.len > 0"] + tshark_fields(fields))
     streams = {}
-    for line in cp.stdout.splitlines():
-        cols = line.split("\t")
-        if len(cols) < 3 or not cols[2]:
+    for r in tshark_rows(text, fields):
+        if not r["tcp.payload"]:
             continue
-        c, s = streams.setdefault(int(cols[0]), (bytearray(), bytearray()))
-        (s if int(cols[1]) in server_ports else c).extend(bytes.fromhex(cols[2].replace(":", "")))
+        c, s = streams.setdefault(int(r["tcp.stream"]), (bytearray(), bytearray()))
+        (s if int(r["tcp.srcport"]) in server_ports else c).extend(bytes.fromhex(r["tcp.payload"].replace(":", "")))
     return {k: (bytes(c), bytes(s)) for k, (c, s) in streams.items()}
 
 
