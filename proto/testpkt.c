@@ -31,11 +31,11 @@ enum {
 	REFL_ENC_LEN = 96,   /* encrypted-mode reflector: octets 0-95 */
 	SENDER_MAC_OFF = 32,
 	REFL_MAC_OFF = 96,
-	/* offsets of the fields stamp() writes */
+	/* offsets of the fields stamp() writes: Error Estimate right after
+	 * the Timestamp in every layout */
 	OPEN_TS_OFF = 4,
-	OPEN_ERR_OFF = 12,
 	KEYED_TS_OFF = 16,
-	KEYED_ERR_OFF = 24,
+	ERR_AFTER_TS = 8,
 };
 
 /* ---- formats ---- */
@@ -103,6 +103,27 @@ static int unprotect(tw_test_sec sec, tw_test_crypto *c, uint8_t *buf, size_t n,
 	if (rc < 0)
 		return rc;
 	return tw_test_mac_verify(c, buf, n, mac) ? 0 : -EBADMSG;
+}
+
+/* Shared by both stamp() functions: the timestamp and Error Estimate sit
+ * at the same offsets in sender and reflector packets of a mode; encrypted
+ * mode then MACs and encrypts the covered octets, which include them. */
+static int stamp_ts(const tw_test_fmt *f, tw_test_crypto *c, bool reflector, uint8_t *pkt, size_t len, tw_ts ts,
+		    uint16_t errest)
+{
+	int rc = check_fmt(f, c);
+	if (rc < 0)
+		return rc;
+	size_t hdr = reflector ? tw_test_reflector_hdr_len(f) : tw_test_sender_hdr_len(f);
+	if (!pkt || len < hdr)
+		return -EMSGSIZE;
+	size_t ts_off = keyed(f) ? KEYED_TS_OFF : OPEN_TS_OFF;
+	tw_put_u64(pkt + ts_off, ts);
+	tw_put_u16(pkt + ts_off + ERR_AFTER_TS, errest);
+	if (f->sec != TW_TEST_ENC)
+		return 0;
+	uint8_t *mac = pkt + (reflector ? REFL_MAC_OFF : SENDER_MAC_OFF);
+	return protect(f->sec, c, pkt, covered_len(f->sec, reflector), mac);
 }
 
 /* ---- Session-Sender packet ----
@@ -186,21 +207,7 @@ int tw_sender_build(const tw_test_fmt *f, tw_test_crypto *c, uint32_t seq, const
 int tw_sender_stamp(const tw_test_fmt *f, tw_test_crypto *c, uint8_t *pkt, size_t len, tw_ts t1,
 		    uint16_t errest)
 {
-	int rc = check_fmt(f, c);
-	if (rc < 0)
-		return rc;
-	if (!pkt || len < tw_test_sender_hdr_len(f))
-		return -EMSGSIZE;
-	if (!keyed(f)) {
-		tw_put_u64(pkt + OPEN_TS_OFF, t1);
-		tw_put_u16(pkt + OPEN_ERR_OFF, errest);
-		return 0;
-	}
-	tw_put_u64(pkt + KEYED_TS_OFF, t1);
-	tw_put_u16(pkt + KEYED_ERR_OFF, errest);
-	if (f->sec == TW_TEST_ENC)
-		return protect(f->sec, c, pkt, SENDER_ENC_LEN, pkt + SENDER_MAC_OFF);
-	return 0;
+	return stamp_ts(f, c, false, pkt, len, t1, errest);
 }
 
 /* Decodes the sender header; verify = false only for reflector_build,
@@ -391,21 +398,7 @@ int tw_reflector_build(const tw_test_fmt *f, tw_test_crypto *c, const uint8_t *r
 int tw_reflector_stamp(const tw_test_fmt *f, tw_test_crypto *c, uint8_t *pkt, size_t len, tw_ts t3,
 		       uint16_t errest)
 {
-	int rc = check_fmt(f, c);
-	if (rc < 0)
-		return rc;
-	if (!pkt || len < tw_test_reflector_hdr_len(f))
-		return -EMSGSIZE;
-	if (!keyed(f)) {
-		tw_put_u64(pkt + OPEN_TS_OFF, t3);
-		tw_put_u16(pkt + OPEN_ERR_OFF, errest);
-		return 0;
-	}
-	tw_put_u64(pkt + KEYED_TS_OFF, t3);
-	tw_put_u16(pkt + KEYED_ERR_OFF, errest);
-	if (f->sec == TW_TEST_ENC)
-		return protect(f->sec, c, pkt, REFL_ENC_LEN, pkt + REFL_MAC_OFF);
-	return 0;
+	return stamp_ts(f, c, true, pkt, len, t3, errest);
 }
 
 tw_test_fmt tw_test_fmt_for_mode(uint32_t mode)
