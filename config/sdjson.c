@@ -18,21 +18,31 @@ typedef struct jp {
 	size_t n, i;
 	uint32_t line;
 	size_t line_start; /* offset of the current line's first octet */
+	/* The last column worked out: col at offset col_off of line col_line.
+	 * Positions are asked for in increasing order (every list element
+	 * asks), so counting on from here keeps a long one-line document (a
+	 * minified http_sd answer) linear instead of quadratic. */
+	uint32_t col_line, col;
+	size_t col_off;
 	tw_sd_error *err;
 	sd_builder *b;
 	char *buf; /* the last decoded string */
 	size_t len, cap;
 } jp;
 
-static sd_pos pos_at(const jp *p, size_t off)
+static sd_pos pos_at(jp *p, size_t off)
 {
-	uint32_t col = 1;
-	for (size_t k = p->line_start; k < off && k < p->n; k++)
-		col += (p->s[k] & 0xC0) != 0x80; /* count characters, not octets */
-	return (sd_pos){ p->line, col };
+	if (p->col_line != p->line || off < p->col_off) {
+		p->col_line = p->line;
+		p->col_off = p->line_start;
+		p->col = 1;
+	}
+	for (; p->col_off < off && p->col_off < p->n; p->col_off++)
+		p->col += (p->s[p->col_off] & 0xC0) != 0x80; /* count characters, not octets */
+	return (sd_pos){ p->line, p->col };
 }
 
-static sd_pos here(const jp *p)
+static sd_pos here(jp *p)
 {
 	return pos_at(p, p->i);
 }
@@ -458,7 +468,8 @@ int tw_sd_parse_json(const char *data, size_t len, tw_sd_doc **out, tw_sd_error 
 	int rc = sd_parse_begin(len, out, err);
 	if (rc < 0)
 		return rc;
-	jp p = { (const unsigned char *)data, len, 0, 1, 0, err, sd_builder_new(err), NULL, 0, 0 };
+	jp p = { .s = (const unsigned char *)data, .n = len, .line = 1, .err = err,
+		 .b = sd_builder_new(err) };
 	if (!p.b)
 		return -ENOMEM;
 	rc = document(&p);
