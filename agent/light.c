@@ -187,7 +187,7 @@ static int reply_tos(const tw_light *l, const tw_rx_meta *m)
 {
 	if (l->p.reply_dscp >= 0)
 		return l->p.reply_dscp << 2;
-	return m->tos >= 0 ? (m->tos & 0xFC) : 0; /* copy the DSCP, ECN Not-ECT */
+	return tw_rx_meta_tos(m) & 0xFC; /* copy the DSCP, ECN Not-ECT */
 }
 
 static void sent(tw_light *l, tw_ts t2, tw_ts t3)
@@ -208,8 +208,8 @@ static void reflect_twamp(tw_light *l, listener *ls, const uint8_t *pkt, size_t 
 	}
 	tw_reflector_fields f = {
 		.rx_ts = tw_ts_from_unix_ns(m->rx_real_ns),
-		.sender_ttl = (uint8_t)(m->ttl >= 0 && m->ttl <= 255 ? m->ttl : 255),
-		.sender_tos = (uint8_t)(m->tos >= 0 ? m->tos : 0),
+		.sender_ttl = tw_rx_meta_ttl(m),
+		.sender_tos = tw_rx_meta_tos(m),
 	};
 	peer *e;
 	if (!next_seq(l, &m->from, 0, sf.seq, &f.seq, &e))
@@ -248,7 +248,7 @@ static void tlv_context(const tw_light *l, const listener *ls, const tw_rx_meta 
 	bool synced = (*l->p.errest & TW_ERREST_S) != 0;
 	tw_sockaddr to = m->to.ss.ss_family ? m->to : ls->addr;
 	*ctx = (tw_tlv_ctx){
-		.ds_byte = (uint8_t)(m->tos >= 0 ? m->tos : 0),
+		.ds_byte = tw_rx_meta_tos(m),
 		.allow_dscp1 = l->p.allow_cos_dscp,
 		.src = tlv_addr(&m->from),
 		.dst = tlv_addr(&to),
@@ -296,7 +296,7 @@ static void reflect_stamp(tw_light *l, listener *ls, const uint8_t *pkt, size_t 
 	}
 	tw_stamp_reply in = {
 		.rx_ts = tw_ts_from_unix_ns(m->rx_real_ns),
-		.ttl = (uint8_t)(m->ttl >= 0 && m->ttl <= 255 ? m->ttl : 255),
+		.ttl = tw_rx_meta_ttl(m),
 	};
 	bool light = is_light_sender(sec, pkt, len, &sf);
 	peer *e;

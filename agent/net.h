@@ -93,6 +93,19 @@ typedef struct tw_rx_meta {
 	int tos; /* received DS byte, -1 when unknown */
 } tw_rx_meta;
 
+/* The received TTL as a reply's Sender TTL field carries it: 255 when
+ * unknown (RFC 5357 §4.2.1). */
+static inline uint8_t tw_rx_meta_ttl(const tw_rx_meta *m)
+{
+	return (uint8_t)(m->ttl >= 0 && m->ttl <= 255 ? m->ttl : 255);
+}
+
+/* The received DS byte, 0 when unknown. */
+static inline uint8_t tw_rx_meta_tos(const tw_rx_meta *m)
+{
+	return (uint8_t)(m->tos >= 0 ? m->tos : 0);
+}
+
 /* Receives one datagram. Returns its length, -EAGAIN when none is
  * waiting, or another negative errno. clock supplies the fallback receive
  * time when the kernel gave none. A datagram longer than cap is reported

@@ -90,8 +90,8 @@ static void reflect_one(tw_refl_session *s, const uint8_t *pkt, size_t len, cons
 		.sender_seq = sf.seq,
 		.sender_ts = sf.ts,
 		.sender_errest = sf.errest,
-		.sender_ttl = (uint8_t)(m->ttl >= 0 && m->ttl <= 255 ? m->ttl : 255), /* 255 = unknown */
-		.sender_tos = (uint8_t)(m->tos >= 0 ? m->tos : 0),
+		.sender_ttl = tw_rx_meta_ttl(m),
+		.sender_tos = tw_rx_meta_tos(m),
 	};
 	uint8_t out[RX_BUF];
 	int n = tw_reflector_build(&s->p.fmt, s->p.crypto, pkt, len, &f, out, sizeof(out));

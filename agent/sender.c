@@ -207,9 +207,9 @@ static void handle_reply(tw_sender *s, const uint8_t *buf, size_t len, const tw_
 		return;
 	}
 	s->ctr.ts_source = m->ts_source;
-	uint8_t ttl = (uint8_t)(m->ttl >= 0 && m->ttl <= 255 ? m->ttl : 255);
 	tw_stats_result r;
-	if (tw_stats_on_reply(s->stats, &rf, tw_ts_from_unix_ns(m->rx_real_ns), ttl, tw_loop_mono(s->loop), &r) < 0)
+	if (tw_stats_on_reply(s->stats, &rf, tw_ts_from_unix_ns(m->rx_real_ns), tw_rx_meta_ttl(m), tw_loop_mono(s->loop),
+			      &r) < 0)
 		return;
 	if (s->p.on_result)
 		s->p.on_result(s->p.arg, &r, &rf, &x);
