@@ -26,7 +26,6 @@ port and measures A. Asserted from live /metrics scrapes:
     reason closed, reconnects after its backoff, keeps its counters, and
     only packets in flight at the crash are lost.
 """
-import os
 import shutil
 import signal
 import socket

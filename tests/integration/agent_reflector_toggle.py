@@ -1,7 +1,6 @@
 """A reload that turns the reflector off and on again keeps the
 twamp_reflector_* counters monotonic (counters of the stopped server are
 carried over), while the gauges follow the running server."""
-import os
 import signal
 import sys
 import tempfile

@@ -310,7 +310,9 @@ def check_final(final, build_name, staged, source_dir, tmp):
 
     m = re.search(r"setcap (\S+) (\S+)", runs)
     assert m and m.group(2) == entry[0], "the image does not setcap its binary"
-    if os.geteuid() == 0 and shutil.which("setcap"):
+    if os.geteuid() != 0:
+        tl.unavailable("not root: the image's setcap not tried", privileged=True)
+    elif tl.tool("setcap", "the image's setcap tried"):
         copy = os.path.join(tmp, "capcheck")
         shutil.copy(binary, copy)
         subprocess.run(["setcap", m.group(1), copy], check=True)
@@ -362,12 +364,10 @@ def main():
         binary, _ = check_final(final, build["name"], staged, args.source_dir, tmp)
         cp = tl.run([binary, "--version"])
         assert cp.returncode == 0, tl.describe(cp)
-        if shutil.which("dpkg") and shutil.which("objdump"):
+        if tl.tool("dpkg", "the runtime package list") and tl.tool("objdump", "the runtime package list"):
             runtime, owners, transient = check_packages(build, final, binary, args.source_dir)
             print("runtime packages %s; binary links %s; transient %s" % (
                 runtime, sorted(set(owners.values())), transient))
-        else:
-            print("dpkg/objdump missing: package lists not checked")
     print("deploy_docker: OK")
 
 

@@ -20,7 +20,6 @@ dashboard whose every query works against a live agent.
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -180,18 +179,15 @@ def main():
     check_required(qs)
     exprs = [t["expr"] for _, t in qs]
     with tempfile.TemporaryDirectory(prefix="deploy-grafana-") as tmp:
-        if shutil.which("promtool"):
+        if tl.tool("promtool", "the dashboard's expressions parsed"):
             promtool_parse(exprs, tmp)
-        else:
-            print("promtool not installed: expressions not parsed")
-        if shutil.which("prometheus"):
+        if tl.tool("prometheus", "the dashboard's queries run live"):
             n = live_check(args, tmp, exprs, vs)
             print("live: %d queries returned data; %d metric names, all exported" % (len(exprs), n))
         else:
             exported = dc.sample_names(dc.live_exposition(args.agent, tmp))
             unknown = sorted(set().union(*(metric_names(e) for e in exprs)) - exported)
             assert not unknown, "the dashboard queries metrics the agent does not export: %s" % unknown
-            print("prometheus not installed: metric names checked, queries not run")
     print("deploy_grafana: OK (%d panels, %d queries)" % (len(panels), len(exprs)))
 
 

@@ -43,7 +43,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deploy_common as dc  # noqa: E402
@@ -347,9 +346,7 @@ def resources_check(args, res, cfg):
 
 def main():
     args = tl.parse_args()
-    if not shutil.which("kubectl"):
-        print("deploy_kubernetes: kubectl not installed, skipped")
-        sys.exit(77)
+    tl.tool("kubectl", "rendering deploy/kubernetes", whole=True)
     kdir = os.path.join(args.source_dir, "deploy", "kubernetes")
     objs = render(kdir)
     ns = check_namespaces(objs)
@@ -364,12 +361,12 @@ def main():
     with tempfile.TemporaryDirectory(prefix="deploy-k8s-") as tmp:
         os.chmod(tmp, 0o755)
         print("config check: %s" % config_check(args.agent, objs, mounts, psc, cfg_path, tmp))
-        if os.geteuid() == 0 and shutil.which("setpriv") and shutil.which("setcap"):
+        if os.geteuid() != 0:
+            tl.unavailable("not root: the pod's uid, capabilities and Secret not tried", privileged=True)
+        elif tl.tool("setpriv", "the pod's privileges") and tl.tool("setcap", "the pod's privileges"):
             port = privilege_check(args.agent, objs, mounts, psc, c, cfg_path, args.source_dir, tmp)
             print("uid %d with %s bound port %d, keyed ping through the Secret's key OK" % (
                 psc["runAsUser"], c["securityContext"]["capabilities"]["add"], port))
-        else:
-            print("not root or no setpriv/setcap: privilege check skipped")
     m = resources_check(args, res, cfg)
     if m:
         print("50 targets: %.1fm CPU, %.1f MiB RSS peak (requests %s, %s)" % (

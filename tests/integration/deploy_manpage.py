@@ -12,7 +12,6 @@
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -74,11 +73,11 @@ def main():
     page = os.path.join(args.source_dir, "deploy", "man", "twamp-agent.8")
     with open(page) as f:
         roff = f.read()
-    if shutil.which("groff"):
+    if tl.tool("groff", "the man page formatted without warnings"):
         cp = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", page], capture_output=True, text=True,
                             timeout=60)
         assert cp.returncode == 0 and not cp.stderr.strip(), "groff warnings:\n%s" % cp.stderr
-    if shutil.which("lexgrog"):
+    if tl.tool("lexgrog", "the man page's NAME section"):
         cp = subprocess.run(["lexgrog", page], capture_output=True, text=True, timeout=60)
         assert cp.returncode == 0 and "twamp-agent - " in cp.stdout, "lexgrog: %s%s" % (cp.stdout, cp.stderr)
     version = tl.run([args.agent, "--version"]).stdout.split()[1]

@@ -136,9 +136,7 @@ def live_check(args, tmp, rules, text):
 
 def main():
     args = tl.parse_args()
-    if not shutil.which("promtool"):
-        print("deploy_prometheus: promtool not installed, skipped")
-        sys.exit(77)
+    tl.tool("promtool", "the rules and their unit tests", whole=True)
     d = os.path.join(args.source_dir, "deploy", "prometheus")
     rules = os.path.join(d, "twamp-rules.yml")
     tests = os.path.join(d, "twamp-rules_test.yml")
@@ -154,10 +152,9 @@ def main():
     coverage_check(tests, names["alert"])
     mutation_check(rules, tests, lines, blocks)
     with tempfile.TemporaryDirectory(prefix="deploy-prom-") as tmp:
-        if shutil.which("prometheus"):
+        if tl.tool("prometheus", "the rules evaluated live"):
             used = live_check(args, tmp, rules, text)
         else:
-            print("prometheus not installed: rules not evaluated live")
             used = metrics_check(text, dc.sample_names(dc.live_exposition(args.agent, tmp)))
     print("deploy_prometheus: OK (%d alerts, %d recordings, %d metrics checked live)" % (
         len(names["alert"]), len(names["record"]), len(used)))

@@ -316,21 +316,20 @@ def main():
     unit = parse_unit(unit_src)
     check_directives(unit)
     with tempfile.TemporaryDirectory(prefix="deploy-systemd-") as tmp:
-        if shutil.which("systemd-analyze"):
+        if tl.tool("systemd-analyze", "the unit verified and its system-call filter"):
             path = local_unit(unit_src, args.agent, tmp)
             analyze_verify(path, args.source_dir, tmp)
             level = analyze_security(path)
             print("systemd-analyze security: exposure %.1f" % level)
             allowed = allowed_syscalls(unit)
         else:
-            print("systemd-analyze not installed: directives checked only")
             allowed = None
-        if shutil.which("systemd-sysusers"):
+        if tl.tool("systemd-sysusers", "the sysusers.d entry"):
             sysusers(args.source_dir, unit, tmp)
         if dc.sanitizer_build(args.build_dir):
             print("sanitizer build: its runtime's system calls (and LeakSanitizer under ptrace) are not the "
                   "shipped binary's; trace skipped")
-        elif allowed is not None and shutil.which("strace"):
+        elif allowed is not None and tl.tool("strace", "the traced run against SystemCallFilter="):
             notify = os.path.join(tmp, "notify.sock")
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
                 s.bind(notify)

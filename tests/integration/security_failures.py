@@ -289,7 +289,7 @@ def forged_packets(agent, work, keys):
     try:
         raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
     except OSError as e:
-        print("NOTE: no raw socket (%s): forged test packets not tested" % e)
+        t.unavailable("no raw socket (%s): forged test packets" % e, privileged=True)
         return
     refl_port = t.free_port()
     cfg = "reflector:\n  listen: [\"127.0.0.1:%d\"]\n  modes: [authenticated, encrypted]\n  key_file: %s\n" \
