@@ -12,6 +12,8 @@
 #define MAX_DIGITS 17 /* significant digits that always round-trip a double */
 #define NS_PER_S UINT64_C(1000000000)
 #define GO_EPREC 6    /* Go's 'g' shortest switches to an exponent at 1e6 */
+#define NS_FRACTION_DIGITS 9
+#define NS_DIGITS_LIMIT 1e15 /* ns counts below this have at most 15 digits */
 
 /* ---- integers ---- */
 
@@ -105,6 +107,30 @@ static void parse_e(const char *s, struct digits *dg)
 		dg->nd--;
 }
 
+/* The digits of v without a printf round trip when v is the double nearest
+ * to a decimal with at most 9 fractional and 15 significant digits, as
+ * every gauge set from nanoseconds is: no other decimal of at most 15
+ * digits (DBL_DIG) maps to v, so that decimal is the shortest, the one
+ * shortest_digits would find. Returns false for any other v. */
+static bool ns_digits(double v, struct digits *dg)
+{
+	double a = fabs(v) * (double)NS_PER_S;
+	if (!(a < NS_DIGITS_LIMIT))
+		return false;
+	uint64_t m = (uint64_t)llround(a);
+	if (m == 0 || (double)m / (double)NS_PER_S != fabs(v))
+		return false;
+	char num[TW_PROMFMT_NUM_MAX];
+	size_t n = tw_promfmt_u64(num, m);
+	dg->neg = v < 0;
+	dg->exp = (int)n - 1 - NS_FRACTION_DIGITS;
+	while (num[n - 1] == '0')
+		n--;
+	memcpy(dg->d, num, n);
+	dg->nd = (int)n;
+	return true;
+}
+
 /* The shortest digits that round-trip. For a normal double whose shortest
  * form has at most 15 digits, rounding to 15 digits gives exactly that form
  * padded with zeros (the double lies far closer to it than half the 15-digit
@@ -184,7 +210,8 @@ size_t tw_promfmt_double(char *out, double v)
 	if (fabs(v) < 1e6 && v == trunc(v))
 		return tw_promfmt_i64(out, (int64_t)v);
 	struct digits dg;
-	shortest_digits(v, &dg);
+	if (!ns_digits(v, &dg))
+		shortest_digits(v, &dg);
 	size_t n = 0;
 	if (dg.neg)
 		out[n++] = '-';
