@@ -118,31 +118,21 @@ def main():
     ctx = (agent,)
     print("own outward address: %s, IPv6 loopback: %s" % (own, v6))
 
-    def wait(fn, what, timeout=WAIT):
-        def poll():
-            s = t.try_samples(web)
-            return s if s is not None and fn(s) else None
-        return t.wait_until(poll, timeout, what, *ctx)
-
-    def received(s, target, g):
-        return t.counter_of(s, "twamp_test_packets_received_total", target, g=g) or 0
+    def wait(fn, what):
+        return t.wait_samples(web, fn, what, WAIT, *ctx)
 
     def stats(s, group="mesh"):
         return t.discovery_stats(s, group)
 
-    def sent_now(s, targets, g="mesh"):
-        return {x: t.counter_of(s, "twamp_test_packets_sent_total", x, g=g) for x in targets}
+    def sent_now(s, targets):
+        return t.sent_now(s, targets, g="mesh")
 
-    def kept(s, before, g="mesh"):
-        for x, b in before.items():
-            att = t.counter_of(s, "twamp_control_connection_attempts_total", x, g=g)
-            sent = t.counter_of(s, "twamp_test_packets_sent_total", x, g=g)
-            t.check(att == 1 and sent is not None and sent >= b,
-                    "%s: attempts %s, sent %s (was %s)" % (x, att, sent, b), *ctx)
+    def kept(s, before):
+        t.check_kept(s, before, *ctx, g="mesh")
 
     # ---- 1. one target per A record, all measured ----
     mesh = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
-    s = wait(lambda s: all(received(s, a, "mesh") >= 5 for a in mesh), "every mesh.test address measured")
+    s = wait(lambda s: all(t.received(s, a, g="mesh") >= 5 for a in mesh), "every mesh.test address measured")
     ok, bad, n = stats(s)
     t.check(n == 3 and ok >= 1 and bad == 0, "mesh stats %r" % ((ok, bad, n),), *ctx)
     t.check(t.select(s, "twamp_discovery_refreshes_total", group="mesh", source="dns", result="success"),
@@ -153,7 +143,7 @@ def main():
     t.check(("mesh.test", 1) in qs and ("mesh.test", 28) in qs, "queries seen: %r" % sorted(qs), *ctx)
 
     # ---- 1b. http_sd by name; self by $NODE_NAME / $HOSTNAME (item 6) ----
-    s = wait(lambda s: received(s, "other.test:%d" % port, "named") >= 5, "other.test measured through http_sd")
+    s = wait(lambda s: t.received(s, "other.test:%d" % port, g="named") >= 5, "other.test measured through http_sd")
     ok, bad, n = stats(s, "named")
     t.check(n == 1 and bad == 0, "named stats %r" % ((ok, bad, n),), *ctx)
     t.check(not t.series_of(s, "node-self.test:%d" % port) and not t.series_of(s, "HOST-SELF.test:%d" % port),
@@ -180,7 +170,7 @@ def main():
     s = wait(lambda s: stats(s)[1] >= bad0 + 3, "three failed mesh.test refreshes")
     ok1, _, n1 = stats(s)
     t.check(n1 == 2 and ok1 <= ok0 + 1, "during SERVFAIL: success %s -> %s, targets %s" % (ok0, ok1, n1), *ctx)
-    wait(lambda s: all(received(s, a, "mesh") >= before[a] + 10 for a in before), "mesh measuring during SERVFAIL")
+    wait(lambda s: all(t.received(s, a, g="mesh") >= before[a] + 10 for a in before), "mesh measuring during SERVFAIL")
     kept(t.try_samples(web) or s, before)
     fails = [ln for ln in agent.output()[log_len:].splitlines()
              if "discovery refresh failed" in ln and "group=mesh" in ln]
@@ -192,7 +182,7 @@ def main():
     # ---- 4. back, plus AAAA ::1 ----
     dns.records["mesh.test"] = {"A": mesh, "AAAA": ["::1"] if v6 else []}
     want = mesh + (["::1"] if v6 else [])
-    s = wait(lambda s: all(received(s, a, "mesh") >= 5 for a in want), "mesh.test measured again: %s" % want)
+    s = wait(lambda s: all(t.received(s, a, g="mesh") >= 5 for a in want), "mesh.test measured again: %s" % want)
     kept(s, before)
     t.check(stats(s)[2] == len(want), "mesh targets %r, expected %d" % (stats(s), len(want)), *ctx)
 
@@ -209,7 +199,7 @@ def main():
     t.write_file(path, config(listen, port, False, sd_url), 0o644)
     agent.signal(signal.SIGHUP)
     mine = ["127.0.0.1"] + (["::1"] if v6 else []) + ([own] if own else [])
-    s = wait(lambda s: all(received(s, a, "selfx") >= 5 for a in mine), "this host's addresses measured: %s" % mine)
+    s = wait(lambda s: all(t.received(s, a, g="selfx") >= 5 for a in mine), "this host's addresses measured: %s" % mine)
     ok1, _, n1 = stats(s, "selfx")
     t.check(n1 == n_self + 1 and ok1 >= ok0, "selfx after the reload: targets %s, success %s -> %s" % (n1, ok0, ok1),
             *ctx)

@@ -76,10 +76,7 @@ class Checker:
 
     def wait(self, fn, what):
         """Waits until fn(samples) is truthy; returns the samples."""
-        def poll():
-            s = t.try_samples(self.web)
-            return s if s is not None and fn(s) else None
-        return t.wait_until(poll, WAIT, what, *self.ctx)
+        return t.wait_samples(self.web, fn, what, WAIT, *self.ctx)
 
     def measured(self, target, by=1, base=0, **labels):
         def ok(s):

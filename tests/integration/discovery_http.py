@@ -66,30 +66,13 @@ def main():
     ctx = (agent,)
 
     def wait(fn, what, timeout=WAIT):
-        def poll():
-            s = t.try_samples(web)
-            return s if s is not None and fn(s) else None
-        return t.wait_until(poll, timeout, what, *ctx)
-
-    def received(s, target, **labels):
-        return t.counter_of(s, "twamp_test_packets_received_total", target, **labels) or 0
+        return t.wait_samples(web, fn, what, timeout, *ctx)
 
     def stats(s):
         return t.discovery_stats(s, "cmdb")
 
-    def kept(s, targets, before):
-        """Each target still in its first session, counters not reset."""
-        for x in targets:
-            att = t.counter_of(s, "twamp_control_connection_attempts_total", x)
-            sent = t.counter_of(s, "twamp_test_packets_sent_total", x)
-            t.check(att == 1 and sent is not None and sent >= before[x],
-                    "%s: attempts %s, sent %s (was %s)" % (x, att, sent, before[x]), *ctx)
-
-    def sent_now(s, targets):
-        return {x: t.counter_of(s, "twamp_test_packets_sent_total", x) for x in targets}
-
     # ---- 1. measured, labelled, User-Agent ----
-    s = wait(lambda s: received(s, hp(p1), src="http", team="net") >= 5 and received(s, hp(p2), src="http") >= 5,
+    s = wait(lambda s: t.received(s, hp(p1), src="http", team="net") >= 5 and t.received(s, hp(p2), src="http") >= 5,
              "both http_sd targets measured with the response's labels")
     ok, bad, n = stats(s)
     t.check(ok >= 1 and bad == 0 and n == 2, "stats after the first fetch: %r" % ((ok, bad, n),), *ctx)
@@ -112,11 +95,11 @@ def main():
     t.check("tok-first" not in agent.output() and "tok-second" not in agent.output(), "a token in the log", *ctx)
 
     # ---- 2. follow a change ----
-    before = sent_now(t.try_samples(web) or s, [hp(p2)])
+    before = t.sent_now(t.try_samples(web) or s, [hp(p2)])
     srv.body = t.sd_json([([hp(p2), hp(p3)], {"src": "http"})]).encode()
-    wait(lambda s: received(s, hp(p3)) >= 5, "the new target p3 measured")
+    wait(lambda s: t.received(s, hp(p3)) >= 5, "the new target p3 measured")
     s = wait(lambda s: not t.series_of(s, hp(p1)), "every series of the dropped p1 gone")
-    kept(s, [hp(p2)], before)
+    t.check_kept(s, before, *ctx)
     t.check(stats(s)[2] == 2, "targets after the change: %r" % (stats(s),), *ctx)
 
     # ---- 3. failures keep the last good list ----
@@ -126,7 +109,7 @@ def main():
     for what, change, logged in cases:
         s = t.try_samples(web)
         ok0, bad0, _ = stats(s)
-        before = sent_now(s, [hp(p2), hp(p3)])
+        before = t.sent_now(s, [hp(p2), hp(p3)])
         log_len = len(agent.output())
         saved = (srv.body, srv.status, srv.delay)
         srv.body = change.get("body", srv.body)
@@ -138,9 +121,9 @@ def main():
         ok1, bad1, n1 = stats(s)
         t.check(ok1 <= ok0 + 1 and n1 == 2, "%s: success %s -> %s, targets %s" % (what, ok0, ok1, n1), *ctx)
         for x in (hp(p2), hp(p3)):
-            t.check(received(s, x) > 0, "%s: %s not measured" % (what, x), *ctx)
-        kept(s, [hp(p2), hp(p3)], before)
-        wait(lambda s: received(s, hp(p2)) >= before[hp(p2)] + 10, "p2 still measuring during %s" % what)
+            t.check(t.received(s, x) > 0, "%s: %s not measured" % (what, x), *ctx)
+        t.check_kept(s, before, *ctx)
+        wait(lambda s: t.received(s, hp(p2)) >= before[hp(p2)] + 10, "p2 still measuring during %s" % what)
         new_log = agent.output()[log_len:]
         fails = [ln for ln in new_log.splitlines() if "discovery refresh failed" in ln]
         t.check(fails and all("group=cmdb" in ln and "source=http_sd" in ln for ln in fails) and
@@ -151,7 +134,7 @@ def main():
 
     # ---- 4. good answers apply again; an empty list is valid ----
     srv.body = t.sd_json([([hp(p1)], {"src": "again"})]).encode()
-    wait(lambda s: received(s, hp(p1), src="again") >= 5, "p1 back after the failures")
+    wait(lambda s: t.received(s, hp(p1), src="again") >= 5, "p1 back after the failures")
     s = wait(lambda s: not t.series_of(s, hp(p2)) and not t.series_of(s, hp(p3)), "p2 and p3 gone")
     ok0, bad0, _ = stats(s)
     srv.body = b"[]"

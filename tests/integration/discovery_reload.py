@@ -74,14 +74,8 @@ def main():
     p1, p2, p3, p4 = ports
     ctx = (agent,)
 
-    def wait(fn, what, timeout=WAIT):
-        def poll():
-            s = t.try_samples(web)
-            return s if s is not None and fn(s) else None
-        return t.wait_until(poll, timeout, what, *ctx)
-
-    def received(s, target, **labels):
-        return t.counter_of(s, "twamp_test_packets_received_total", target, **labels) or 0
+    def wait(fn, what):
+        return t.wait_samples(web, fn, what, WAIT, *ctx)
 
     def attempts(s, target, **labels):
         return t.counter_of(s, "twamp_control_connection_attempts_total", target, **labels)
@@ -102,14 +96,14 @@ def main():
         return t.wait_until(done, 10, "the reload (%s) logged" % what, *ctx)
 
     # ---- 1. the same source: counters kept ----
-    s = wait(lambda s: received(s, hp(p1)) >= 10 and received(s, hp(p2)) >= 10, "p1 and p2 measured")
+    s = wait(lambda s: t.received(s, hp(p1)) >= 10 and t.received(s, hp(p2)) >= 10, "p1 and p2 measured")
     before = {x: sent(s, x) for x in (hp(p1), hp(p2))}
     ok0, bad0, n0 = t.discovery_stats(s, "g")
     t.check(n0 == 2 and ok0 >= 1 and bad0 == 0, "initial stats %r" % ((ok0, bad0, n0),), *ctx)
     log = reload(config(ports, pat1, static=p4, comment="same source"), "same source")
     t.check("configuration loaded" in log and "target removed" not in log, "reload log:\n" + log, *ctx)
-    s = wait(lambda s: received(s, "s") >= 5, "the new static target measured")
-    s = wait(lambda s: all(received(s, x) >= before[x] + 10 for x in before), "p1 and p2 measuring on")
+    s = wait(lambda s: t.received(s, "s") >= 5, "the new static target measured")
+    s = wait(lambda s: all(t.received(s, x) >= before[x] + 10 for x in before), "p1 and p2 measuring on")
     for x in before:
         t.check(attempts(s, x) == 1 and sent(s, x) >= before[x],
                 "%s after a same-source reload: attempts %s, sent %s (was %s)" % (x, attempts(s, x), sent(s, x),
@@ -122,14 +116,14 @@ def main():
     before = {x: sent(s, x) for x in before}
     log = reload(config(ports, pat1, padding=64, static=p4), "padding 64")
     t.check(log.count("session settings changed, restarting") >= 2, "no session restart logged:\n" + log, *ctx)
-    s = wait(lambda s: all(attempts(s, x) == 2 and received(s, x) > before[x] for x in before),
+    s = wait(lambda s: all(attempts(s, x) == 2 and t.received(s, x) > before[x] for x in before),
              "p1 and p2 in a second session")
     for x in before:
         t.check(sent(s, x) >= before[x], "%s counters reset by a padding change" % x, *ctx)
 
     # ---- 3. group label change: new identities ----
     reload(config(ports, pat1, padding=64, team="b", static=p4), "team b")
-    s = wait(lambda s: received(s, hp(p1), team="b") >= 5 and received(s, hp(p2), team="b") >= 5,
+    s = wait(lambda s: t.received(s, hp(p1), team="b") >= 5 and t.received(s, hp(p2), team="b") >= 5,
              "p1 and p2 under team=b")
     t.check(not [x for x in s if x[1].get("team") == "a"], "team=a series left after the label change", *ctx)
 
@@ -137,16 +131,16 @@ def main():
     # p1's identity is the same in both sources, but the new source has not
     # run when the reload applies the targets: p1 restarts from zero (a
     # known gap, printed for the record, not asserted).
-    s = wait(lambda s: received(s, hp(p1), team="b") >= 20, "p1 measured under team=b")
+    s = wait(lambda s: t.received(s, hp(p1), team="b") >= 20, "p1 measured under team=b")
     p1_before = (attempts(s, hp(p1), team="b"), sent(s, hp(p1), team="b"))
     reload(config(ports, pat2, padding=64, team="b", static=p4), "pattern two")
-    s = wait(lambda s: received(s, hp(p3)) >= 5 and not t.series_of(s, hp(p2)), "p3 in, p2 out")
-    s = wait(lambda s: received(s, hp(p1)) >= 5, "p1 (listed by both sources) measured")
+    s = wait(lambda s: t.received(s, hp(p3)) >= 5 and not t.series_of(s, hp(p2)), "p3 in, p2 out")
+    s = wait(lambda s: t.received(s, hp(p1)) >= 5, "p1 (listed by both sources) measured")
     ok, bad, n = t.discovery_stats(s, "g")
     t.check(n == 2 and bad == 0 and ok >= 1, "stats of the new source %r" % ((ok, bad, n),), *ctx)
     print("p1 before the source change: attempts %s sent %s; after: attempts %s sent %s" %
           (p1_before + (attempts(s, hp(p1)), sent(s, hp(p1)))))
-    t.check(received(s, "s") > 0 and attempts(s, "s") == 1, "the static target disturbed by a source change", *ctx)
+    t.check(t.received(s, "s") > 0 and attempts(s, "s") == 1, "the static target disturbed by a source change", *ctx)
 
     # ---- 5. a rejected reload keeps discovery ----
     before = {x: sent(s, x) for x in (hp(p1), hp(p3))}
@@ -154,7 +148,7 @@ def main():
     log = reload("target_groups: [\n  - {name: g\n", "broken")
     t.check("configuration rejected" in log, "broken file not rejected:\n" + log, *ctx)
     t.write_atomic(os.path.join(d2, "b.json"), t.sd_json([([hp(p1), hp(p3), hp(p2)], {"src": "sd"})]))
-    s = wait(lambda s: received(s, hp(p2)) >= 5, "the running discovery still follows its files")
+    s = wait(lambda s: t.received(s, hp(p2)) >= 5, "the running discovery still follows its files")
     for x in before:
         t.check(attempts(s, x) == att[x] and sent(s, x) >= before[x], "%s disturbed by a rejected reload" % x, *ctx)
 
@@ -163,7 +157,7 @@ def main():
     s = wait(lambda s: not any(t.series_of(s, hp(p)) for p in (p1, p2, p3)), "every discovered series gone")
     t.check(not [x for x in s if x[0].startswith("twamp_discovery_") and x[1].get("group") == "g"],
             "discovery series of the removed group remain", *ctx)
-    t.check(received(s, "s") > 0, "the static target stopped", *ctx)
+    t.check(t.received(s, "s") > 0, "the static target stopped", *ctx)
 
     t.check(agent.stop() == 0, "agent exit status", *ctx)
     shutil.rmtree(work)

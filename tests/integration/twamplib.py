@@ -527,6 +527,36 @@ def counter_of(samples, name, target, **labels):
     return m[0][2] if m else None
 
 
+def wait_samples(port, fn, what, timeout, *context):
+    """Scrapes the agent on port until fn(samples) is truthy (bounded by
+    timeout, see wait_until); returns those samples."""
+    def poll():
+        s = try_samples(port)
+        return s if s is not None and fn(s) else None
+    return wait_until(poll, timeout, what, *context)
+
+
+def received(samples, target, **labels):
+    """twamp_test_packets_received_total of target (0 while absent)."""
+    return counter_of(samples, "twamp_test_packets_received_total", target, **labels) or 0
+
+
+def sent_now(samples, targets, **labels):
+    """{target: twamp_test_packets_sent_total (None when absent)}."""
+    return {x: counter_of(samples, "twamp_test_packets_sent_total", x, **labels) for x in targets}
+
+
+def check_kept(samples, before, *context, **labels):
+    """Each target of before ({target: its sent count then}) is still in
+    its first TWAMP-Control session (one attempt) and its sent counter
+    did not go back."""
+    for x, b in before.items():
+        att = counter_of(samples, "twamp_control_connection_attempts_total", x, **labels)
+        sent = counter_of(samples, "twamp_test_packets_sent_total", x, **labels)
+        check(att == 1 and sent is not None and sent >= b, "%s: attempts %s, sent %s (was %s)" % (x, att, sent, b),
+              *context)
+
+
 def discovery_stats(samples, group):
     """(successes, failures, targets) of a group's discovery; None for a
     missing sample."""
