@@ -17,27 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "ctrl_conn.h"
 
+/* Session flags beyond TW_CTRL_SESS_STARTED and TW_CTRL_SESS_RUNNING. */
 enum {
-	SESS_STARTED = 1,    /* started once (Start-Sessions starts only new ones) */
-	SESS_RUNNING = 2,    /* started and not yet stopped */
 	SESS_WAIT_START = 4, /* ISC: Start-N-Sessions sent, no ack yet */
 	SESS_WAIT_STOP = 8,  /* ISC: Stop-N-Sessions sent, no ack yet */
 };
 
-/* Keeps the input buffer (32 + 16 N octets) at a few MB at most. */
-#define SESSIONS_LIMIT (UINT32_C(1) << 18)
 #define KDF_MIN_COUNT 1024u
-
-typedef struct cli_session {
-	uint8_t sid[TW_SID_LEN];
-	uint8_t flags;
-} cli_session;
 
 struct tw_cli {
 	tw_cli_state state;
-	uint32_t max_sessions;
 	tw_greeting greeting;
 	uint32_t mode;
 
@@ -45,30 +36,12 @@ struct tw_cli {
 	uint8_t aes_key[TW_AES_KEY_LEN];
 	uint8_t hmac_key[TW_HMAC_KEY_LEN];
 	uint8_t client_iv[TW_IV_LEN];
-	tw_ctrl_crypto *crypto;
 
-	/* sessions accepted by the server */
-	cli_session *sess;
-	uint32_t nsess;
-	uint32_t nrunning;
+	tw_ctrl_conn conn; /* crypto (keyed, from Server-Start on), input, sessions */
 	uint32_t npending; /* ISC: SIDs awaiting an ack */
-
-	/* input: one server message at a time */
-	uint8_t *buf;
-	size_t cap;
-	size_t have;
-	size_t need;
-	size_t dec;
-	bool len_known; /* Start-N-Ack/Stop-N-Ack: length read from block 1 */
 };
 
 /* ---- small helpers ---- */
-
-static bool is_keyed(uint32_t mode)
-{
-	uint32_t sec = tw_mode_security(mode);
-	return sec == TW_MODE_AUTH || sec == TW_MODE_ENC || sec == TW_MODE_MIXED;
-}
 
 static bool is_isc(const tw_cli *c)
 {
@@ -91,120 +64,31 @@ static int fatal(tw_cli *c, int rc)
 
 static tw_cli_state resting_state(const tw_cli *c)
 {
-	return c->nrunning > 0 ? TW_CLI_TESTING : TW_CLI_IDLE;
-}
-
-static void rx_reset(tw_cli *c, size_t need)
-{
-	c->have = 0;
-	c->dec = 0;
-	c->need = need;
-	c->len_known = false;
-}
-
-static size_t rx_fill(tw_cli *c, const uint8_t *in, size_t len, size_t used)
-{
-	size_t n = c->need - c->have;
-	if (n > len - used)
-		n = len - used;
-	if (n > 0)
-		memcpy(c->buf + c->have, in + used, n);
-	c->have += n;
-	return n;
-}
-
-/* Keyed modes: decrypts every whole block that arrived since last time. */
-static int rx_decrypt(tw_cli *c)
-{
-	size_t whole = c->have - c->have % TW_BLOCK_LEN;
-	if (!c->crypto || whole <= c->dec)
-		return 0;
-	int rc = tw_ctrl_decrypt(c->crypto, c->buf + c->dec, whole - c->dec);
-	c->dec = whole;
-	return rc;
+	return c->conn.nrunning > 0 ? TW_CLI_TESTING : TW_CLI_IDLE;
 }
 
 /* Buffers (and decrypts) input; true once the current message is whole. */
 static bool rx_message(tw_cli *c, const uint8_t *in, size_t len, size_t *used, tw_cli_event *ev)
 {
-	*used += rx_fill(c, in, len, *used);
-	if (rx_decrypt(c) < 0) {
-		fail(c, ev, -EIO, "decryption failed");
-		return false;
-	}
-	return c->have == c->need;
-}
-
-static int seal(tw_cli *c, uint8_t *msg, size_t len)
-{
-	if (!c->crypto)
-		return 0;
-	tw_ctrl_mac_add_tx(c->crypto, msg, len - TW_HMAC_LEN);
-	int rc = tw_ctrl_mac_final_tx(c->crypto, msg + len - TW_HMAC_LEN);
-	if (rc == 0)
-		rc = tw_ctrl_encrypt(c->crypto, msg, len);
-	return rc;
-}
-
-static bool mac_ok(tw_cli *c, const uint8_t *msg, size_t len)
-{
-	if (!c->crypto)
-		return true;
-	tw_ctrl_mac_add_rx(c->crypto, msg, len - TW_HMAC_LEN);
-	return tw_ctrl_mac_verify_rx(c->crypto, msg + len - TW_HMAC_LEN);
-}
-
-/* The command (or type) octet of a buffered message. */
-static uint8_t first_octet(const uint8_t *buf)
-{
-	tw_rd r = tw_rd_make(buf, 1);
-	return tw_rd_u8(&r);
-}
-
-/* ---- session table ---- */
-
-static cli_session *sess_find(tw_cli *c, const uint8_t sid[TW_SID_LEN])
-{
-	for (uint32_t i = 0; i < c->nsess; i++)
-		if (memcmp(c->sess[i].sid, sid, TW_SID_LEN) == 0)
-			return &c->sess[i];
-	return NULL;
-}
-
-static void sess_set_running(tw_cli *c, cli_session *e, bool run)
-{
-	bool was = (e->flags & SESS_RUNNING) != 0;
-	if (run && !was) {
-		e->flags |= SESS_RUNNING | SESS_STARTED;
-		c->nrunning++;
-	} else if (!run && was) {
-		e->flags &= (uint8_t)~SESS_RUNNING;
-		c->nrunning--;
-	}
+	int rc = tw_ctrl_rx_take(&c->conn, in, len, used);
+	if (rc < 0)
+		fail(c, ev, rc, "decryption failed");
+	return rc > 0;
 }
 
 /* ---- life cycle and accessors ---- */
 
 tw_cli *tw_cli_new(uint32_t max_sessions)
 {
-	if (max_sessions > SESSIONS_LIMIT)
-		return NULL;
 	tw_cli *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	size_t cap = TW_SIDS_BASE_LEN + (size_t)max_sessions * TW_SID_LEN;
-	if (cap < TW_GREETING_LEN)
-		cap = TW_GREETING_LEN;
-	c->max_sessions = max_sessions;
-	c->cap = cap;
-	c->buf = malloc(cap);
-	c->sess = calloc(max_sessions ? max_sessions : 1, sizeof(*c->sess));
-	if (!c->buf || !c->sess) {
+	if (tw_ctrl_conn_init(&c->conn, max_sessions, TW_GREETING_LEN) < 0) {
 		tw_cli_free(c);
 		return NULL;
 	}
 	c->state = TW_CLI_WAIT_GREETING;
-	rx_reset(c, TW_GREETING_LEN);
+	tw_ctrl_rx_reset(&c->conn, TW_GREETING_LEN);
 	return c;
 }
 
@@ -212,10 +96,7 @@ void tw_cli_free(tw_cli *c)
 {
 	if (!c)
 		return;
-	tw_ctrl_crypto_free(c->crypto);
-	tw_wipe(c->buf, c->buf ? c->cap : 0);
-	free(c->buf);
-	free(c->sess);
+	tw_ctrl_conn_fini(&c->conn);
 	tw_wipe(c, sizeof(*c));
 	free(c);
 }
@@ -247,7 +128,7 @@ uint32_t tw_cli_mode(const tw_cli *c)
 
 uint32_t tw_cli_sessions_running(const tw_cli *c)
 {
-	return c->nrunning;
+	return c->conn.nrunning;
 }
 
 uint32_t tw_mode_choose(uint32_t offered, uint32_t allowed)
@@ -268,8 +149,8 @@ static size_t feed_greeting(tw_cli *c, const uint8_t *in, size_t len, tw_cli_eve
 	if (!rx_message(c, in, len, &used, ev))
 		return used;
 	tw_greeting *g = &ev->u.greeting;
-	int rc = tw_greeting_decode(c->buf, c->have, g);
-	rx_reset(c, 0);
+	int rc = tw_greeting_decode(c->conn.buf, c->conn.have, g);
+	tw_ctrl_rx_reset(&c->conn, 0);
 	if (rc < 0 || g->modes == 0) {
 		fail(c, ev, rc < 0 ? rc : -ECONNREFUSED, rc < 0 ? "bad greeting" : "server refused (Modes 0)");
 		return used;
@@ -283,15 +164,15 @@ static size_t feed_greeting(tw_cli *c, const uint8_t *in, size_t len, tw_cli_eve
 /* Keyed and accepted: open the server chain at Server-Start's last block. */
 static int server_start_crypto(tw_cli *c)
 {
-	uint8_t *blk = c->buf + TW_SERVER_START_LEN - TW_BLOCK_LEN;
-	c->crypto = tw_ctrl_crypto_new(c->aes_key, c->hmac_key, c->client_iv, c->buf + TW_BLOCK_LEN);
+	uint8_t *blk = c->conn.buf + TW_SERVER_START_LEN - TW_BLOCK_LEN;
+	c->conn.crypto = tw_ctrl_crypto_new(c->aes_key, c->hmac_key, c->client_iv, c->conn.buf + TW_BLOCK_LEN);
 	tw_wipe(c->aes_key, sizeof(c->aes_key));
 	tw_wipe(c->hmac_key, sizeof(c->hmac_key));
-	if (!c->crypto)
+	if (!c->conn.crypto)
 		return -EIO;
-	int rc = tw_ctrl_decrypt(c->crypto, blk, TW_BLOCK_LEN);
+	int rc = tw_ctrl_decrypt(c->conn.crypto, blk, TW_BLOCK_LEN);
 	if (rc == 0)
-		tw_ctrl_mac_add_rx(c->crypto, blk, TW_BLOCK_LEN);
+		tw_ctrl_mac_add_rx(c->conn.crypto, blk, TW_BLOCK_LEN);
 	return rc;
 }
 
@@ -303,13 +184,13 @@ static size_t feed_server_start(tw_cli *c, const uint8_t *in, size_t len, tw_cli
 	tw_server_start *m = &ev->u.server_start;
 	/* decode the clear part first: Accept says whether the last block is
 	 * encrypted; decode again once it is decrypted */
-	int rc = tw_server_start_decode(c->buf, c->have, m);
-	if (rc == 0 && m->accept == TW_ACCEPT_OK && is_keyed(c->mode)) {
+	int rc = tw_server_start_decode(c->conn.buf, c->conn.have, m);
+	if (rc == 0 && m->accept == TW_ACCEPT_OK && tw_ctrl_mode_keyed(c->mode)) {
 		rc = server_start_crypto(c);
 		if (rc == 0)
-			rc = tw_server_start_decode(c->buf, c->have, m);
+			rc = tw_server_start_decode(c->conn.buf, c->conn.have, m);
 	}
-	rx_reset(c, TW_BLOCK_LEN);
+	tw_ctrl_rx_reset(&c->conn, TW_BLOCK_LEN);
 	if (rc < 0) {
 		fail(c, ev, rc, "bad server-start");
 		return used;
@@ -325,13 +206,13 @@ static size_t feed_accept(tw_cli *c, const uint8_t *in, size_t len, tw_cli_event
 	if (!rx_message(c, in, len, &used, ev))
 		return used;
 	tw_accept_session *m = &ev->u.accept;
-	rx_reset(c, TW_BLOCK_LEN);
-	if (!mac_ok(c, c->buf, TW_ACCEPT_LEN)) {
+	tw_ctrl_rx_reset(&c->conn, TW_BLOCK_LEN);
+	if (!tw_ctrl_mac_ok(&c->conn, c->conn.buf, TW_ACCEPT_LEN)) {
 		fail(c, ev, -EBADMSG, "bad HMAC");
 		return used;
 	}
-	int rc = tw_accept_decode(c->buf, TW_ACCEPT_LEN, m);
-	if (rc == 0 && m->accept == TW_ACCEPT_OK && sess_find(c, m->sid))
+	int rc = tw_accept_decode(c->conn.buf, TW_ACCEPT_LEN, m);
+	if (rc == 0 && m->accept == TW_ACCEPT_OK && tw_ctrl_sess_find(&c->conn, m->sid))
 		rc = -EEXIST;
 	if (rc < 0) {
 		fail(c, ev, rc, rc == -EEXIST ? "duplicate SID" : "bad accept-session");
@@ -339,7 +220,7 @@ static size_t feed_accept(tw_cli *c, const uint8_t *in, size_t len, tw_cli_event
 	}
 	/* tw_cli_request made sure there is room */
 	if (m->accept == TW_ACCEPT_OK)
-		memcpy(c->sess[c->nsess++].sid, m->sid, TW_SID_LEN);
+		tw_ctrl_sess_add(&c->conn, m->sid);
 	ev->type = TW_CLI_EV_ACCEPT;
 	c->state = resting_state(c);
 	return used;
@@ -351,12 +232,12 @@ static size_t feed_start_ack(tw_cli *c, const uint8_t *in, size_t len, tw_cli_ev
 	if (!rx_message(c, in, len, &used, ev))
 		return used;
 	tw_start_ack *m = &ev->u.start_ack;
-	rx_reset(c, TW_BLOCK_LEN);
-	if (!mac_ok(c, c->buf, TW_START_ACK_LEN)) {
+	tw_ctrl_rx_reset(&c->conn, TW_BLOCK_LEN);
+	if (!tw_ctrl_mac_ok(&c->conn, c->conn.buf, TW_START_ACK_LEN)) {
 		fail(c, ev, -EBADMSG, "bad HMAC");
 		return used;
 	}
-	int rc = tw_start_ack_decode(c->buf, TW_START_ACK_LEN, m);
+	int rc = tw_start_ack_decode(c->conn.buf, TW_START_ACK_LEN, m);
 	if (rc < 0) {
 		fail(c, ev, rc, "bad start-ack");
 		return used;
@@ -366,9 +247,7 @@ static size_t feed_start_ack(tw_cli *c, const uint8_t *in, size_t len, tw_cli_ev
 		c->state = TW_CLI_CLOSED;
 		return used;
 	}
-	for (uint32_t i = 0; i < c->nsess; i++)
-		if (!(c->sess[i].flags & SESS_STARTED))
-			sess_set_running(c, &c->sess[i], true);
+	tw_ctrl_sess_start_new(&c->conn);
 	c->state = TW_CLI_TESTING;
 	return used;
 }
@@ -378,27 +257,27 @@ static int n_ack_apply(tw_cli *c, const tw_sids_msg *m)
 {
 	uint8_t wait = m->cmd == TW_CMD_START_N_ACK ? SESS_WAIT_START : SESS_WAIT_STOP;
 	for (uint32_t i = 0; i < m->n; i++) {
-		cli_session *e = sess_find(c, m->sids + (size_t)i * TW_SID_LEN);
+		tw_ctrl_session *e = tw_ctrl_sess_find(&c->conn, m->sids + (size_t)i * TW_SID_LEN);
 		if (!e || !(e->flags & wait))
 			return -EPROTO;
 		e->flags &= (uint8_t)~wait;
 		c->npending--;
 		if (m->accept == TW_ACCEPT_OK)
-			sess_set_running(c, e, wait == SESS_WAIT_START);
+			tw_ctrl_sess_set_running(&c->conn, e, wait == SESS_WAIT_START);
 	}
 	return 0;
 }
 
 static void n_ack_finish(tw_cli *c, tw_cli_event *ev)
 {
-	size_t len = c->have;
+	size_t len = c->conn.have;
 	tw_sids_msg *m = &ev->u.sids;
-	rx_reset(c, TW_BLOCK_LEN);
-	if (!mac_ok(c, c->buf, len)) {
+	tw_ctrl_rx_reset(&c->conn, TW_BLOCK_LEN);
+	if (!tw_ctrl_mac_ok(&c->conn, c->conn.buf, len)) {
 		fail(c, ev, -EBADMSG, "bad HMAC");
 		return;
 	}
-	int rc = tw_sids_decode(c->buf, len, m);
+	int rc = tw_sids_decode(c->conn.buf, len, m);
 	if (rc == 0)
 		rc = n_ack_apply(c, m);
 	if (rc < 0) {
@@ -411,14 +290,14 @@ static void n_ack_finish(tw_cli *c, tw_cli_event *ev)
 
 static int n_ack_begin(tw_cli *c, tw_cli_event *ev)
 {
-	uint8_t cmd = first_octet(c->buf);
-	long n = tw_sids_msg_len(c->buf, c->max_sessions);
+	uint8_t cmd = tw_ctrl_rx_cmd(&c->conn);
+	long n = tw_sids_msg_len(c->conn.buf, c->conn.max_sessions);
 	if ((cmd != TW_CMD_START_N_ACK && cmd != TW_CMD_STOP_N_ACK) || n < 0) {
 		fail(c, ev, n < 0 ? (int)n : -EBADMSG, "unexpected message from server");
 		return -1;
 	}
-	c->need = (size_t)n;
-	c->len_known = true;
+	c->conn.need = (size_t)n;
+	c->conn.len_known = true;
 	return 0;
 }
 
@@ -428,7 +307,7 @@ static size_t feed_n_ack(tw_cli *c, const uint8_t *in, size_t len, tw_cli_event 
 	for (;;) {
 		if (!rx_message(c, in, len, &used, ev))
 			return used;
-		if (c->len_known)
+		if (c->conn.len_known)
 			break;
 		if (n_ack_begin(c, ev) < 0)
 			return used;
@@ -488,7 +367,7 @@ static int setup_check(const tw_cli *c, uint32_t mode, const char *keyid, const 
 {
 	if (tw_mode_security(mode) == 0 || (mode & ~c->greeting.modes) != 0)
 		return -EINVAL;
-	if (!is_keyed(mode))
+	if (!tw_ctrl_mode_keyed(mode))
 		return 0;
 	if (!keyid || !secret || !rnd || strnlen(keyid, TW_KEYID_LEN + 1) > TW_KEYID_LEN)
 		return -EINVAL;
@@ -525,7 +404,7 @@ int tw_cli_setup(tw_cli *c, uint32_t mode, const char *keyid, const uint8_t *sec
 		return -ENOSPC;
 	tw_setup m = { .mode = mode };
 	int rc = mode ? setup_check(c, mode, keyid, secret, rnd, max_count) : 0;
-	if (rc == 0 && is_keyed(mode))
+	if (rc == 0 && tw_ctrl_mode_keyed(mode))
 		rc = setup_keys(c, &m, keyid, secret, secret_len, rnd);
 	if (rc < 0)
 		return rc;
@@ -533,7 +412,7 @@ int tw_cli_setup(tw_cli *c, uint32_t mode, const char *keyid, const uint8_t *sec
 	c->mode = mode;
 	/* Mode 0: the client declines and closes (§3). */
 	c->state = mode ? TW_CLI_WAIT_SERVER_START : TW_CLI_CLOSED;
-	rx_reset(c, TW_SERVER_START_LEN);
+	tw_ctrl_rx_reset(&c->conn, TW_SERVER_START_LEN);
 	return n;
 }
 
@@ -544,7 +423,7 @@ int tw_cli_request(tw_cli *c, const tw_request *req, uint8_t *out, size_t cap)
 	bool idle = c->state == TW_CLI_IDLE || (c->state == TW_CLI_TESTING && is_isc(c));
 	if (!idle || c->npending > 0)
 		return -EPROTO;
-	if (c->nsess >= c->max_sessions)
+	if (c->conn.nsess >= c->conn.max_sessions)
 		return -ENOBUFS;
 	tw_request m = *req;
 	memset(m.sid, 0, sizeof(m.sid));
@@ -552,11 +431,11 @@ int tw_cli_request(tw_cli *c, const tw_request *req, uint8_t *out, size_t cap)
 	int n = tw_request_encode(&m, out, cap);
 	if (n < 0)
 		return n;
-	int rc = seal(c, out, TW_REQUEST_LEN);
+	int rc = tw_ctrl_seal(&c->conn, out, TW_REQUEST_LEN);
 	if (rc < 0)
 		return fatal(c, rc);
 	c->state = TW_CLI_WAIT_ACCEPT;
-	rx_reset(c, TW_ACCEPT_LEN);
+	tw_ctrl_rx_reset(&c->conn, TW_ACCEPT_LEN);
 	return n;
 }
 
@@ -568,11 +447,11 @@ int tw_cli_start(tw_cli *c, uint8_t *out, size_t cap)
 	int n = tw_start_encode(no_mac, out, cap);
 	if (n < 0)
 		return n;
-	int rc = seal(c, out, TW_START_LEN);
+	int rc = tw_ctrl_seal(&c->conn, out, TW_START_LEN);
 	if (rc < 0)
 		return fatal(c, rc);
 	c->state = TW_CLI_WAIT_START_ACK;
-	rx_reset(c, TW_START_ACK_LEN);
+	tw_ctrl_rx_reset(&c->conn, TW_START_ACK_LEN);
 	return n;
 }
 
@@ -580,24 +459,23 @@ int tw_cli_stop(tw_cli *c, uint8_t accept, uint8_t *out, size_t cap)
 {
 	if (c->state != TW_CLI_TESTING || is_isc(c))
 		return -EPROTO;
-	tw_stop m = { .accept = accept, .nsessions = c->nrunning };
+	tw_stop m = { .accept = accept, .nsessions = c->conn.nrunning };
 	int n = tw_stop_encode(&m, out, cap);
 	if (n < 0)
 		return n;
-	int rc = seal(c, out, TW_STOP_LEN);
+	int rc = tw_ctrl_seal(&c->conn, out, TW_STOP_LEN);
 	if (rc < 0)
 		return fatal(c, rc);
-	for (uint32_t i = 0; i < c->nsess; i++)
-		sess_set_running(c, &c->sess[i], false);
+	tw_ctrl_sess_stop_all(&c->conn);
 	c->state = TW_CLI_IDLE;
-	rx_reset(c, TW_BLOCK_LEN);
+	tw_ctrl_rx_reset(&c->conn, TW_BLOCK_LEN);
 	return n;
 }
 
 static void pending_undo(tw_cli *c, uint32_t n, const uint8_t *sids, uint8_t wait)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		cli_session *e = sess_find(c, sids + (size_t)i * TW_SID_LEN);
+		tw_ctrl_session *e = tw_ctrl_sess_find(&c->conn, sids + (size_t)i * TW_SID_LEN);
 		if (e)
 			e->flags &= (uint8_t)~wait;
 	}
@@ -610,8 +488,8 @@ static int pending_mark(tw_cli *c, uint32_t n, const uint8_t *sids, bool start)
 {
 	uint8_t wait = start ? SESS_WAIT_START : SESS_WAIT_STOP;
 	for (uint32_t i = 0; i < n; i++) {
-		cli_session *e = sess_find(c, sids + (size_t)i * TW_SID_LEN);
-		bool running = e && (e->flags & SESS_RUNNING);
+		tw_ctrl_session *e = tw_ctrl_sess_find(&c->conn, sids + (size_t)i * TW_SID_LEN);
+		bool running = e && (e->flags & TW_CTRL_SESS_RUNNING);
 		if (!e || (e->flags & (SESS_WAIT_START | SESS_WAIT_STOP)) || running == start) {
 			pending_undo(c, i, sids, wait);
 			return -EINVAL;
@@ -626,7 +504,7 @@ static int sids_request(tw_cli *c, uint8_t cmd, uint32_t n, const uint8_t *sids,
 {
 	if (!is_isc(c) || (c->state != TW_CLI_IDLE && c->state != TW_CLI_TESTING))
 		return -EPROTO;
-	if (n == 0 || n > c->max_sessions || !sids)
+	if (n == 0 || n > c->conn.max_sessions || !sids)
 		return -EINVAL;
 	tw_sids_msg m = { .cmd = cmd, .n = n, .sids = sids };
 	int len = tw_sids_encode(&m, out, cap);
@@ -635,7 +513,7 @@ static int sids_request(tw_cli *c, uint8_t cmd, uint32_t n, const uint8_t *sids,
 	int rc = pending_mark(c, n, sids, cmd == TW_CMD_START_N);
 	if (rc < 0)
 		return rc;
-	rc = seal(c, out, (size_t)len);
+	rc = tw_ctrl_seal(&c->conn, out, (size_t)len);
 	if (rc < 0)
 		return fatal(c, rc);
 	return len;
@@ -655,14 +533,5 @@ int tw_cli_stop_n(tw_cli *c, uint32_t n, const uint8_t *sids, uint8_t *out, size
 
 tw_test_crypto *tw_cli_test_crypto(const tw_cli *c, const uint8_t sid[TW_SID_LEN])
 {
-	uint32_t sec = tw_mode_security(c->mode);
-	if (!c->crypto || (sec != TW_MODE_AUTH && sec != TW_MODE_ENC))
-		return NULL;
-	uint8_t aes[TW_AES_KEY_LEN], hmac[TW_HMAC_KEY_LEN];
-	tw_test_crypto *t = NULL;
-	if (tw_ctrl_test_keys(c->crypto, sid, aes, hmac) == 0)
-		t = tw_test_crypto_new(aes, hmac, sizeof(hmac), TW_MAC_HMAC_SHA1);
-	tw_wipe(aes, sizeof(aes));
-	tw_wipe(hmac, sizeof(hmac));
-	return t;
+	return tw_ctrl_test_crypto(&c->conn, c->mode, sid);
 }

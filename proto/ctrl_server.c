@@ -17,24 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
-
-enum {
-	SESS_STARTED = 1, /* started once (Start-Sessions starts only new ones) */
-	SESS_RUNNING = 2, /* started and not yet stopped */
-};
-
-/* Keeps the input buffer (32 + 16 N octets) at a few MB at most. */
-#define SESSIONS_LIMIT (UINT32_C(1) << 18)
-
-typedef struct srv_session {
-	uint8_t sid[TW_SID_LEN];
-	uint8_t flags;
-} srv_session;
+#include "ctrl_conn.h"
 
 struct tw_srv {
 	tw_srv_state state;
-	uint32_t max_sessions;
 
 	/* what the greeting offered */
 	uint32_t offered;
@@ -50,29 +36,11 @@ struct tw_srv {
 	uint8_t client_iv[TW_IV_LEN];
 	uint8_t aes_key[TW_AES_KEY_LEN];
 	uint8_t hmac_key[TW_HMAC_KEY_LEN];
-	tw_ctrl_crypto *crypto; /* keyed modes, from Server-Start on */
 
-	/* sessions accepted on this connection */
-	srv_session *sess;
-	uint32_t nsess;
-	uint32_t nrunning;
-
-	/* input: one message at a time */
-	uint8_t *buf;
-	size_t cap;
-	size_t have;    /* octets buffered */
-	size_t need;    /* octets the current message (or its first block) needs */
-	size_t dec;     /* octets already decrypted */
-	bool len_known; /* need is the whole command, not just its first block */
+	tw_ctrl_conn conn; /* crypto (keyed, from Server-Start on), input, sessions */
 };
 
 /* ---- small helpers ---- */
-
-static bool is_keyed(uint32_t mode)
-{
-	uint32_t sec = tw_mode_security(mode);
-	return sec == TW_MODE_AUTH || sec == TW_MODE_ENC || sec == TW_MODE_MIXED;
-}
 
 static void fail(tw_srv *s, tw_srv_event *ev, int code, const char *reason)
 {
@@ -93,116 +61,35 @@ static int fatal(tw_srv *s, int rc)
 
 static tw_srv_state resting_state(const tw_srv *s)
 {
-	return s->nrunning > 0 ? TW_SRV_TESTING : TW_SRV_IDLE;
+	return s->conn.nrunning > 0 ? TW_SRV_TESTING : TW_SRV_IDLE;
 }
 
-static void rx_reset(tw_srv *s, size_t need)
+/* Buffers (and decrypts) input; true once the current message is whole. */
+static bool rx_message(tw_srv *s, const uint8_t *in, size_t len, size_t *used, tw_srv_event *ev)
 {
-	s->have = 0;
-	s->dec = 0;
-	s->need = need;
-	s->len_known = false;
-}
-
-/* Copies input up to the octets the current message still needs. */
-static size_t rx_fill(tw_srv *s, const uint8_t *in, size_t len, size_t used)
-{
-	size_t n = s->need - s->have;
-	if (n > len - used)
-		n = len - used;
-	if (n > 0)
-		memcpy(s->buf + s->have, in + used, n);
-	s->have += n;
-	return n;
-}
-
-/* Keyed modes: decrypts every whole block that arrived since last time. */
-static int rx_decrypt(tw_srv *s)
-{
-	size_t whole = s->have - s->have % TW_BLOCK_LEN;
-	if (!s->crypto || whole <= s->dec)
-		return 0;
-	int rc = tw_ctrl_decrypt(s->crypto, s->buf + s->dec, whole - s->dec);
-	s->dec = whole;
-	return rc;
-}
-
-/* Keyed: HMAC over everything before the HMAC field, then encryption of
- * the whole message continuing the server chain. Open: HMAC stays zero. */
-static int seal(tw_srv *s, uint8_t *msg, size_t len)
-{
-	if (!s->crypto)
-		return 0;
-	tw_ctrl_mac_add_tx(s->crypto, msg, len - TW_HMAC_LEN);
-	int rc = tw_ctrl_mac_final_tx(s->crypto, msg + len - TW_HMAC_LEN);
-	if (rc == 0)
-		rc = tw_ctrl_encrypt(s->crypto, msg, len);
-	return rc;
-}
-
-/* Open mode: HMAC fields are ignored. */
-static bool mac_ok(tw_srv *s, const uint8_t *msg, size_t len)
-{
-	if (!s->crypto)
-		return true;
-	tw_ctrl_mac_add_rx(s->crypto, msg, len - TW_HMAC_LEN);
-	return tw_ctrl_mac_verify_rx(s->crypto, msg + len - TW_HMAC_LEN);
-}
-
-/* The command (or type) octet of a buffered message. */
-static uint8_t first_octet(const uint8_t *buf)
-{
-	tw_rd r = tw_rd_make(buf, 1);
-	return tw_rd_u8(&r);
-}
-
-/* ---- session table ---- */
-
-static srv_session *sess_find(tw_srv *s, const uint8_t sid[TW_SID_LEN])
-{
-	for (uint32_t i = 0; i < s->nsess; i++)
-		if (memcmp(s->sess[i].sid, sid, TW_SID_LEN) == 0)
-			return &s->sess[i];
-	return NULL;
+	int rc = tw_ctrl_rx_take(&s->conn, in, len, used);
+	if (rc < 0)
+		fail(s, ev, rc, "decryption failed");
+	return rc > 0;
 }
 
 static bool sids_known(tw_srv *s, uint32_t n, const uint8_t *sids)
 {
 	for (uint32_t i = 0; i < n; i++)
-		if (!sess_find(s, sids + (size_t)i * TW_SID_LEN))
+		if (!tw_ctrl_sess_find(&s->conn, sids + (size_t)i * TW_SID_LEN))
 			return false;
 	return true;
-}
-
-static void sess_set_running(tw_srv *s, srv_session *e, bool run)
-{
-	bool was = (e->flags & SESS_RUNNING) != 0;
-	if (run && !was) {
-		e->flags |= SESS_RUNNING | SESS_STARTED;
-		s->nrunning++;
-	} else if (!run && was) {
-		e->flags &= (uint8_t)~SESS_RUNNING;
-		s->nrunning--;
-	}
 }
 
 /* ---- life cycle and accessors ---- */
 
 tw_srv *tw_srv_new(uint32_t max_sessions)
 {
-	if (max_sessions > SESSIONS_LIMIT)
-		return NULL;
 	tw_srv *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	size_t cap = TW_SIDS_BASE_LEN + (size_t)max_sessions * TW_SID_LEN;
-	if (cap < TW_SETUP_LEN) /* also >= TW_REQUEST_LEN */
-		cap = TW_SETUP_LEN;
-	s->max_sessions = max_sessions;
-	s->cap = cap;
-	s->buf = malloc(cap);
-	s->sess = calloc(max_sessions ? max_sessions : 1, sizeof(*s->sess));
-	if (!s->buf || !s->sess) {
+	/* the buffer also holds a Set-Up-Response, >= Request-TW-Session */
+	if (tw_ctrl_conn_init(&s->conn, max_sessions, TW_SETUP_LEN) < 0) {
 		tw_srv_free(s);
 		return NULL;
 	}
@@ -214,10 +101,7 @@ void tw_srv_free(tw_srv *s)
 {
 	if (!s)
 		return;
-	tw_ctrl_crypto_free(s->crypto);
-	tw_wipe(s->buf, s->buf ? s->cap : 0);
-	free(s->buf);
-	free(s->sess);
+	tw_ctrl_conn_fini(&s->conn);
 	tw_wipe(s, sizeof(*s));
 	free(s);
 }
@@ -249,12 +133,12 @@ uint32_t tw_srv_mode(const tw_srv *s)
 
 uint32_t tw_srv_sessions_accepted(const tw_srv *s)
 {
-	return s->nsess;
+	return s->conn.nsess;
 }
 
 uint32_t tw_srv_sessions_running(const tw_srv *s)
 {
-	return s->nrunning;
+	return s->conn.nrunning;
 }
 
 /* ---- greeting and set-up ---- */
@@ -270,7 +154,7 @@ int tw_srv_greeting(tw_srv *s, const tw_greeting *g, uint8_t *out, size_t cap)
 	memcpy(s->challenge, g->challenge, sizeof(s->challenge));
 	memcpy(s->salt, g->salt, sizeof(s->salt));
 	s->count = g->count;
-	rx_reset(s, TW_SETUP_LEN);
+	tw_ctrl_rx_reset(&s->conn, TW_SETUP_LEN);
 	/* Modes 0 means this server will not talk to the client. */
 	s->state = g->modes ? TW_SRV_WAIT_SETUP : TW_SRV_CLOSED;
 	return n;
@@ -286,12 +170,12 @@ static uint8_t setup_verdict(const tw_srv *s, uint32_t mode)
 
 static size_t feed_setup(tw_srv *s, const uint8_t *in, size_t len, tw_srv_event *ev)
 {
-	size_t used = rx_fill(s, in, len, 0);
-	if (s->have < s->need)
+	size_t used = 0;
+	if (!rx_message(s, in, len, &used, ev))
 		return used;
 	tw_setup *m = &ev->u.setup.msg;
-	int rc = tw_setup_decode(s->buf, s->have, m);
-	rx_reset(s, TW_BLOCK_LEN);
+	int rc = tw_setup_decode(s->conn.buf, s->conn.have, m);
+	tw_ctrl_rx_reset(&s->conn, TW_BLOCK_LEN);
 	if (rc < 0 || m->mode == 0) {
 		fail(s, ev, rc < 0 ? rc : -ECANCELED, rc < 0 ? "bad set-up-response" : "client declined");
 		return used;
@@ -314,7 +198,7 @@ uint8_t tw_srv_authenticate(tw_srv *s, const uint8_t *secret, size_t secret_len)
 	static const uint8_t decoy[] = "twamp-unknown-keyid";
 	if (s->state != TW_SRV_SETUP_RECEIVED || s->setup_accept != TW_ACCEPT_OK)
 		return TW_ACCEPT_FAILURE;
-	if (!is_keyed(s->mode))
+	if (!tw_ctrl_mode_keyed(s->mode))
 		return TW_ACCEPT_OK;
 	bool known = secret != NULL;
 	uint8_t dk[TW_AES_KEY_LEN], plain[TW_TOKEN_LEN];
@@ -336,21 +220,21 @@ uint8_t tw_srv_authenticate(tw_srv *s, const uint8_t *secret, size_t secret_len)
  * Server-IV; the client chain at the first command with IV = Client-IV. */
 static int start_crypto(tw_srv *s, const uint8_t server_iv[TW_IV_LEN])
 {
-	s->crypto = tw_ctrl_crypto_new(s->aes_key, s->hmac_key, server_iv, s->client_iv);
+	s->conn.crypto = tw_ctrl_crypto_new(s->aes_key, s->hmac_key, server_iv, s->client_iv);
 	tw_wipe(s->aes_key, sizeof(s->aes_key));
 	tw_wipe(s->hmac_key, sizeof(s->hmac_key));
-	return s->crypto ? 0 : -EIO;
+	return s->conn.crypto ? 0 : -EIO;
 }
 
 static bool may_accept_setup(const tw_srv *s)
 {
-	return s->setup_accept == TW_ACCEPT_OK && (!is_keyed(s->mode) || s->keys_ok);
+	return s->setup_accept == TW_ACCEPT_OK && (!tw_ctrl_mode_keyed(s->mode) || s->keys_ok);
 }
 
 int tw_srv_server_start(tw_srv *s, uint8_t accept, const uint8_t server_iv[TW_IV_LEN], tw_ts start_time,
 			uint8_t *out, size_t cap)
 {
-	bool keyed = is_keyed(s->mode);
+	bool keyed = tw_ctrl_mode_keyed(s->mode);
 	if (s->state != TW_SRV_SETUP_RECEIVED || (accept == TW_ACCEPT_OK && !may_accept_setup(s)))
 		return -EPROTO;
 	if (keyed && !server_iv)
@@ -370,8 +254,8 @@ int tw_srv_server_start(tw_srv *s, uint8_t accept, const uint8_t server_iv[TW_IV
 		uint8_t *blk = out + TW_SERVER_START_LEN - TW_BLOCK_LEN;
 		int rc = start_crypto(s, m.server_iv);
 		if (rc == 0) {
-			tw_ctrl_mac_add_tx(s->crypto, blk, TW_BLOCK_LEN);
-			rc = tw_ctrl_encrypt(s->crypto, blk, TW_BLOCK_LEN);
+			tw_ctrl_mac_add_tx(s->conn.crypto, blk, TW_BLOCK_LEN);
+			rc = tw_ctrl_encrypt(s->conn.crypto, blk, TW_BLOCK_LEN);
 		}
 		if (rc < 0)
 			return fatal(s, rc);
@@ -412,7 +296,8 @@ static void fail_unknown(tw_srv *s, tw_srv_event *ev)
 {
 	tw_accept_session a = { .accept = TW_ACCEPT_NOT_SUPPORTED };
 	uint8_t *r = ev->u.error.reply;
-	bool ok = tw_accept_encode(&a, r, TW_ACCEPT_LEN) == TW_ACCEPT_LEN && seal(s, r, TW_ACCEPT_LEN) == 0;
+	bool ok = tw_accept_encode(&a, r, TW_ACCEPT_LEN) == TW_ACCEPT_LEN &&
+		  tw_ctrl_seal(&s->conn, r, TW_ACCEPT_LEN) == 0;
 	fail(s, ev, -EOPNOTSUPP, "unknown command");
 	ev->u.error.reply_len = ok ? TW_ACCEPT_LEN : 0;
 }
@@ -420,7 +305,7 @@ static void fail_unknown(tw_srv *s, tw_srv_event *ev)
 /* First block in (and decrypted): learn the command and its length. */
 static int cmd_begin(tw_srv *s, tw_srv_event *ev)
 {
-	uint8_t cmd = first_octet(s->buf);
+	uint8_t cmd = tw_ctrl_rx_cmd(&s->conn);
 	if (!cmd_known(cmd)) {
 		fail_unknown(s, ev);
 		return -1;
@@ -429,19 +314,19 @@ static int cmd_begin(tw_srv *s, tw_srv_event *ev)
 		fail(s, ev, -EPROTO, "command not allowed in this state");
 		return -1;
 	}
-	long n = tw_client_msg_len(s->buf, s->max_sessions);
+	long n = tw_client_msg_len(s->conn.buf, s->conn.max_sessions);
 	if (n < 0) {
 		fail(s, ev, (int)n, "bad number of sessions");
 		return -1;
 	}
-	s->need = (size_t)n;
-	s->len_known = true;
+	s->conn.need = (size_t)n;
+	s->conn.len_known = true;
 	return 0;
 }
 
 static void on_request(tw_srv *s, size_t len, tw_srv_event *ev)
 {
-	int rc = tw_request_decode(s->buf, len, &ev->u.request.msg);
+	int rc = tw_request_decode(s->conn.buf, len, &ev->u.request.msg);
 	if (rc < 0) {
 		fail(s, ev, rc, "bad request-tw-session");
 		return;
@@ -454,7 +339,7 @@ static void on_request(tw_srv *s, size_t len, tw_srv_event *ev)
 static void on_start(tw_srv *s, size_t len, tw_srv_event *ev)
 {
 	uint8_t mac[TW_HMAC_LEN];
-	int rc = tw_start_decode(s->buf, len, mac);
+	int rc = tw_start_decode(s->conn.buf, len, mac);
 	if (rc < 0) {
 		fail(s, ev, rc, "bad start-sessions");
 		return;
@@ -465,15 +350,14 @@ static void on_start(tw_srv *s, size_t len, tw_srv_event *ev)
 
 static void on_stop(tw_srv *s, size_t len, tw_srv_event *ev)
 {
-	int rc = tw_stop_decode(s->buf, len, &ev->u.stop.msg);
+	int rc = tw_stop_decode(s->conn.buf, len, &ev->u.stop.msg);
 	if (rc < 0) {
 		fail(s, ev, rc, "bad stop-sessions");
 		return;
 	}
 	ev->type = TW_SRV_EV_STOP;
-	ev->u.stop.count_ok = ev->u.stop.msg.nsessions == s->nrunning;
-	for (uint32_t i = 0; i < s->nsess; i++)
-		sess_set_running(s, &s->sess[i], false);
+	ev->u.stop.count_ok = ev->u.stop.msg.nsessions == s->conn.nrunning;
+	tw_ctrl_sess_stop_all(&s->conn);
 	s->state = TW_SRV_IDLE;
 }
 
@@ -482,7 +366,7 @@ static void on_stop(tw_srv *s, size_t len, tw_srv_event *ev)
 static void on_sids(tw_srv *s, size_t len, tw_srv_event *ev)
 {
 	tw_sids_msg *m = &ev->u.sids;
-	int rc = tw_sids_decode(s->buf, len, m);
+	int rc = tw_sids_decode(s->conn.buf, len, m);
 	if (rc < 0) {
 		fail(s, ev, rc, "bad start-n/stop-n-sessions");
 		return;
@@ -495,13 +379,13 @@ static void on_sids(tw_srv *s, size_t len, tw_srv_event *ev)
  * octets stay in buf (Start-N/Stop-N SIDs) until the next feed. */
 static void cmd_finish(tw_srv *s, tw_srv_event *ev)
 {
-	size_t len = s->have;
-	rx_reset(s, TW_BLOCK_LEN);
-	if (!mac_ok(s, s->buf, len)) {
+	size_t len = s->conn.have;
+	tw_ctrl_rx_reset(&s->conn, TW_BLOCK_LEN);
+	if (!tw_ctrl_mac_ok(&s->conn, s->conn.buf, len)) {
 		fail(s, ev, -EBADMSG, "bad HMAC");
 		return;
 	}
-	switch (first_octet(s->buf)) {
+	switch (tw_ctrl_rx_cmd(&s->conn)) {
 	case TW_CMD_REQUEST:
 		on_request(s, len, ev);
 		break;
@@ -521,14 +405,9 @@ static size_t feed_command(tw_srv *s, const uint8_t *in, size_t len, tw_srv_even
 {
 	size_t used = 0;
 	for (;;) {
-		used += rx_fill(s, in, len, used);
-		if (rx_decrypt(s) < 0) {
-			fail(s, ev, -EIO, "decryption failed");
+		if (!rx_message(s, in, len, &used, ev))
 			return used;
-		}
-		if (s->have < s->need)
-			return used;
-		if (s->len_known)
+		if (s->conn.len_known)
 			break;
 		if (cmd_begin(s, ev) < 0)
 			return used;
@@ -572,20 +451,20 @@ int tw_srv_accept(tw_srv *s, const tw_accept_session *m, uint8_t *out, size_t ca
 	if (cap < TW_ACCEPT_LEN)
 		return -ENOSPC;
 	bool ok = m->accept == TW_ACCEPT_OK;
-	if (ok && s->nsess >= s->max_sessions)
+	if (ok && s->conn.nsess >= s->conn.max_sessions)
 		return -ENOBUFS;
-	if (ok && sess_find(s, m->sid))
+	if (ok && tw_ctrl_sess_find(&s->conn, m->sid))
 		return -EEXIST;
 	tw_accept_session a = *m;
 	memset(a.hmac, 0, sizeof(a.hmac));
 	if (!ok)
 		a.port = 0; /* a refusal must not suggest a port (§7.3) */
 	int n = tw_accept_encode(&a, out, cap);
-	int rc = seal(s, out, TW_ACCEPT_LEN);
+	int rc = tw_ctrl_seal(&s->conn, out, TW_ACCEPT_LEN);
 	if (rc < 0)
 		return fatal(s, rc);
 	if (ok)
-		memcpy(s->sess[s->nsess++].sid, a.sid, TW_SID_LEN);
+		tw_ctrl_sess_add(&s->conn, a.sid);
 	s->state = resting_state(s);
 	return n;
 }
@@ -598,16 +477,14 @@ int tw_srv_start_ack(tw_srv *s, uint8_t accept, uint8_t *out, size_t cap)
 	int n = tw_start_ack_encode(&a, out, cap);
 	if (n < 0)
 		return n;
-	int rc = seal(s, out, TW_START_ACK_LEN);
+	int rc = tw_ctrl_seal(&s->conn, out, TW_START_ACK_LEN);
 	if (rc < 0)
 		return fatal(s, rc);
 	if (accept != TW_ACCEPT_OK) {
 		s->state = TW_SRV_CLOSED;
 		return n;
 	}
-	for (uint32_t i = 0; i < s->nsess; i++)
-		if (!(s->sess[i].flags & SESS_STARTED))
-			sess_set_running(s, &s->sess[i], true);
+	tw_ctrl_sess_start_new(&s->conn);
 	s->state = TW_SRV_TESTING;
 	return n;
 }
@@ -615,9 +492,9 @@ int tw_srv_start_ack(tw_srv *s, uint8_t accept, uint8_t *out, size_t cap)
 static void sids_apply(tw_srv *s, bool run, uint32_t n, const uint8_t *sids)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		srv_session *e = sess_find(s, sids + (size_t)i * TW_SID_LEN);
+		tw_ctrl_session *e = tw_ctrl_sess_find(&s->conn, sids + (size_t)i * TW_SID_LEN);
 		if (e)
-			sess_set_running(s, e, run);
+			tw_ctrl_sess_set_running(&s->conn, e, run);
 	}
 }
 
@@ -626,7 +503,7 @@ int tw_srv_sids_ack(tw_srv *s, uint8_t cmd, uint8_t accept, uint32_t n, const ui
 {
 	if (!(s->mode & TW_MODE_ISC) || (s->state != TW_SRV_IDLE && s->state != TW_SRV_TESTING))
 		return -EPROTO;
-	if ((cmd != TW_CMD_START_N_ACK && cmd != TW_CMD_STOP_N_ACK) || n == 0 || n > s->max_sessions || !sids)
+	if ((cmd != TW_CMD_START_N_ACK && cmd != TW_CMD_STOP_N_ACK) || n == 0 || n > s->conn.max_sessions || !sids)
 		return -EINVAL;
 	/* Accept 0 only for sessions of this connection; a refusal may name
 	 * whatever the client sent. */
@@ -636,7 +513,7 @@ int tw_srv_sids_ack(tw_srv *s, uint8_t cmd, uint8_t accept, uint32_t n, const ui
 	int len = tw_sids_encode(&m, out, cap);
 	if (len < 0)
 		return len;
-	int rc = seal(s, out, (size_t)len);
+	int rc = tw_ctrl_seal(&s->conn, out, (size_t)len);
 	if (rc < 0)
 		return fatal(s, rc);
 	if (accept == TW_ACCEPT_OK)
@@ -649,14 +526,5 @@ int tw_srv_sids_ack(tw_srv *s, uint8_t cmd, uint8_t accept, uint32_t n, const ui
 
 tw_test_crypto *tw_srv_test_crypto(const tw_srv *s, const uint8_t sid[TW_SID_LEN])
 {
-	uint32_t sec = tw_mode_security(s->mode);
-	if (!s->crypto || (sec != TW_MODE_AUTH && sec != TW_MODE_ENC))
-		return NULL;
-	uint8_t aes[TW_AES_KEY_LEN], hmac[TW_HMAC_KEY_LEN];
-	tw_test_crypto *t = NULL;
-	if (tw_ctrl_test_keys(s->crypto, sid, aes, hmac) == 0)
-		t = tw_test_crypto_new(aes, hmac, sizeof(hmac), TW_MAC_HMAC_SHA1);
-	tw_wipe(aes, sizeof(aes));
-	tw_wipe(hmac, sizeof(hmac));
-	return t;
+	return tw_ctrl_test_crypto(&s->conn, s->mode, sid);
 }
