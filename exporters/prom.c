@@ -151,15 +151,9 @@ int tw_prom_collect_family(tw_prom_collect *c, const char *name, const char *hel
 	c->name_len = strlen(name);
 	memcpy(c->name, name, c->name_len + 1);
 	c->open = true;
-	tw_buf *b = c->out;
-	tw_buf_puts(b, "# HELP ");
-	tw_buf_puts(b, name);
-	tw_buf_puts(b, " ");
-	tw_promfmt_help(b, help);
-	tw_buf_puts(b, "\n# TYPE ");
-	tw_buf_puts(b, name);
-	tw_buf_puts(b, type == TW_METRIC_COUNTER ? " counter\n" : " gauge\n");
-	return b->err ? collect_fail(c, b->err) : 0;
+	int rc = tw_promfmt_family_header(c->out, name, help,
+		type == TW_METRIC_COUNTER ? "counter" : "gauge");
+	return rc < 0 ? collect_fail(c, rc) : 0;
 }
 
 static int collect_labels(tw_prom_collect *c, const char *const *names,
@@ -176,10 +170,7 @@ static int collect_labels(tw_prom_collect *c, const char *const *names,
 			return -EINVAL;
 		if (i)
 			tw_buf_puts(b, ",");
-		tw_buf_puts(b, names[i]);
-		tw_buf_puts(b, "=\"");
-		tw_promfmt_label_value(b, values[i]);
-		tw_buf_puts(b, "\"");
+		tw_promfmt_label(b, names[i], values[i]);
 	}
 	return tw_buf_puts(b, "}");
 }

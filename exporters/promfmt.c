@@ -267,6 +267,27 @@ int tw_promfmt_help(tw_buf *b, const char *s)
 	return escape(b, s, false);
 }
 
+int tw_promfmt_label(tw_buf *b, const char *name, const char *value)
+{
+	tw_buf_puts(b, name);
+	tw_buf_puts(b, "=\"");
+	tw_promfmt_label_value(b, value);
+	return tw_buf_puts(b, "\""); /* errors are sticky: this reports any */
+}
+
+int tw_promfmt_family_header(tw_buf *b, const char *name, const char *help, const char *type)
+{
+	tw_buf_puts(b, "# HELP ");
+	tw_buf_puts(b, name);
+	tw_buf_puts(b, " ");
+	tw_promfmt_help(b, help);
+	tw_buf_puts(b, "\n# TYPE ");
+	tw_buf_puts(b, name);
+	tw_buf_puts(b, " ");
+	tw_buf_puts(b, type);
+	return tw_buf_puts(b, "\n");
+}
+
 /* ---- validation ---- */
 
 static bool is_alpha_(char c)

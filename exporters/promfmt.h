@@ -1,7 +1,8 @@
 /*
  * promfmt.h - the lexical pieces of the Prometheus text format: numbers,
- * escaping and name validation. Pure functions, independent of the
- * process locale (a decimal comma set by setlocale never leaks in).
+ * escaping, label pairs, family headers and name validation. Pure
+ * functions, independent of the process locale (a decimal comma set by
+ * setlocale never leaks in).
  *
  * Number output buffers must hold TW_PROMFMT_NUM_MAX bytes; functions
  * return the length written (the text is also NUL-terminated).
@@ -37,6 +38,14 @@ size_t tw_promfmt_ns_seconds(char *out, int64_t ns);
  * Returns 0 or the buffer's error. */
 int tw_promfmt_label_value(tw_buf *b, const char *s);
 int tw_promfmt_help(tw_buf *b, const char *s);
+
+/* Appends name="value" (value escaped; the name is not checked). Returns 0
+ * or the buffer's error. */
+int tw_promfmt_label(tw_buf *b, const char *name, const char *value);
+
+/* Appends "# HELP name help\n# TYPE name type\n" (help escaped; type is
+ * "counter", "gauge", "histogram"). Returns 0 or the buffer's error. */
+int tw_promfmt_family_header(tw_buf *b, const char *name, const char *help, const char *type);
 
 /* [a-zA-Z_:][a-zA-Z0-9_:]* */
 bool tw_promfmt_valid_metric_name(const char *s);

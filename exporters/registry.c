@@ -141,21 +141,13 @@ static int build_header(tw_family *f, const char *help)
 {
 	tw_buf b;
 	tw_buf_init(&b, 0);
-	tw_buf_puts(&b, "# HELP ");
-	tw_buf_puts(&b, f->name);
-	tw_buf_puts(&b, " ");
-	tw_promfmt_help(&b, help);
-	tw_buf_puts(&b, "\n# TYPE ");
-	tw_buf_puts(&b, f->name);
-	tw_buf_puts(&b, " ");
-	tw_buf_puts(&b, type_names[f->type]);
-	tw_buf_append(&b, "\n", 2); /* with the NUL */
-	if (b.err) {
+	int rc = tw_promfmt_family_header(&b, f->name, help, type_names[f->type]);
+	if (rc < 0) {
 		tw_buf_fini(&b);
-		return b.err;
+		return rc;
 	}
 	f->header = b.data;
-	f->header_len = b.len - 1;
+	f->header_len = b.len;
 	f->reg->memory += b.cap;
 	return 0;
 }
@@ -300,14 +292,12 @@ static bool extra_valid(const tw_family *f, const tw_label *extra, size_t nextra
 	return true;
 }
 
-static void put_label(tw_buf *b, bool first, const char *name, const char *value)
+/* Appends one label to the comma-separated text in b. */
+static void put_label(tw_buf *b, const char *name, const char *value)
 {
-	if (!first)
+	if (b->len)
 		tw_buf_puts(b, ",");
-	tw_buf_puts(b, name);
-	tw_buf_puts(b, "=\"");
-	tw_promfmt_label_value(b, value);
-	tw_buf_puts(b, "\"");
+	tw_promfmt_label(b, name, value);
 }
 
 /* Renders f's labels with values, then the extra labels, into the
@@ -321,12 +311,12 @@ static int render_labels(tw_family *f, const char *const *values, const tw_label
 	for (size_t i = 0; i < f->nlabels; i++) {
 		if (!tw_promfmt_valid_utf8(values[i]))
 			return -EINVAL;
-		put_label(b, i == 0, f->label_names[i], values[i]);
+		put_label(b, f->label_names[i], values[i]);
 	}
 	for (size_t i = 0; i < nextra; i++) {
 		if (!tw_promfmt_valid_utf8(extra[i].value))
 			return -EINVAL;
-		put_label(b, f->nlabels == 0 && i == 0, extra[i].name, extra[i].value);
+		put_label(b, extra[i].name, extra[i].value);
 	}
 	tw_buf_append(b, "", 1); /* NUL, not counted below */
 	return b->err;
@@ -557,10 +547,7 @@ size_t tw_registry_remove_matching(tw_registry *r, const char *label, const char
 		return 0;
 	tw_buf pat;
 	tw_buf_init(&pat, 0);
-	tw_buf_puts(&pat, label);
-	tw_buf_puts(&pat, "=\"");
-	tw_promfmt_label_value(&pat, value);
-	tw_buf_puts(&pat, "\"");
+	tw_promfmt_label(&pat, label, value);
 	size_t removed = 0;
 	for (tw_family *f = r->families; f && !pat.err; f = f->next)
 		removed += remove_in_family(f, label, pat.data, pat.len);
