@@ -21,12 +21,16 @@
 
 /* ---- per-sender state (stateful mode) ---- */
 
+/* Hashed and compared as bytes (key_hash, memcmp), so no padding octet,
+ * whose value C leaves unspecified, may sit in it: family is 16 bits and
+ * last. */
 typedef struct peer_key {
-	uint8_t family;
 	uint8_t addr[16];
 	uint16_t port;
 	uint16_t ssid;
+	uint16_t family; /* IPVN: 4 or 6 */
 } peer_key;
+_Static_assert(sizeof(peer_key) == 22, "peer_key must have no padding");
 
 typedef struct peer {
 	peer_key key;
