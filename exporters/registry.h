@@ -82,11 +82,6 @@ static inline void tw_gauge_set_ns(tw_gauge *g, int64_t ns)
 	g->v = (double)ns / 1e9;
 }
 
-static inline void tw_gauge_add(tw_gauge *g, double d)
-{
-	g->v += d;
-}
-
 /* ---- registry and families ---- */
 
 /* Returns an empty registry or NULL (ENOMEM). tw_registry_free releases
