@@ -20,27 +20,36 @@
 
 /* ---- key files ---- */
 
-static void keyfiles_free(tw_keyfile *v, size_t n)
+static void keys_free(tw_keys *k)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].path);
-		tw_keystore_free(v[i].ks);
+	for (size_t i = 0; i < k->n; i++) {
+		free(k->v[i].path);
+		tw_keystore_free(k->v[i].ks);
 	}
-	free(v);
+	free(k->v);
+	*k = (tw_keys){ 0 };
 }
 
-static bool keyfile_known(const tw_keyfile *v, size_t n, const char *path)
+/* The store of path: the one already loaded, else read now. */
+static int keys_get(tw_keys *k, const char *path, const tw_keystore **out, char *err, size_t errcap)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i].path, path) == 0)
-			return true;
-	return false;
+	for (size_t i = 0; i < k->n; i++) {
+		if (strcmp(k->v[i].path, path) == 0) {
+			*out = k->v[i].ks;
+			return 0;
+		}
+	}
+	tw_keyfile *f = &k->v[k->n++];
+	f->path = strdup(path);
+	int rc = f->path ? tw_keystore_load(path, &f->ks, err, errcap) : -ENOMEM;
+	*out = f->ks;
+	return rc;
 }
 
 /* A target whose identity is not in its key file could never
  * authenticate (and with security auto would quietly measure
  * unauthenticated): reject the configuration instead. */
-static int check_identities(const tw_config *cfg, const tw_keyfile *v, size_t n, char *err, size_t errcap)
+static int check_identities(const tw_config *cfg, const tw_keys *k, char *err, size_t errcap)
 {
 	for (size_t i = 0; i < cfg->n_targets; i++) {
 		const tw_config_target *t = &cfg->targets[i];
@@ -48,9 +57,9 @@ static int check_identities(const tw_config *cfg, const tw_keyfile *v, size_t n,
 		size_t len;
 		if (!t->s.identity || !t->s.key_file || t->s.security == TW_CONFIG_SECURITY_UNAUTHENTICATED)
 			continue;
-		for (size_t k = 0; k < n; k++) {
-			if (strcmp(v[k].path, t->s.key_file) != 0 ||
-			    tw_keystore_lookup(v[k].ks, t->s.identity, &secret, &len))
+		for (size_t j = 0; j < k->n; j++) {
+			if (strcmp(k->v[j].path, t->s.key_file) != 0 ||
+			    tw_keystore_lookup(k->v[j].ks, t->s.identity, &secret, &len))
 				continue;
 			snprintf(err, errcap, "target '%s' (line %u, column %u): identity '%s' not found in %s", t->name,
 				 t->loc.line, t->loc.col, t->s.identity, t->s.key_file);
@@ -60,31 +69,25 @@ static int check_identities(const tw_config *cfg, const tw_keyfile *v, size_t n,
 	return 0;
 }
 
-/* Loads every distinct key file the targets name, so a missing or
- * world-readable file (or an identity it lacks) rejects the configuration
- * at load time. */
-static int load_keyfiles(const tw_config *cfg, tw_keyfile **out, size_t *nout, char *err, size_t errcap)
+/* Loads the reflector's key file and every distinct one the targets name,
+ * so a missing or world-readable file (or an identity it lacks) rejects
+ * the configuration at load time. */
+static int load_keys(const tw_config *cfg, tw_keys *out, char *err, size_t errcap)
 {
-	tw_keyfile *v = calloc(cfg->n_targets ? cfg->n_targets : 1, sizeof(*v));
-	size_t n = 0;
-	int rc = v ? 0 : -ENOMEM;
-	for (size_t i = 0; i < cfg->n_targets && rc == 0; i++) {
-		const char *path = cfg->targets[i].s.key_file;
-		if (!path || keyfile_known(v, n, path))
-			continue;
-		v[n].path = strdup(path);
-		rc = v[n].path ? tw_keystore_load(path, &v[n].ks, err, errcap) : -ENOMEM;
-		n++;
-	}
+	tw_keys k = { .v = calloc(cfg->n_targets + 1, sizeof(*k.v)) };
+	const tw_keystore *ks;
+	int rc = k.v ? 0 : -ENOMEM;
+	if (rc == 0 && cfg->reflector.enabled && cfg->reflector.key_file)
+		rc = keys_get(&k, cfg->reflector.key_file, &k.refl, err, errcap);
+	for (size_t i = 0; i < cfg->n_targets && rc == 0; i++)
+		if (cfg->targets[i].s.key_file)
+			rc = keys_get(&k, cfg->targets[i].s.key_file, &ks, err, errcap);
 	if (rc == 0)
-		rc = check_identities(cfg, v, n, err, errcap);
-	if (rc < 0) {
-		keyfiles_free(v, n);
-		return rc;
-	}
-	*out = v;
-	*nout = n;
-	return 0;
+		rc = check_identities(cfg, &k, err, errcap);
+	if (rc < 0)
+		keys_free(&k);
+	*out = k;
+	return rc;
 }
 
 static const uint8_t *target_secret(void *arg, const char *key_file, const char *identity, size_t *len, char *err,
@@ -92,10 +95,10 @@ static const uint8_t *target_secret(void *arg, const char *key_file, const char 
 {
 	tw_agent *a = arg;
 	const uint8_t *secret = NULL;
-	for (size_t i = 0; i < a->nkeyfiles; i++) {
-		if (strcmp(a->keyfiles[i].path, key_file) != 0)
+	for (size_t i = 0; i < a->keys.n; i++) {
+		if (strcmp(a->keys.v[i].path, key_file) != 0)
 			continue;
-		if (tw_keystore_lookup(a->keyfiles[i].ks, identity, &secret, len))
+		if (tw_keystore_lookup(a->keys.v[i].ks, identity, &secret, len))
 			return secret;
 		snprintf(err, errcap, "identity '%s' not found in %s", identity, key_file);
 		return NULL;
@@ -117,7 +120,7 @@ static const uint8_t *reflector_secret(void *arg, const char *identity, size_t *
 {
 	tw_agent *a = arg;
 	const uint8_t *secret = NULL;
-	return a->refl_keys && tw_keystore_lookup(a->refl_keys, identity, &secret, len) ? secret : NULL;
+	return a->keys.refl && tw_keystore_lookup(a->keys.refl, identity, &secret, len) ? secret : NULL;
 }
 
 /* Listen addresses: "" is every IPv4 and IPv6 address; names are
@@ -301,12 +304,17 @@ static tw_light *start_udp(tw_agent *a, int i, const tw_config_udp_reflector *u,
 	return l;
 }
 
+static const tw_config_udp_reflector *udp_of(const tw_config_reflector *r, int i)
+{
+	return i ? &r->stamp : &r->light;
+}
+
 /* Restarts a Light/STAMP reflector whose settings changed. On failure the
  * previous one is brought back and the reload is rejected. */
 static int apply_udp(tw_agent *a, int i, const tw_config_reflector *r, const tw_keystore *ks, char *err,
 		     size_t errcap)
 {
-	const tw_config_udp_reflector *u = i ? &r->stamp : &r->light;
+	const tw_config_udp_reflector *u = udp_of(r, i);
 	bool keyed = u->security == TW_CONFIG_SECURITY_AUTHENTICATED || u->security == TW_CONFIG_SECURITY_ENCRYPTED;
 	if (a->udp[i] && same_udp(u, &a->udp_cfg[i]) && !keyed)
 		return 0;
@@ -319,7 +327,7 @@ static int apply_udp(tw_agent *a, int i, const tw_config_reflector *r, const tw_
 		return 0;
 	char ignored[256];
 	if (a->udp_cfg[i].enabled)
-		a->udp[i] = start_udp(a, i, &a->udp_cfg[i], a->refl_keys, ignored, sizeof(ignored));
+		a->udp[i] = start_udp(a, i, &a->udp_cfg[i], a->keys.refl, ignored, sizeof(ignored));
 	return -EADDRINUSE;
 }
 
@@ -504,22 +512,13 @@ static void bury_discovery(tw_agent *a, tw_discovery **dead, size_t ndead)
 
 /* ---- reload ---- */
 
-static int load_config(tw_agent *a, tw_config **cfg)
+static int load_config(const char *file, tw_config **cfg, char *err, size_t errcap)
 {
 	tw_config_error e;
-	int rc = a->opts->config_file ? tw_config_load_file(a->opts->config_file, cfg, &e)
-				       : tw_config_load_default(cfg, &e);
+	int rc = file ? tw_config_load_file(file, cfg, &e) : tw_config_load_default(cfg, &e);
 	if (rc < 0)
-		snprintf(a->last_reload_error, sizeof(a->last_reload_error), "%s", e.msg);
+		snprintf(err, errcap, "%s", e.msg);
 	return rc;
-}
-
-static int load_reflector_keys(const tw_config *cfg, tw_keystore **ks, char *err, size_t errcap)
-{
-	*ks = NULL;
-	if (!cfg->reflector.enabled || !cfg->reflector.key_file)
-		return 0;
-	return tw_keystore_load(cfg->reflector.key_file, ks, err, errcap);
 }
 
 static void reload_failed(tw_agent *a, int rc)
@@ -532,41 +531,27 @@ static void reload_failed(tw_agent *a, int rc)
 		tw_error("configuration rejected", "error=\"%s\" code=%d", a->last_reload_error, rc);
 }
 
-int tw_agent_reload(tw_agent *a)
+/* The reflectors of cfg (keys: its key files); on failure the running
+ * configuration's server is put back. */
+static int apply_reflectors(tw_agent *a, const tw_config *cfg, const tw_keys *keys, char *err, size_t errcap)
 {
-	tw_config *cfg = NULL;
-	tw_keystore *refl_keys = NULL;
-	tw_keyfile *keyfiles = NULL;
-	size_t nkeyfiles = 0;
-	char *err = a->last_reload_error;
-	size_t errcap = sizeof(a->last_reload_error);
-	int rc = load_config(a, &cfg);
-	if (rc == 0)
-		rc = load_reflector_keys(cfg, &refl_keys, err, errcap);
-	if (rc == 0)
-		rc = load_keyfiles(cfg, &keyfiles, &nkeyfiles, err, errcap);
-	bool server_applied = false;
-	if (rc == 0)
-		server_applied = (rc = apply_reflector(a, &cfg->reflector, err, errcap)) == 0;
+	int rc = apply_reflector(a, &cfg->reflector, err, errcap);
+	bool server_applied = rc == 0;
 	for (int i = 0; i < 2 && rc == 0; i++)
-		rc = apply_udp(a, i, &cfg->reflector, refl_keys, err, errcap);
+		rc = apply_udp(a, i, &cfg->reflector, keys->refl, err, errcap);
 	if (rc < 0 && server_applied && a->cfg) {
-		char ignored[256]; /* put the running configuration's server back */
+		char ignored[256];
 		apply_reflector(a, &a->cfg->reflector, ignored, sizeof(ignored));
 	}
-	if (rc < 0) {
-		tw_config_free(cfg);
-		tw_keystore_free(refl_keys);
-		keyfiles_free(keyfiles, nkeyfiles);
-		reload_failed(a, rc);
-		return rc;
-	}
-	/* From here nothing can fail: swap everything in. */
-	tw_keystore_free(a->refl_keys);
-	a->refl_keys = refl_keys;
-	keyfiles_free(a->keyfiles, a->nkeyfiles);
-	a->keyfiles = keyfiles;
-	a->nkeyfiles = nkeyfiles;
+	return rc;
+}
+
+/* Swaps in cfg and its keys (cannot fail) and moves discovery and the
+ * probes over to it. */
+static void swap_in(tw_agent *a, tw_config *cfg, tw_keys *keys)
+{
+	keys_free(&a->keys);
+	a->keys = *keys;
 	tw_config *old = a->cfg;
 	a->cfg = cfg;
 	a->udp_cfg[0] = cfg->reflector.light;
@@ -577,6 +562,26 @@ int tw_agent_reload(tw_agent *a)
 	apply_targets(a);
 	bury_discovery(a, dead, ndead);
 	tw_config_free(old);
+}
+
+int tw_agent_reload(tw_agent *a)
+{
+	tw_config *cfg = NULL;
+	tw_keys keys = { 0 };
+	char *err = a->last_reload_error;
+	size_t errcap = sizeof(a->last_reload_error);
+	int rc = load_config(a->opts->config_file, &cfg, err, errcap);
+	if (rc == 0)
+		rc = load_keys(cfg, &keys, err, errcap);
+	if (rc == 0)
+		rc = apply_reflectors(a, cfg, &keys, err, errcap);
+	if (rc < 0) {
+		tw_config_free(cfg);
+		keys_free(&keys);
+		reload_failed(a, rc);
+		return rc;
+	}
+	swap_in(a, cfg, &keys);
 	a->last_reload_error[0] = '\0';
 	const tw_agent_series *s = tw_metrics_agent(a->metrics);
 	tw_gauge_set(s->reload_ok, 1);
@@ -714,8 +719,7 @@ static void stop(tw_agent *a)
 	tw_http_free(a->http);
 	tw_scrape_free(a->scrape);
 	tw_resolver_free(a->resolver);
-	tw_keystore_free(a->refl_keys);
-	keyfiles_free(a->keyfiles, a->nkeyfiles);
+	keys_free(&a->keys);
 	tw_config_free(a->cfg);
 	tw_metrics_free(a->metrics);
 	tw_registry_free(a->reg);
@@ -740,24 +744,18 @@ int tw_agent_run(const tw_agent_opts *o)
 int tw_agent_check_config(const char *config_file)
 {
 	tw_config *cfg = NULL;
-	tw_config_error e;
-	tw_keystore *ks = NULL;
-	tw_keyfile *kf = NULL;
-	size_t nkf = 0;
+	tw_keys keys = { 0 };
 	char err[1024];
-	int rc = config_file ? tw_config_load_file(config_file, &cfg, &e) : tw_config_load_default(&cfg, &e);
-	if (rc < 0) {
-		fprintf(stderr, "%s\n", e.msg);
+	if (load_config(config_file, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	rc = load_reflector_keys(cfg, &ks, err, sizeof(err));
-	if (rc == 0)
-		rc = load_keyfiles(cfg, &kf, &nkf, err, sizeof(err));
+	int rc = load_keys(cfg, &keys, err, sizeof(err));
 	for (int i = 0; i < 2 && rc == 0; i++) {
-		const tw_config_udp_reflector *u = i ? &cfg->reflector.stamp : &cfg->reflector.light;
+		const tw_config_udp_reflector *u = udp_of(&cfg->reflector, i);
 		tw_light_params p = { .proto = i ? TW_LIGHT_STAMP : TW_LIGHT_TWAMP };
 		if (u->enabled)
-			rc = udp_keys(u, ks, &p, err, sizeof(err));
+			rc = udp_keys(u, keys.refl, &p, err, sizeof(err));
 	}
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", cfg->source, err);
@@ -765,8 +763,7 @@ int tw_agent_check_config(const char *config_file)
 		tw_config_summary(cfg, err, sizeof(err));
 		printf("%s: %s\n", cfg->source, err);
 	}
-	tw_keystore_free(ks);
-	keyfiles_free(kf, nkf);
+	keys_free(&keys);
 	tw_config_free(cfg);
 	return rc < 0 ? 1 : 0;
 }

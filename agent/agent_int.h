@@ -26,11 +26,20 @@
 #include "server.h"
 #include "status.h"
 
-/* A key file used by targets, loaded once per configuration. */
+/* A key file the configuration names, loaded once per configuration. */
 typedef struct tw_keyfile {
 	char *path;
 	tw_keystore *ks;
 } tw_keyfile;
+
+/* Every key file of one configuration, each read once however many times
+ * it is named (a mesh usually gives the reflector and the targets the
+ * same file). */
+typedef struct tw_keys {
+	tw_keyfile *v;
+	size_t n;
+	const tw_keystore *refl; /* the reflector's (one of v), or NULL */
+} tw_keys;
 
 typedef struct tw_agent {
 	const tw_agent_opts *opts;
@@ -46,9 +55,7 @@ typedef struct tw_agent {
 	tw_light *udp[2];       /* TWAMP Light [0] and STAMP [1] reflectors, or NULL */
 	tw_config_udp_reflector udp_cfg[2]; /* what they run with (strings point into cfg) */
 	tw_light_stats udp_stats[2];        /* kept across reloads */
-	tw_keystore *refl_keys; /* the reflector's key file */
-	tw_keyfile *keyfiles;   /* the targets' key files */
-	size_t nkeyfiles;
+	tw_keys keys;           /* of cfg */
 	tw_probe **probes;      /* sorted by target identity */
 	size_t nprobes;
 	tw_discovery **disc;    /* one per target group with a discovery source */
