@@ -147,11 +147,11 @@ static void bench_build(struct bench *b, size_t n)
 {
 	memset(b, 0, sizeof(*b));
 	b->r = tw_registry_new();
-	tw_hist_bounds_delay(&b->bounds);
-	register_families(b);
 	b->s = calloc(n, sizeof(*b->s));
 	if (!b->r || !b->s)
 		die("allocation", -12);
+	tw_hist_bounds_delay(&b->bounds);
+	register_families(b);
 	b->n = n;
 	for (size_t i = 0; i < n; i++)
 		add_session(b, &b->s[i], i);
@@ -163,10 +163,11 @@ static size_t naive_line(char *o, size_t cap, const struct family_def *d, const 
 	const char *suffix, const char *le, double v)
 {
 	char labels[160];
-	int n = d->dir ? snprintf(labels, sizeof(labels), "target=\"%s\",dscp=\"%s\",direction=\"%s\"",
-				 s->target, s->dscp, d->dir)
-		       : snprintf(labels, sizeof(labels), "target=\"%s\",dscp=\"%s\"", s->target, s->dscp);
-	(void)n;
+	if (d->dir)
+		snprintf(labels, sizeof(labels), "target=\"%s\",dscp=\"%s\",direction=\"%s\"", s->target,
+			s->dscp, d->dir);
+	else
+		snprintf(labels, sizeof(labels), "target=\"%s\",dscp=\"%s\"", s->target, s->dscp);
 	int w = le ? snprintf(o, cap, "%s%s{%s,le=\"%s\"} %.17g\n", d->name, suffix, labels, le, v)
 		   : snprintf(o, cap, "%s%s{%s} %.17g\n", d->name, suffix, labels, v);
 	return w > 0 && (size_t)w < cap ? (size_t)w : 0;
