@@ -1014,6 +1014,21 @@ def control_commands(client, server):
     return mode, cmds, answers
 
 
+def _retry_taken(start, name, tries):
+    """start() on fresh free ports, called again (up to tries times in all)
+    only when it failed because another test took an address between the
+    check and the bind: the last process named name said "in use"."""
+    for attempt in range(tries):
+        try:
+            return start()
+        except AssertionError:
+            mine = [p for p in _procs if p.name == name]
+            if attempt + 1 == tries or not mine or "in use" not in mine[-1].output():
+                raise
+            sys.stderr.write("%s: an address was taken meanwhile; retrying with other ports\n" % name)
+    raise AssertionError("unreachable")
+
+
 def start_agent_on_free_ports(agent, workdir, make_config, nudp=0, ntcp=0, name="agent", tries=3, ntcp6=0):
     """start_agent() with a config that needs free ports: make_config(udp
     ports, tcp ports) -> YAML (tcp: ntcp ports free on 127.0.0.1, then
@@ -1021,35 +1036,23 @@ def start_agent_on_free_ports(agent, workdir, make_config, nudp=0, ntcp=0, name=
     the check and the bind, so an agent that exits because an address is
     in use is retried with fresh ports. Returns (Proc, web port, config
     path, udp ports, tcp ports)."""
-    for attempt in range(tries):
+    def start():
         udp = [free_udp_port() for _ in range(nudp)]
         tcp = [free_port() for _ in range(ntcp)] + [free_port(socket.AF_INET6) for _ in range(ntcp6)]
-        try:
-            pr, web, path = start_agent(agent, workdir, make_config(udp, tcp), name=name)
-            return pr, web, path, udp, tcp
-        except AssertionError:
-            mine = [p for p in _procs if p.name == name]
-            if attempt + 1 == tries or not mine or "in use" not in mine[-1].output():
-                raise
-            sys.stderr.write("%s: an address was taken meanwhile; retrying with other ports\n" % name)
-    raise AssertionError("unreachable")
+        pr, web, path = start_agent(agent, workdir, make_config(udp, tcp), name=name)
+        return pr, web, path, udp, tcp
+    return _retry_taken(start, name, tries)
 
 
 def start_udp_reflector_free(agent, nlight=1, nstamp=1, extra=(), name="reflect-udp", tries=3):
     """start_udp_reflector() on fresh free ports, retried when one was taken
     meanwhile. Returns (Proc, control port, light ports, stamp ports)."""
-    for attempt in range(tries):
+    def start():
         light = [free_udp_port() for _ in range(nlight)]
         stamp = [free_udp_port() for _ in range(nstamp)]
-        try:
-            pr, ctl = start_udp_reflector(agent, light, stamp, extra, name)
-            return pr, ctl, light, stamp
-        except AssertionError:
-            mine = [p for p in _procs if p.name == name]
-            if attempt + 1 == tries or not mine or "in use" not in mine[-1].output():
-                raise
-            sys.stderr.write("%s: an address was taken meanwhile; retrying with other ports\n" % name)
-    raise AssertionError("unreachable")
+        pr, ctl = start_udp_reflector(agent, light, stamp, extra, name)
+        return pr, ctl, light, stamp
+    return _retry_taken(start, name, tries)
 
 
 def random_key(n):
