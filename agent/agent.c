@@ -315,8 +315,10 @@ static int apply_udp(tw_agent *a, int i, const tw_config_reflector *r, const tw_
 		     size_t errcap)
 {
 	const tw_config_udp_reflector *u = udp_of(r, i);
+	/* what a->udp[i] runs with: the running configuration's */
+	const tw_config_udp_reflector *run = a->cfg ? udp_of(&a->cfg->reflector, i) : NULL;
 	bool keyed = u->security == TW_CONFIG_SECURITY_AUTHENTICATED || u->security == TW_CONFIG_SECURITY_ENCRYPTED;
-	if (a->udp[i] && same_udp(u, &a->udp_cfg[i]) && !keyed)
+	if (a->udp[i] && run && same_udp(u, run) && !keyed)
 		return 0;
 	tw_light_free(a->udp[i]);
 	a->udp[i] = NULL;
@@ -326,8 +328,8 @@ static int apply_udp(tw_agent *a, int i, const tw_config_reflector *r, const tw_
 	if (a->udp[i])
 		return 0;
 	char ignored[256];
-	if (a->udp_cfg[i].enabled)
-		a->udp[i] = start_udp(a, i, &a->udp_cfg[i], a->keys.refl, ignored, sizeof(ignored));
+	if (run && run->enabled)
+		a->udp[i] = start_udp(a, i, run, a->keys.refl, ignored, sizeof(ignored));
 	return -EADDRINUSE;
 }
 
@@ -554,8 +556,6 @@ static void swap_in(tw_agent *a, tw_config *cfg, tw_keys *keys)
 	a->keys = *keys;
 	tw_config *old = a->cfg;
 	a->cfg = cfg;
-	a->udp_cfg[0] = cfg->reflector.light;
-	a->udp_cfg[1] = cfg->reflector.stamp;
 	tw_discovery **dead = NULL;
 	size_t ndead = 0;
 	reconcile_discovery(a, cfg, &dead, &ndead);

@@ -53,8 +53,7 @@ typedef struct tw_agent {
 	tw_server *server;      /* NULL when the reflector is disabled */
 	tw_server_stats refl_base; /* counters of servers already freed (stay monotonic) */
 	tw_light *udp[2];       /* TWAMP Light [0] and STAMP [1] reflectors, or NULL */
-	tw_config_udp_reflector udp_cfg[2]; /* what they run with (strings point into cfg) */
-	tw_light_stats udp_stats[2];        /* kept across reloads */
+	tw_light_stats udp_stats[2]; /* kept across reloads */
 	tw_keys keys;           /* of cfg */
 	tw_probe **probes;      /* sorted by target identity */
 	size_t nprobes;
