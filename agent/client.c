@@ -14,6 +14,7 @@
 
 #define OUT_CAP 1024
 #define READ_CHUNK 1024
+#define MAX_SIDS 16 /* sessions per connection (the state machine's limit too) */
 
 struct tw_client {
 	tw_loop *loop;
@@ -24,9 +25,9 @@ struct tw_client {
 	bool connected;
 	bool failed;
 	tw_cli *fsm;
-	tw_sockaddr local, peer;
+	tw_sockaddr local;
 	uint8_t *secret; /* our copy: the caller's key store may be replaced */
-	uint8_t sids[16][TW_SID_LEN]; /* accepted sessions, for Start-N/Stop-N */
+	uint8_t sids[MAX_SIDS][TW_SID_LEN]; /* accepted sessions, for Start-N/Stop-N */
 	uint32_t nsids;
 	char identity[TW_KEYID_LEN + 1];
 	uint8_t out[OUT_CAP];
@@ -107,8 +108,7 @@ static void on_greeting(tw_client *c, const tw_greeting *g)
 	uint8_t out[TW_SETUP_LEN];
 	char detail[96];
 	if (g->modes == 0 || mode == 0) {
-		uint8_t decline[TW_SETUP_LEN];
-		tw_cli_setup(c->fsm, 0, NULL, NULL, 0, NULL, 0, decline, sizeof(decline));
+		/* We close rather than answer Mode 0 (both allowed, RFC 4656 §3.1). */
 		snprintf(detail, sizeof(detail), g->modes ? "no common mode: server offers 0x%x, we allow 0x%x"
 							  : "server refuses to talk (Modes 0)",
 			 g->modes, c->p.modes);
@@ -146,8 +146,6 @@ static void on_server_start(tw_client *c, const tw_server_start *m)
 		fail(c, keyed ? TW_CLIENT_FAIL_AUTH : TW_CLIENT_FAIL_SERVER, detail);
 		return;
 	}
-	tw_net_local_addr(c->fd, &c->local);
-	tw_sa_unmap(&c->local);
 	if (c->p.cbs.ready)
 		c->p.cbs.ready(c->p.cbs.arg, c);
 }
@@ -175,7 +173,7 @@ static void dispatch(tw_client *c, const tw_cli_event *ev)
 		break;
 	case TW_CLI_EV_ACCEPT:
 		tw_timer_stop(c->loop, &c->timer);
-		if (ev->u.accept.accept == TW_ACCEPT_OK && c->nsids < 16)
+		if (ev->u.accept.accept == TW_ACCEPT_OK && c->nsids < MAX_SIDS)
 			memcpy(c->sids[c->nsids++], ev->u.accept.sid, TW_SID_LEN);
 		if (c->p.cbs.accepted)
 			c->p.cbs.accepted(c->p.cbs.arg, c, &ev->u.accept);
@@ -287,23 +285,17 @@ tw_client *tw_client_new(tw_loop *loop, const tw_client_params *p, int *err)
 	}
 	c->loop = loop;
 	c->p = *p;
-	c->peer = p->server;
-	if (copy_credentials(c) < 0) {
-		*err = -ENOMEM;
-		free(c);
-		return NULL;
-	}
+	c->fd = -1;
 	tw_io_init(&c->io);
 	tw_timer_init(&c->timer, on_timeout, c);
-	c->fsm = tw_cli_new(16);
-	c->fd = c->fsm ? tw_net_tcp_connect(&p->server, p->local, p->ifname) : -ENOMEM;
-	*err = c->fd < 0 ? c->fd : tw_io_add(loop, &c->io, c->fd, EPOLLOUT, on_io, c);
+	*err = copy_credentials(c);
+	if (*err == 0) {
+		c->fsm = tw_cli_new(MAX_SIDS);
+		c->fd = c->fsm ? tw_net_tcp_connect(&p->server, p->local, p->ifname) : -ENOMEM;
+		*err = c->fd < 0 ? c->fd : tw_io_add(loop, &c->io, c->fd, EPOLLOUT, on_io, c);
+	}
 	if (*err < 0) {
-		if (c->fd >= 0)
-			close(c->fd);
-		tw_cli_free(c->fsm);
-		wipe_credentials(c);
-		free(c);
+		tw_client_free(c);
 		return NULL;
 	}
 	expect_reply(c);
@@ -336,7 +328,7 @@ int tw_client_request(tw_client *c, const tw_request *req)
 
 int tw_client_start(tw_client *c)
 {
-	uint8_t out[TW_SIDS_BASE_LEN + 16 * TW_SID_LEN];
+	uint8_t out[TW_SIDS_BASE_LEN + MAX_SIDS * TW_SID_LEN];
 	if (c->failed)
 		return -ENOTCONN;
 	int n = tw_cli_mode(c->fsm) & TW_MODE_ISC ? tw_cli_start_n(c->fsm, c->nsids, c->sids[0], out, sizeof(out))
@@ -349,7 +341,7 @@ int tw_client_start(tw_client *c)
 
 int tw_client_stop(tw_client *c, uint8_t accept)
 {
-	uint8_t out[TW_SIDS_BASE_LEN + 16 * TW_SID_LEN];
+	uint8_t out[TW_SIDS_BASE_LEN + MAX_SIDS * TW_SID_LEN];
 	if (c->failed)
 		return -ENOTCONN;
 	if (tw_cli_mode(c->fsm) & TW_MODE_ISC)
@@ -369,7 +361,7 @@ const tw_sockaddr *tw_client_local(const tw_client *c)
 
 const tw_sockaddr *tw_client_peer(const tw_client *c)
 {
-	return &c->peer;
+	return &c->p.server;
 }
 
 tw_test_crypto *tw_client_test_crypto(const tw_client *c, const uint8_t sid[TW_SID_LEN])
