@@ -110,8 +110,9 @@ int tw_stamp_sender_build(tw_stamp_sec sec, uint32_t seq, uint16_t ssid, const u
 		return -EINVAL;
 	if (!out || tlv_len > TW_STAMP_MAX_PACKET - base || base + tlv_len > cap)
 		return -EMSGSIZE;
-	/* TLVs first: they may already sit at out + base */
-	if (tlv_len)
+	/* TLVs first: they may overlap out + base; built in place (the
+	 * sender's way, every packet) they need no copy at all */
+	if (tlv_len && tlvs != out + base)
 		memmove(out + base, tlvs, tlv_len);
 	tw_wr w = tw_wr_make(out, base);
 	write_sender(&w, sec, seq, ssid);
