@@ -168,6 +168,15 @@ int tw_schema_key_index(const tw_section *sec, const char *name);
 
 /* ---- loader context ---- */
 
+/* One step of a key path: a mapping key, or a list index when key is
+ * NULL. The key must stay valid until it is popped. */
+typedef struct tw_ld_step {
+	const char *key;
+	size_t index;
+} tw_ld_step;
+
+enum { TW_LD_PATH_STEPS = 16 }; /* the deepest schema path has 6 steps */
+
 struct tw_ld {
 	const char *file;     /* display name (perm) */
 	const char *base_dir; /* for relative paths, or NULL */
@@ -175,8 +184,10 @@ struct tw_ld {
 	tw_arena *perm;       /* ends up owned by the tw_config */
 	tw_arena *tmp;        /* raw objects, freed after loading */
 	tw_config_error *err;
-	char path[256];       /* key path of the node being read */
-	size_t plen;
+	/* Key path of the node being read, kept as steps and written out
+	 * only when an error names it (most loads never need it). */
+	tw_ld_step path[TW_LD_PATH_STEPS];
+	size_t depth;         /* steps pushed; beyond TW_LD_PATH_STEPS not kept */
 	unsigned long visits; /* node visits; bounds alias expansion */
 	size_t counts[TW_COUNT__N];
 	bool failed;
@@ -193,7 +204,7 @@ int tw_ld_fail(tw_ld *ld, const yaml_mark_t *mark, const char *fmt, ...)
 /* "found X, expected <describe(k) or why>" at node. */
 int tw_ld_fail_found(tw_ld *ld, const yaml_node_t *node, const tw_key *k, const char *why);
 
-/* Path stack: push returns the previous length for tw_ld_pop. */
+/* Path stack: push returns the previous depth for tw_ld_pop. */
 size_t tw_ld_push_key(tw_ld *ld, const char *key);
 size_t tw_ld_push_index(tw_ld *ld, size_t i);
 void tw_ld_pop(tw_ld *ld, size_t len);

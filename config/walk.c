@@ -30,6 +30,66 @@ static void appendf(char *buf, size_t cap, size_t *w, const char *fmt, ...)
 		*w = *w + (size_t)n < cap ? *w + (size_t)n : cap - 1;
 }
 
+static size_t push(tw_ld *ld, const char *key, size_t index)
+{
+	size_t old = ld->depth;
+	if (old < TW_LD_PATH_STEPS)
+		ld->path[old] = (tw_ld_step){ key, index };
+	ld->depth++;
+	return old;
+}
+
+size_t tw_ld_push_key(tw_ld *ld, const char *key)
+{
+	return push(ld, key, 0);
+}
+
+size_t tw_ld_push_index(tw_ld *ld, size_t i)
+{
+	return push(ld, NULL, i);
+}
+
+void tw_ld_pop(tw_ld *ld, size_t depth)
+{
+	ld->depth = depth;
+}
+
+/* Appends text to the path being written out; past cap the path ends in
+ * "..." (a visible marker rather than a silently cut path). */
+static void path_append(char *buf, size_t cap, size_t *w, const char *text)
+{
+	size_t room = cap - *w;
+	int n = snprintf(buf + *w, room, "%s", text);
+	if (n < 0 || (size_t)n >= room) {
+		memcpy(buf + cap - 4, "...", 4);
+		*w = cap - 1;
+	} else {
+		*w += (size_t)n;
+	}
+}
+
+/* The key path as "target_groups[0].targets[2].labels" ("" at the top). */
+static void path_text(const tw_ld *ld, char *buf, size_t cap)
+{
+	size_t w = 0;
+	buf[0] = '\0';
+	size_t kept = ld->depth < TW_LD_PATH_STEPS ? ld->depth : TW_LD_PATH_STEPS;
+	for (size_t i = 0; i < kept; i++) {
+		const tw_ld_step *st = &ld->path[i];
+		char idx[32];
+		if (!st->key) {
+			snprintf(idx, sizeof(idx), "[%zu]", st->index);
+			path_append(buf, cap, &w, idx);
+			continue;
+		}
+		if (w)
+			path_append(buf, cap, &w, ".");
+		path_append(buf, cap, &w, st->key);
+	}
+	if (ld->depth > kept)
+		path_append(buf, cap, &w, "...");
+}
+
 int tw_ld_fail(tw_ld *ld, const yaml_mark_t *mark, const char *fmt, ...)
 {
 	if (ld->failed || !ld->err)
@@ -50,8 +110,10 @@ int tw_ld_fail(tw_ld *ld, const yaml_mark_t *mark, const char *fmt, ...)
 	} else {
 		e->line = e->col = 0;
 	}
-	if (ld->plen)
-		appendf(e->msg, sizeof(e->msg), &w, " %s:", ld->path);
+	char path[256];
+	path_text(ld, path, sizeof(path));
+	if (path[0])
+		appendf(e->msg, sizeof(e->msg), &w, " %s:", path);
 	appendf(e->msg, sizeof(e->msg), &w, " %s", text);
 out:
 	ld->failed = true;
@@ -67,43 +129,6 @@ int tw_ld_fail_found(tw_ld *ld, const yaml_node_t *node, const tw_key *k, const 
 	else
 		tw_value_describe(k, expected, sizeof(expected));
 	return tw_ld_fail(ld, &node->start_mark, "found %s, expected %s", found, expected);
-}
-
-static size_t push(tw_ld *ld, const char *text)
-{
-	size_t old = ld->plen;
-	size_t room = sizeof(ld->path) - ld->plen;
-	int n = snprintf(ld->path + ld->plen, room, "%s", text);
-	if (n < 0 || (size_t)n >= room) {
-		/* Keep a visible marker rather than a silently cut path. */
-		memcpy(ld->path + sizeof(ld->path) - 4, "...", 4);
-		ld->plen = sizeof(ld->path) - 1;
-	} else {
-		ld->plen += (size_t)n;
-	}
-	return old;
-}
-
-size_t tw_ld_push_key(tw_ld *ld, const char *key)
-{
-	if (ld->plen == 0)
-		return push(ld, key);
-	size_t old = push(ld, ".");
-	push(ld, key);
-	return old;
-}
-
-size_t tw_ld_push_index(tw_ld *ld, size_t i)
-{
-	char b[32];
-	snprintf(b, sizeof(b), "[%zu]", i);
-	return push(ld, b);
-}
-
-void tw_ld_pop(tw_ld *ld, size_t len)
-{
-	ld->plen = len;
-	ld->path[len] = '\0';
 }
 
 void tw_ld_found_text(const yaml_node_t *node, char *buf, size_t cap)
