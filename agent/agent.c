@@ -177,26 +177,38 @@ static void observe_refl_processing(void *arg, int64_t ns)
 	tw_hist_observe(tw_metrics_agent(a->metrics)->refl_proc, ns);
 }
 
-/* Starts, reconfigures or stops the server for r. */
+tw_server_stats tw_agent_server_totals(const tw_agent *a)
+{
+	tw_server_stats t = a->refl_base;
+	if (!a->server)
+		return t;
+	const tw_server_stats *st = tw_server_stats_get(a->server);
+	t.connections += st->connections;
+	t.active_connections = st->active_connections;
+	t.sessions_accepted += st->sessions_accepted;
+	t.refl.received += st->refl.received;
+	t.refl.reflected += st->refl.reflected;
+	t.refl.sessions = st->refl.sessions;
+	for (int i = 0; i < TW_REJECT_COUNT; i++)
+		t.rejections[i] += st->rejections[i];
+	for (int i = 0; i < TW_REFL_DROP_COUNT; i++)
+		t.refl.dropped[i] += st->refl.dropped[i];
+	return t;
+}
+
 /* Keeps a stopped server's counters, so the exported ones never go back. */
 static void retire_server(tw_agent *a)
 {
 	if (!a->server)
 		return;
-	const tw_server_stats *st = tw_server_stats_get(a->server);
-	tw_server_stats *b = &a->refl_base;
-	b->connections += st->connections;
-	b->sessions_accepted += st->sessions_accepted;
-	b->refl.received += st->refl.received;
-	b->refl.reflected += st->refl.reflected;
-	for (int i = 0; i < TW_REJECT_COUNT; i++)
-		b->rejections[i] += st->rejections[i];
-	for (int i = 0; i < TW_REFL_DROP_COUNT; i++)
-		b->refl.dropped[i] += st->refl.dropped[i];
+	a->refl_base = tw_agent_server_totals(a);
+	a->refl_base.active_connections = 0; /* gauges: nothing of it stays open */
+	a->refl_base.refl.sessions = 0;
 	tw_server_free(a->server);
 	a->server = NULL;
 }
 
+/* Starts, reconfigures or stops the server for r. */
 static int apply_reflector(tw_agent *a, const tw_config_reflector *r, char *err, size_t errcap)
 {
 	if (!r->enabled) {

@@ -76,6 +76,11 @@ int tw_agent_reload(tw_agent *a);
  * systemd (RELOADING=1 ... READY=1). */
 int tw_agent_reload_notify(tw_agent *a, const char *trigger);
 
+/* The reflector's counters: the running server's plus those of the servers
+ * reloads stopped (so they never go back); the gauges (open connections,
+ * live sessions) are the running server's, 0 without one. */
+tw_server_stats tw_agent_server_totals(const tw_agent *a);
+
 /* web.c: mounts /, /-/healthy, /-/ready, /-/reload and the telemetry path. */
 int tw_web_routes(tw_agent *a, const char *telemetry_path);
 

@@ -98,25 +98,6 @@ static const char *const light_drops[TW_LIGHT_DROP_COUNT] = {
 	"not_allowed", "short", "auth", "truncated", "send_error", "sender_limit",
 };
 
-/* The running server's counters plus those of servers a reload stopped. */
-static tw_server_stats server_totals(const tw_agent *a)
-{
-	tw_server_stats t = a->refl_base;
-	if (!a->server)
-		return t;
-	const tw_server_stats *st = tw_server_stats_get(a->server);
-	t.connections += st->connections;
-	t.active_connections = st->active_connections;
-	t.refl.received += st->refl.received;
-	t.refl.reflected += st->refl.reflected;
-	t.refl.sessions = st->refl.sessions;
-	for (int i = 0; i < TW_REJECT_COUNT; i++)
-		t.rejections[i] += st->rejections[i];
-	for (int i = 0; i < TW_REFL_DROP_COUNT; i++)
-		t.refl.dropped[i] += st->refl.dropped[i];
-	return t;
-}
-
 static void views(const tw_server_stats *st, const tw_agent *a, refl_view v[3])
 {
 	v[0] = (refl_view){ "twamp", st->refl.received, st->refl.reflected, (uint64_t)st->refl.sessions,
@@ -187,7 +168,7 @@ static int stamp_tlv_flags(tw_prom_collect *c, const tw_light_stats *st)
 static int reflector(void *arg, tw_prom_collect *c)
 {
 	tw_agent *a = arg;
-	tw_server_stats totals = server_totals(a);
+	tw_server_stats totals = tw_agent_server_totals(a);
 	const tw_server_stats *st = &totals;
 	refl_view v[3];
 	views(st, a, v);
