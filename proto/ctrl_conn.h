@@ -4,8 +4,8 @@
  * messages one at a time and decrypt them block by block as they arrive,
  * seal outgoing messages and check incoming HMACs, keep the table of the
  * sessions accepted on the connection, and derive a session's test keys.
- * Internal to proto/ (not part of the library's interface); pure: the
- * only allocations are made by tw_ctrl_conn_init.
+ * Internal to proto/ (not part of the library's interface); pure, and
+ * allocating only in tw_ctrl_conn_init.
  *
  * Open mode is a connection without crypto (NULL): nothing is decrypted,
  * HMAC fields stay zero and are not checked.
