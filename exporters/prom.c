@@ -24,20 +24,28 @@ static inline char *put(char *o, const void *p, size_t n)
 	return o + n;
 }
 
-/* name[suffix][{labels[,extra]}] */
+/* name[suffix][{labels}] */
 static char *put_head(char *o, const tw_family *f, const char *suffix, size_t suffix_len,
-	const tw_series *s, const char *extra, size_t extra_len)
+	const tw_series *s)
 {
 	o = put(o, f->name, f->name_len);
 	o = put(o, suffix, suffix_len);
-	if (s->labels_len == 0 && extra_len == 0)
+	if (s->labels_len == 0)
 		return o;
 	*o++ = '{';
 	o = put(o, s->labels, s->labels_len);
-	if (s->labels_len && extra_len)
-		*o++ = ',';
-	o = put(o, extra, extra_len);
 	*o++ = '}';
+	return o;
+}
+
+/* name_bucket{[labels,] : the start every bucket line of s shares */
+static char *put_bucket_prefix(char *o, const tw_family *f, const tw_series *s)
+{
+	o = put(o, f->name, f->name_len);
+	o = put(o, "_bucket{", 8);
+	o = put(o, s->labels, s->labels_len);
+	if (s->labels_len)
+		*o++ = ',';
 	return o;
 }
 
@@ -57,7 +65,7 @@ static int render_scalar(tw_buf *b, const tw_family *f, const tw_series *s)
 	int rc = tw_buf_reserve(b, f->name_len + s->labels_len + n + LINE_SLACK);
 	if (rc < 0)
 		return rc;
-	char *o = put_head(tw_buf_tail(b), f, "", 0, s, "", 0);
+	char *o = put_head(tw_buf_tail(b), f, "", 0, s);
 	o = put_value(o, num, n);
 	return tw_buf_commit(b, (size_t)(o - tw_buf_tail(b)));
 }
@@ -67,10 +75,10 @@ static char *put_sum_count(char *o, const tw_family *f, const tw_series *s, cons
 	char num[TW_PROMFMT_NUM_MAX];
 	size_t n = f->unit == TW_HIST_NS_AS_SECONDS ? tw_promfmt_ns_seconds(num, h->sum)
 						    : tw_promfmt_i64(num, h->sum);
-	o = put_head(o, f, "_sum", 4, s, "", 0);
+	o = put_head(o, f, "_sum", 4, s);
 	o = put_value(o, num, n);
 	n = tw_promfmt_u64(num, h->count);
-	o = put_head(o, f, "_count", 6, s, "", 0);
+	o = put_head(o, f, "_count", 6, s);
 	return put_value(o, num, n);
 }
 
@@ -84,12 +92,17 @@ static int render_hist(tw_buf *b, const tw_family *f, tw_series *s)
 	if (rc < 0)
 		return rc;
 	char *o = tw_buf_tail(b);
+	/* built once per series, then copied from the first line */
+	const char *prefix = o;
+	size_t prefix_len = (size_t)(put_bucket_prefix(o, f, s) - o);
 	uint64_t cum = 0;
 	for (size_t i = 0; i < nb; i++) {
 		char num[TW_PROMFMT_NUM_MAX];
 		cum += h->bucket[i];
 		size_t n = tw_promfmt_u64(num, i + 1 < nb ? cum : h->count);
-		o = put_head(o, f, "_bucket", 7, s, l->le[i], l->le_len[i]);
+		o = i ? put(o, prefix, prefix_len) : o + prefix_len;
+		o = put(o, l->le[i], l->le_len[i]);
+		*o++ = '}';
 		o = put_value(o, num, n);
 	}
 	o = put_sum_count(o, f, s, h);
