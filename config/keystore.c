@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "text.h"
 
 #define KS_FILE_MAX ((size_t)1 << 20) /* a pfs file; real ones are a few lines */
 #define KS_DIR_MAX_ENTRIES 4096
@@ -231,17 +232,6 @@ static size_t token_end(const uint8_t *s, size_t n, size_t i)
 	return i;
 }
 
-static int hex_nibble(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Validates the identity token starting at column col (0-based). */
 static int line_identity(ks_parse *ps, const uint8_t *id, size_t n, size_t col)
 {
@@ -263,7 +253,7 @@ static int line_identity(ks_parse *ps, const uint8_t *id, size_t n, size_t col)
 static int check_hex(ks_parse *ps, const uint8_t *hex, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (hex_nibble(hex[i]) < 0)
+		if (tw_text_hex_digit(hex[i]) < 0)
 			return fail(ps->er, -EINVAL,
 				    "%s:%zu: secret is not hexadecimal (expected the passphrase as hex digits 0-9, a-f)",
 				    ps->name, ps->line);
@@ -287,7 +277,7 @@ static int add_hex_secret(ks_parse *ps, const uint8_t *id, size_t id_len, const 
 		return fail(ps->er, rc, "%s: out of memory", ps->name);
 	uint8_t *dst = ps->ks->arena.p + ps->ks->used;
 	for (size_t i = 0; i < len; i++)
-		dst[i] = (uint8_t)(hex_nibble(hex[2 * i]) << 4 | hex_nibble(hex[2 * i + 1]));
+		dst[i] = (uint8_t)(tw_text_hex_digit(hex[2 * i]) << 4 | tw_text_hex_digit(hex[2 * i + 1]));
 	/* Any octet is unambiguous in hex: binary keys (TWAMP Light's AES and
 	 * HMAC keys, STAMP's HMAC key) may contain CR or LF. */
 	if ((rc = push_entry(ps->ks, id, id_len, ps->line, ps->ks->used, len)) != 0) {

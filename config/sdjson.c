@@ -6,6 +6,7 @@
  * the line and column (in characters) where they were found.
  */
 #include "sd_int.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -134,17 +135,10 @@ static int hex4(jp *p, size_t at, unsigned *out)
 	if (at + 4 > p->n)
 		return sd_fail(p->err, pos_at(p, at), "unexpected end of input in a \\u escape");
 	for (size_t k = at; k < at + 4; k++) {
-		unsigned char c = p->s[k];
-		unsigned d = 16;
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a') + 10u;
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A') + 10u;
-		if (d == 16)
+		int d = tw_text_hex_digit(p->s[k]);
+		if (d < 0)
 			return sd_fail(p->err, pos_at(p, at - 2), "invalid \\u escape: expected 4 hex digits");
-		v = v << 4 | d;
+		v = v << 4 | (unsigned)d;
 	}
 	*out = v;
 	return 0;

@@ -1,6 +1,7 @@
 /*
  * text.h - small string helpers shared by config/ and agent/: user input
- * shown in error messages (quoted, escaped, cut) and file paths.
+ * shown in error messages (quoted, escaped, cut), decimal and hex digits,
+ * and file paths.
  */
 #ifndef TW_TEXT_H
 #define TW_TEXT_H
@@ -17,6 +18,20 @@ void tw_text_quote(const char *s, size_t n, char *buf, size_t cap);
  * no space) into *out. -EINVAL when it is not such a number, -ERANGE when it
  * is above max; *out is left alone on error. */
 int tw_text_decimal(const char *s, size_t n, size_t max_digits, unsigned max, unsigned *out);
+
+/* The value of one hex digit (0-9, a-f, A-F), or -1 for any other octet.
+ * Inline so that the key store, which does not link the YAML
+ * configuration, reads hex with the same code as the JSON parser. */
+static inline int tw_text_hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
 /* The directory part of a file path, newly allocated (free() it): "." for
  * a bare name, "/" for a file in the root. NULL when out of memory. */
