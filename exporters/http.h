@@ -38,8 +38,9 @@ const char *tw_http_request_header(const tw_http_request *req, const char *name)
 #define TW_HTTP_MAX_HEADERS 8
 #define TW_HTTP_TEXT "text/plain; charset=utf-8"
 
-/* Filled by a handler; every pointer need only stay valid until the handler
- * returns (the server copies the body and headers). */
+/* Filled by a handler. The server copies the body and headers right after
+ * the handler returns, so every pointer must still be valid then: static or
+ * owned by the handler's arg, never the handler's own stack. */
 typedef struct tw_http_response {
 	unsigned status;            /* preset to 200 */
 	const char *content_type;   /* preset to TW_HTTP_TEXT */
