@@ -280,6 +280,21 @@ static const char *session_id(const ping *p, char *buf, size_t cap)
 	return buf;
 }
 
+/* Where the test packets went: the server, on the accepted port (TWAMP). */
+static tw_sockaddr reflector_addr(const ping *p)
+{
+	tw_sockaddr to = p->server;
+	if (p->client)
+		tw_sa_set_port(&to, p->acc.port);
+	return to;
+}
+
+/* The optional features negotiated (none without TWAMP-Control). */
+static uint32_t features(const ping *p)
+{
+	return p->client ? tw_client_mode(p->client) & ~TW_MODES_SECURITY : 0;
+}
+
 static void print_hops(const ping *p, int d, const char *label)
 {
 	if (p->hops_min[d] < 0)
@@ -293,18 +308,14 @@ static void print_hops(const ping *p, int d, const char *label)
 
 static void print_text(const ping *p, const tw_stats_counters *c)
 {
-	char src[80], dst[80], sid[40], t0[40], t1[40], mode[40];
-	tw_sockaddr to = p->server;
-	if (p->client)
-		tw_sa_set_port(&to, p->acc.port);
+	char src[80], dst[80], sid[40], t0[40], t1[40], mode[40], feat[80];
+	tw_sockaddr to = reflector_addr(p);
 	printf("--- twamp-agent ping statistics from %s to %s ---\n",
 	       tw_sa_format(tw_sender_local(p->sender), src, sizeof(src)), tw_sa_format(&to, dst, sizeof(dst)));
 	printf("mode: %s, SID: %s, padding: %u, DSCP: %d\n", session_mode(p, mode, sizeof(mode)),
 	       session_id(p, sid, sizeof(sid)), p->padding, p->o->dscp);
-	char features[80];
-	if (p->client && tw_client_mode(p->client) & ~TW_MODES_SECURITY)
-		printf("features: %s\n",
-		       tw_features_format(tw_client_mode(p->client) & ~TW_MODES_SECURITY, features, sizeof(features)));
+	if (features(p))
+		printf("features: %s\n", tw_features_format(features(p), feat, sizeof(feat)));
 	const tw_sender_counters *sc = tw_sender_counters_get(p->sender);
 	format_time(sc->first_send_real_ns, t0, sizeof(t0));
 	format_time(sc->last_send_real_ns, t1, sizeof(t1));
@@ -327,16 +338,17 @@ static void print_text(const ping *p, const tw_stats_counters *c)
 	print_hops(p, TW_STATS_BWD, "reflect");
 }
 
-static void json_quantiles(const char *name, const tw_qsketch *q, bool last)
+/* "name":{...} or "name":null, then a comma (never the last member). */
+static void json_quantiles(const char *name, const tw_qsketch *q)
 {
 	int64_t v[4];
 	if (tw_qsketch_count(q) == 0) {
-		printf("\"%s\":null%s", name, last ? "" : ",");
+		printf("\"%s\":null,", name);
 		return;
 	}
 	quantiles(q, v);
-	printf("\"%s\":{\"min\":%.9f,\"p50\":%.9f,\"p95\":%.9f,\"max\":%.9f}%s", name, (double)v[0] / 1e9,
-	       (double)v[1] / 1e9, (double)v[2] / 1e9, (double)v[3] / 1e9, last ? "" : ",");
+	printf("\"%s\":{\"min\":%.9f,\"p50\":%.9f,\"p95\":%.9f,\"max\":%.9f},", name, (double)v[0] / 1e9,
+	       (double)v[1] / 1e9, (double)v[2] / 1e9, (double)v[3] / 1e9);
 }
 
 /* "received_dscp":{"forward":46,"backward":null} */
@@ -355,19 +367,15 @@ static void json_dscp(const ping *p)
 
 static void print_json(const ping *p, const tw_stats_counters *c)
 {
-	char src[80], dst[80], sid[40], mode[40], features[80];
+	char src[80], dst[80], sid[40], mode[40], feat[80];
 	static const char *const protocols[] = { "twamp", "light", "stamp" };
-	tw_sockaddr to = p->server;
-	if (p->client)
-		tw_sa_set_port(&to, p->acc.port);
+	tw_sockaddr to = reflector_addr(p);
 	printf("{\"protocol\":\"%s\",\"source\":\"%s\",\"reflector\":\"%s\",\"mode\":\"%s\",\"sid\":\"%s\","
 	       "\"padding\":%u,\"dscp\":%d,",
 	       protocols[p->o->protocol], tw_sa_format(tw_sender_local(p->sender), src, sizeof(src)),
 	       tw_sa_format(&to, dst, sizeof(dst)), session_mode(p, mode, sizeof(mode)), session_id(p, sid, sizeof(sid)),
 	       p->padding, p->o->dscp);
-	printf("\"features\":\"%s\",",
-	       tw_features_format(p->client ? tw_client_mode(p->client) & ~TW_MODES_SECURITY : 0, features,
-				  sizeof(features)));
+	printf("\"features\":\"%s\",", tw_features_format(features(p), feat, sizeof(feat)));
 	json_dscp(p);
 	printf("\"sent\":%llu,\"received\":%llu,\"lost\":%llu,\"late\":%llu,", (unsigned long long)c->sent,
 	       (unsigned long long)c->received, (unsigned long long)c->lost, (unsigned long long)c->late);
@@ -375,10 +383,10 @@ static void print_json(const ping *p, const tw_stats_counters *c)
 	       (unsigned long long)c->duplicates[TW_STATS_FWD], (unsigned long long)c->duplicates[TW_STATS_BWD],
 	       (unsigned long long)c->reordered_rt);
 	printf("\"clocks_synchronized\":%s,", p->unsynced || !c->received ? "false" : "true");
-	json_quantiles("rtt", p->q[Q_RTT], false);
-	json_quantiles("forward", p->q[Q_FWD], false);
-	json_quantiles("backward", p->q[Q_BWD], false);
-	json_quantiles("processing", p->q[Q_PROC], false);
+	json_quantiles("rtt", p->q[Q_RTT]);
+	json_quantiles("forward", p->q[Q_FWD]);
+	json_quantiles("backward", p->q[Q_BWD]);
+	json_quantiles("processing", p->q[Q_PROC]);
 	printf("\"jitter\":{\"rtt\":%.9f,\"forward\":%.9f,\"backward\":%.9f},", (double)c->jitter_rtt_ns / 1e9,
 	       (double)c->jitter_ns[TW_STATS_FWD] / 1e9, (double)c->jitter_ns[TW_STATS_BWD] / 1e9);
 	printf("\"hops\":{\"forward\":%d,\"backward\":%d}}\n", p->hops_max[TW_STATS_FWD], p->hops_max[TW_STATS_BWD]);
@@ -570,9 +578,10 @@ int tw_ping_run(const tw_ping_opts *o)
 	tw_sync_state st = tw_clock_sync_state();
 	p.errest = tw_clock_errest_word(&st);
 	p.loop = tw_loop_new(NULL);
+	bool ok = p.loop != NULL;
 	for (int i = 0; i < Q_COUNT; i++)
-		p.q[i] = tw_qsketch_new();
-	int rc = p.loop && p.q[Q_COUNT - 1] ? resolve(&p) : TW_PING_NETWORK;
+		ok = (p.q[i] = tw_qsketch_new()) != NULL && ok;
+	int rc = ok ? resolve(&p) : TW_PING_NETWORK;
 	if (rc == 0)
 		rc = start(&p);
 	if (rc == 0) {
