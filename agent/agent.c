@@ -284,11 +284,6 @@ static int udp_keys(const tw_config_udp_reflector *u, const tw_keystore *ks, tw_
 	return 0;
 }
 
-static void observe_udp_processing(void *arg, int64_t ns)
-{
-	observe_refl_processing(arg, ns);
-}
-
 static tw_light *start_udp(tw_agent *a, int i, const tw_config_udp_reflector *u, const tw_keystore *ks, char *err,
 			   size_t errcap)
 {
@@ -304,7 +299,7 @@ static tw_light *start_udp(tw_agent *a, int i, const tw_config_udp_reflector *u,
 		.errest = &a->errest,
 		.stats = &a->udp_stats[i],
 	};
-	a->udp_stats[i].observe_processing = observe_udp_processing;
+	a->udp_stats[i].observe_processing = observe_refl_processing;
 	a->udp_stats[i].observe_arg = a;
 	tw_sockaddr *addrs = NULL;
 	tw_light *l = NULL;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 static int healthy(void *arg, const tw_http_request *req, tw_http_response *resp)
 {
 	(void)arg;
@@ -40,12 +39,6 @@ static int reload(void *arg, const tw_http_request *req, tw_http_response *resp)
 	return 0;
 }
 
-/* The status page (status.h). */
-static int landing(void *arg, const tw_http_request *req, tw_http_response *resp)
-{
-	return tw_status_handler(arg, req, resp);
-}
-
 int tw_web_routes(tw_agent *a, const char *telemetry_path)
 {
 	a->scrape = tw_scrape_new(a->reg, NULL);
@@ -53,7 +46,7 @@ int tw_web_routes(tw_agent *a, const char *telemetry_path)
 		return -ENOMEM;
 	int rc = tw_http_route(a->http, "GET", telemetry_path, tw_scrape_handler, a->scrape);
 	if (rc == 0)
-		rc = tw_http_route(a->http, "GET", "/", landing, a);
+		rc = tw_http_route(a->http, "GET", "/", tw_status_handler, a); /* status.h */
 	if (rc == 0)
 		rc = tw_http_route(a->http, "GET", "/-/healthy", healthy, a);
 	if (rc == 0)
