@@ -304,6 +304,10 @@ int tw_config_target_identity_cmp(const tw_config_target *a, const tw_config_tar
  * le, quantile, instance, job) or used by the agent's own series. */
 bool tw_config_label_reserved(const char *name);
 
+/* True when the n octets at s are a Prometheus label name: a letter or
+ * '_', then letters, digits or '_' (reserved or not). */
+bool tw_config_label_name_valid(const char *s, size_t n);
+
 /* Writes the schema (every key with type, default, unit, description) as a
  * plain-text table, e.g. for --help or the README. */
 void tw_config_schema_print(FILE *f);

@@ -215,17 +215,6 @@ int sd_target(sd_builder *b, const char *s, size_t n, sd_pos at)
 	return 0;
 }
 
-static bool label_name_valid(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-		if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
-			return false;
-	}
-	return n > 0;
-}
-
 static int check_label_name(sd_builder *b, const char *name, size_t nn, sd_pos at)
 {
 	char q[80];
@@ -233,7 +222,7 @@ static int check_label_name(sd_builder *b, const char *name, size_t nn, sd_pos a
 	if (nn > TW_SD_MAX_LABEL_NAME)
 		return sd_fail(b->err, at, "found a label name of %zu octets, expected at most %d", nn,
 			       TW_SD_MAX_LABEL_NAME);
-	if (!label_name_valid(name, nn))
+	if (!tw_config_label_name_valid(name, nn))
 		return sd_fail(b->err, at, "found %s, expected a label name: a letter or '_', then "
 			       "letters, digits or '_'", q);
 	if (tw_config_label_reserved(name))

@@ -621,15 +621,15 @@ bool tw_config_label_reserved(const char *name)
 	return false;
 }
 
-static bool label_name_valid(const char *s)
+bool tw_config_label_name_valid(const char *s, size_t n)
 {
-	for (size_t i = 0; s[i]; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 		if (!alpha && !(i > 0 && is_digit(c)))
 			return false;
 	}
-	return s[0] != '\0';
+	return n > 0;
 }
 
 static int label_name(tw_ld *ld, const yaml_node_t *key, const char **out)
@@ -639,7 +639,7 @@ static int label_name(tw_ld *ld, const yaml_node_t *key, const char **out)
 	int rc = scalar_text(ld, &k, key, &s);
 	if (rc < 0)
 		return rc;
-	if (!label_name_valid(s))
+	if (!tw_config_label_name_valid(s, strlen(s)))
 		return tw_ld_fail_found(ld, key, NULL, "a label name: a letter or '_', then letters, "
 						       "digits or '_'");
 	if (tw_config_label_reserved(s)) {
