@@ -558,10 +558,40 @@ static int dns_zone(void *arg, tw_fakedns *srv, const tw_fakedns_query *q, bool 
 	return 0;
 }
 
-static void dns_start(fake_dns *f, tw_loop *l)
+/* A loop, the fake DNS server and a resolver that asks only it (no cache,
+ * an empty hosts file) in a temporary directory. */
+typedef struct dns_fx {
+	tmpdir t;
+	char conf[128], hosts[128];
+	tw_loop *l;
+	fake_dns f;
+	tw_resolver *res;
+} dns_fx;
+
+static void dns_fx_start(dns_fx *x, unsigned timeout_ms, unsigned attempts)
 {
-	memset(f, 0, sizeof(*f));
-	assert_true(tw_fakedns_start(&f->srv, l, "127.0.0.1", dns_zone, f));
+	tmp_make(&x->t);
+	snprintf(x->conf, sizeof(x->conf), "%s/resolv.conf", x->t.dir);
+	snprintf(x->hosts, sizeof(x->hosts), "%s/hosts", x->t.dir);
+	write_text(x->conf, "options timeout:1 attempts:1\n");
+	write_text(x->hosts, "");
+	x->l = tw_loop_new(NULL);
+	memset(&x->f, 0, sizeof(x->f));
+	assert_true(tw_fakedns_start(&x->f.srv, x->l, "127.0.0.1", dns_zone, &x->f));
+	tw_resolver_opts ro = { .resolv_conf = x->conf, .hosts = x->hosts, .servers = &x->f.srv.addr,
+		.n_servers = 1, .no_cache = true, .timeout_ms = timeout_ms, .attempts = attempts };
+	x->res = tw_resolver_new(x->l, &ro);
+	assert_non_null(x->res);
+}
+
+/* Frees the resolver and the server; nothing may be left armed. */
+static void dns_fx_stop(dns_fx *x)
+{
+	tw_resolver_free(x->res);
+	tw_fakedns_stop(&x->f.srv);
+	assert_int_equal(tw_loop_timer_count(x->l), 0);
+	tw_loop_free(x->l);
+	tmp_remove(&x->t);
 }
 
 static bool refresh_failed(void *arg)
@@ -572,25 +602,15 @@ static bool refresh_failed(void *arg)
 static void test_dns(void **state)
 {
 	(void)state;
-	tmpdir t;
-	tmp_make(&t);
-	char conf[128], hosts[128];
-	snprintf(conf, sizeof(conf), "%s/resolv.conf", t.dir);
-	snprintf(hosts, sizeof(hosts), "%s/hosts", t.dir);
-	write_text(conf, "options timeout:1 attempts:1\n");
-	write_text(hosts, "");
-	tw_loop *l = tw_loop_new(NULL);
-	fake_dns f;
-	dns_start(&f, l);
+	dns_fx x;
+	dns_fx_start(&x, 300, 1);
+	tw_loop *l = x.l;
+	fake_dns *f = &x.f;
 	static const char *const a3[] = { "10.244.0.5", "10.244.1.7", "10.244.2.9", NULL };
 	static const char *const a6[] = { "fd00::5", "fd00::7", NULL };
 	static const char *const a2[] = { "10.244.0.5", "10.244.3.3", NULL };
-	f.a = a3;
-	f.aaaa = a6;
-	tw_resolver_opts ro = { .resolv_conf = conf, .hosts = hosts, .servers = &f.srv.addr, .n_servers = 1,
-		.no_cache = true, .timeout_ms = 300, .attempts = 1 };
-	tw_resolver *res = tw_resolver_new(l, &ro);
-	assert_non_null(res);
+	f->a = a3;
+	f->aaaa = a6;
 	tw_config *cfg = load("target_groups:\n"
 			      "  - name: mesh\n"
 			      "    labels: {mesh: k8s}\n"
@@ -598,7 +618,7 @@ static void test_dns(void **state)
 			      "      dns: {name: twamp-agent.monitoring.svc.cluster.local, refresh: 1s, port: 8620}\n");
 	rec r = { 0 };
 	int err;
-	tw_discovery *d = tw_discovery_new(l, res, &cfg->groups[0], &quiet_opts, on_update, &r, &err);
+	tw_discovery *d = tw_discovery_new(l, x.res, &cfg->groups[0], &quiet_opts, on_update, &r, &err);
 	assert_non_null(d);
 	assert_true(wait_updates(l, &r, 1, 3000));
 	assert_int_equal(r.n, 5);
@@ -608,14 +628,14 @@ static void test_dns(void **state)
 	assert_string_equal(r.names[4], "fd00::7 fd00::7 8620 mesh=k8s");
 
 	/* The answer changes: the next refresh (1s + no jitter) reports it. */
-	f.a = a2;
-	f.aaaa = NULL;
+	f->a = a2;
+	f->aaaa = NULL;
 	assert_true(wait_updates(l, &r, 2, 3000));
 	assert_int_equal(r.n, 2);
 	assert_string_equal(r.names[1], "10.244.3.3 10.244.3.3 8620 mesh=k8s");
 
 	/* The server fails: the list stays, failures are counted. */
-	f.servfail = true;
+	f->servfail = true;
 	(void)tw_pump_until(l, refresh_failed, d, 3000 * MS);
 	tw_discovery_stats st = tw_discovery_get_stats(d);
 	assert_int_equal(st.refreshes_failed, 1);
@@ -629,9 +649,9 @@ static void test_dns(void **state)
 	assert_int_equal(n, 2);
 
 	/* It recovers; refresh_now does not wait for the interval. */
-	f.servfail = false;
-	f.a = a3;
-	f.aaaa = a6;
+	f->servfail = false;
+	f->a = a3;
+	f->aaaa = a6;
 	tw_discovery_refresh_now(d);
 	assert_true(wait_updates(l, &r, 3, 3000));
 	assert_int_equal(r.n, 5);
@@ -641,51 +661,33 @@ static void test_dns(void **state)
 	tw_discovery_refresh_now(d);
 	tw_loop_run_once(l, 0);
 	tw_discovery_free(d);
-	assert_int_equal(tw_resolver_pending(res), 0);
-	tw_resolver_free(res);
-	tw_fakedns_stop(&f.srv);
-	assert_int_equal(tw_loop_timer_count(l), 0);
-	tw_loop_free(l);
+	assert_int_equal(tw_resolver_pending(x.res), 0);
+	dns_fx_stop(&x);
 	tw_config_free(cfg);
-	tmp_remove(&t);
 }
 
 static void test_dns_exclude_self(void **state)
 {
 	(void)state;
-	tmpdir t;
-	tmp_make(&t);
-	char conf[128], hosts[128];
-	snprintf(conf, sizeof(conf), "%s/resolv.conf", t.dir);
-	snprintf(hosts, sizeof(hosts), "%s/hosts", t.dir);
-	write_text(conf, "options timeout:1 attempts:1\n");
-	write_text(hosts, "");
-	tw_loop *l = tw_loop_new(NULL);
-	fake_dns f;
-	dns_start(&f, l);
+	dns_fx x;
+	dns_fx_start(&x, 0, 0);
 	static const char *const a[] = { "127.0.0.1", "10.244.0.5", "10.244.0.6", NULL };
 	static const char *const a6[] = { "::1", NULL };
-	f.a = a;
-	f.aaaa = a6;
-	tw_resolver_opts ro = { .resolv_conf = conf, .hosts = hosts, .servers = &f.srv.addr, .n_servers = 1,
-		.no_cache = true };
-	tw_resolver *res = tw_resolver_new(l, &ro);
+	x.f.a = a;
+	x.f.aaaa = a6;
 	tw_config *cfg = load("target_groups:\n  - name: mesh\n    discovery: {dns: {name: mesh.test}}\n");
 	rec r = { 0 };
 	int err;
 	tw_discovery_opts o = quiet_opts;
 	o.pod_ip = "10.244.0.6";
-	tw_discovery *d = tw_discovery_new(l, res, &cfg->groups[0], &o, on_update, &r, &err);
-	assert_true(wait_updates(l, &r, 1, 3000));
+	tw_discovery *d = tw_discovery_new(x.l, x.res, &cfg->groups[0], &o, on_update, &r, &err);
+	assert_true(wait_updates(x.l, &r, 1, 3000));
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.names[0], "10.244.0.5 10.244.0.5 862");
 	assert_int_equal(tw_discovery_get_stats(d).excluded_self, 3);
 	tw_discovery_free(d);
-	tw_resolver_free(res);
-	tw_fakedns_stop(&f.srv);
-	tw_loop_free(l);
+	dns_fx_stop(&x);
 	tw_config_free(cfg);
-	tmp_remove(&t);
 }
 
 int main(void)
