@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_cases.h"
 
 #define MS INT64_C(1000000)
 #define SEC INT64_C(1000000000)
@@ -343,28 +344,12 @@ static const bad_case bad_cases[] = {
 	  "agent.yml:2:12: defaults.buckets: found a list of 65 items, expected at most 64" },
 };
 
-/* Returns 0 when c fails exactly as expected; prints the difference. */
-static int check_bad(const bad_case *c)
-{
-	tw_config *cfg = (tw_config *)1;
-	tw_config_error err;
-	int rc = tw_config_load_buffer("agent.yml", NULL, c->yaml, strlen(c->yaml), &cfg, &err);
-	if (rc == 0)
-		tw_config_free(cfg);
-	if (rc != -EINVAL || cfg != NULL || strcmp(err.msg, c->msg) != 0) {
-		print_error("case \"%s\":\n  rc %d\n  got      %s\n  expected %s\n", c->what, rc,
-			    rc == 0 ? "(loaded)" : err.msg, c->msg);
-		return 1;
-	}
-	return 0;
-}
-
 static void test_bad_configs(void **state)
 {
 	(void)state;
 	int failures = 0;
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
-		failures += check_bad(&bad_cases[i]);
+		failures += check_bad(bad_cases[i].what, bad_cases[i].yaml, bad_cases[i].msg);
 	assert_int_equal(failures, 0);
 }
 
@@ -381,19 +366,6 @@ static void test_error_position(void **state)
 }
 
 /* ---- good configurations ---- */
-
-static tw_config *load_ok(const char *yaml)
-{
-	tw_config *cfg = NULL;
-	tw_config_error err;
-	int rc = tw_config_load_buffer("good.yml", "/etc/twamp", yaml, strlen(yaml), &cfg, &err);
-	if (rc != 0) {
-		print_error("unexpected error %d: %s\n", rc, err.msg);
-		fail();
-	}
-	assert_non_null(cfg);
-	return cfg;
-}
 
 static const char *label(const tw_config_settings *s, const char *name)
 {

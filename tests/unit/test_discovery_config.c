@@ -13,18 +13,9 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_cases.h"
 
 #define SEC INT64_C(1000000000)
-
-static tw_config *load_ok(const char *yaml)
-{
-	tw_config *cfg = NULL;
-	tw_config_error err;
-	int rc = tw_config_load_buffer("agent.yml", "/etc/twamp", yaml, strlen(yaml), &cfg, &err);
-	if (rc != 0)
-		fail_msg("unexpected error: %s", err.msg);
-	return cfg;
-}
 
 static void test_dns(void **state)
 {
@@ -191,16 +182,9 @@ static void test_bad(void **state)
 	(void)state;
 	int failed = 0;
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-		tw_config *cfg = NULL;
-		tw_config_error err;
-		const char *y = bad_cases[i].yaml;
-		int rc = tw_config_load_buffer("agent.yml", NULL, y, strlen(y), &cfg, &err);
-		if (rc != -22 || strcmp(err.msg, bad_cases[i].msg) != 0) {
-			print_error("case %zu: rc %d\n got: %s\nwant: %s\n", i, rc, err.msg,
-				    bad_cases[i].msg);
-			failed++;
-		}
-		assert_null(cfg);
+		char what[32];
+		snprintf(what, sizeof(what), "%zu", i);
+		failed += check_bad(what, bad_cases[i].yaml, bad_cases[i].msg);
 	}
 	assert_int_equal(failed, 0);
 
