@@ -5,6 +5,7 @@
  * that a few aliases cannot multiply the work.
  */
 #include "sd_int.h"
+#include "schema.h" /* tw_walk_is_null: the configuration's idea of null */
 #include "text.h"
 
 #include <errno.h>
@@ -26,15 +27,6 @@ static sd_pos mark_pos(const yaml_mark_t *m)
 	return (sd_pos){ (uint32_t)m->line + 1, (uint32_t)m->column + 1 };
 }
 
-static bool is_null(const yaml_node_t *n)
-{
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	const char *v = (const char *)n->data.scalar.value;
-	return n->data.scalar.length == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-		strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
-}
-
 static int visit(yp *p, const yaml_node_t *n)
 {
 	if (++p->visits <= MAX_VISITS)
@@ -50,7 +42,7 @@ static int found(yp *p, const yaml_node_t *n, const char *what)
 		snprintf(f, sizeof(f), "a mapping");
 	else if (n->type == YAML_SEQUENCE_NODE)
 		snprintf(f, sizeof(f), "a list");
-	else if (is_null(n))
+	else if (tw_walk_is_null(n))
 		snprintf(f, sizeof(f), "nothing");
 	else
 		tw_text_quote((const char *)n->data.scalar.value, n->data.scalar.length, f, sizeof(f));
@@ -60,7 +52,7 @@ static int found(yp *p, const yaml_node_t *n, const char *what)
 /* The text of a scalar without NUL octets, else an error. */
 static int scalar(yp *p, const yaml_node_t *n, const char *what, const char **s, size_t *len)
 {
-	if (n->type != YAML_SCALAR_NODE || is_null(n))
+	if (n->type != YAML_SCALAR_NODE || tw_walk_is_null(n))
 		return found(p, n, what);
 	*s = (const char *)n->data.scalar.value;
 	*len = n->data.scalar.length;
@@ -78,7 +70,7 @@ static yaml_node_t *node(yp *p, int index)
 static int targets(yp *p, const yaml_node_t *list)
 {
 	if (list->type != YAML_SEQUENCE_NODE)
-		return is_null(list) ? 0 : found(p, list, sd_what_targets);
+		return tw_walk_is_null(list) ? 0 : found(p, list, sd_what_targets);
 	for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top; it++) {
 		const yaml_node_t *t = node(p, *it);
 		const char *s;
@@ -97,7 +89,7 @@ static int targets(yp *p, const yaml_node_t *list)
 static int labels(yp *p, const yaml_node_t *map)
 {
 	if (map->type != YAML_MAPPING_NODE)
-		return is_null(map) ? 0 : found(p, map, sd_what_labels);
+		return tw_walk_is_null(map) ? 0 : found(p, map, sd_what_labels);
 	for (yaml_node_pair_t *kv = map->data.mapping.pairs.start; kv < map->data.mapping.pairs.top; kv++) {
 		const yaml_node_t *k = node(p, kv->key), *v = node(p, kv->value);
 		const char *name, *value = NULL;
@@ -105,7 +97,7 @@ static int labels(yp *p, const yaml_node_t *map)
 		int rc = visit(p, k);
 		if (rc == 0)
 			rc = scalar(p, k, "a label name", &name, &nn);
-		if (rc == 0 && !is_null(v))
+		if (rc == 0 && !tw_walk_is_null(v))
 			rc = scalar(p, v, sd_what_value, &value, &vn);
 		if (rc == 0)
 			rc = sd_label(p->b, name, nn, value, vn, mark_pos(&k->start_mark));
@@ -156,7 +148,7 @@ static int group(yp *p, const yaml_node_t *g)
 
 static int document(yp *p, const yaml_node_t *root)
 {
-	if (!root || is_null(root))
+	if (!root || tw_walk_is_null(root))
 		return 0; /* an empty file: no targets */
 	if (root->type != YAML_SEQUENCE_NODE)
 		return found(p, root, sd_what_list);
