@@ -614,9 +614,7 @@ static conn *conn_new(tw_server *s, int fd, const tw_sockaddr *peer)
 	c->fsm = tw_srv_new(c->max_sessions);
 	c->sessions = calloc(c->max_sessions ? c->max_sessions : 1, sizeof(*c->sessions));
 	if (!c->fsm || !c->sessions || tw_io_add(s->loop, &c->io, fd, EPOLLIN, on_conn_io, c) < 0) {
-		tw_srv_free(c->fsm);
-		free(c->sessions);
-		free(c);
+		conn_reap(c);
 		return NULL;
 	}
 	c->next = s->conns;
