@@ -64,7 +64,7 @@ void disc_cands_clear(disc_cands *c)
 	for (size_t i = 0; i < c->n; i++)
 		cand_free(&c->v[i]);
 	free(c->v);
-	*c = (disc_cands){ NULL, 0, 0 };
+	*c = (disc_cands){ 0 };
 }
 
 static int copy_labels(const tw_sd_label *l, size_t n, tw_sd_label **out)
@@ -85,14 +85,18 @@ static int copy_labels(const tw_sd_label *l, size_t n, tw_sd_label **out)
 	return 0;
 }
 
-int disc_cands_add(disc_cands *c, const char *name, const char *host, uint16_t port,
-		   const tw_sd_label *labels, size_t n_labels)
+void disc_cands_add(disc_cands *c, const char *name, const char *host, uint16_t port,
+		    const tw_sd_label *labels, size_t n_labels)
 {
+	if (c->err)
+		return;
 	if (c->n == c->cap) {
 		size_t nc = c->cap ? c->cap * 2 : 16;
 		disc_cand *nv = realloc(c->v, nc * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
+		if (!nv) {
+			c->err = -ENOMEM;
+			return;
+		}
 		c->v = nv;
 		c->cap = nc;
 	}
@@ -103,24 +107,20 @@ int disc_cands_add(disc_cands *c, const char *name, const char *host, uint16_t p
 		if (!e->labels)
 			e->n_labels = 0;
 		cand_free(e);
-		return -ENOMEM;
+		c->err = -ENOMEM;
+		return;
 	}
 	c->n++;
-	return 0;
 }
 
-int disc_cands_add_doc(disc_cands *c, const tw_sd_doc *doc)
+void disc_cands_add_doc(disc_cands *c, const tw_sd_doc *doc)
 {
 	for (size_t i = 0; i < doc->n_groups; i++) {
 		const tw_sd_group *g = &doc->groups[i];
-		for (size_t j = 0; j < g->n_targets; j++) {
-			const tw_sd_target *t = &g->targets[j];
-			int rc = disc_cands_add(c, t->text, t->host, t->port, g->labels, g->n_labels);
-			if (rc < 0)
-				return rc;
-		}
+		for (size_t j = 0; j < g->n_targets; j++)
+			disc_cands_add(c, g->targets[j].text, g->targets[j].host, g->targets[j].port, g->labels,
+				       g->n_labels);
 	}
-	return 0;
 }
 
 /* ---- self ---- */
@@ -381,7 +381,7 @@ void disc_result(tw_discovery *d, disc_cands *cands, const char *error)
 {
 	tw_discovered *v = NULL;
 	size_t n = 0, excluded = 0;
-	if (cands && build_list(d, cands, &v, &n, &excluded) < 0) {
+	if (cands && (cands->err || build_list(d, cands, &v, &n, &excluded) < 0)) {
 		failed(d, "out of memory");
 		disc_cands_clear(cands);
 		return;
@@ -397,7 +397,7 @@ void disc_result(tw_discovery *d, disc_cands *cands, const char *error)
 	}
 	disc_cands_clear(&d->last);
 	d->last = *cands;
-	*cands = (disc_cands){ NULL, 0, 0 };
+	*cands = (disc_cands){ 0 };
 	d->st.excluded_self = excluded;
 	if (lists_equal(d->list, d->n, v, n)) {
 		list_free(v, n);
@@ -437,15 +437,11 @@ static void dns_done(void *arg, int err, const tw_sockaddr *addrs, size_t n, uin
 		disc_result(d, NULL, msg);
 		return;
 	}
-	disc_cands c = { NULL, 0, 0 };
+	disc_cands c = { 0 };
 	for (size_t i = 0; i < n; i++) {
 		char host[64];
 		tw_sa_format_host(&addrs[i], host, sizeof(host));
-		if (disc_cands_add(&c, host, host, 0, NULL, 0) < 0) {
-			disc_cands_clear(&c);
-			disc_result(d, NULL, "out of memory");
-			return;
-		}
+		disc_cands_add(&c, host, host, 0, NULL, 0);
 	}
 	disc_result(d, &c, NULL);
 }

@@ -215,11 +215,10 @@ static void on_rewatch(void *arg)
 
 static void report(tw_discovery *d, file_src *s, sd_file *next, size_t n, const char *first, size_t nerr)
 {
-	disc_cands c = { NULL, 0, 0 };
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++)
+	disc_cands c = { 0 };
+	for (size_t i = 0; i < n; i++)
 		if (next[i].doc)
-			rc = disc_cands_add_doc(&c, next[i].doc);
+			disc_cands_add_doc(&c, next[i].doc);
 	files_free(s->files, s->nfiles);
 	s->files = next;
 	s->nfiles = n;
@@ -228,11 +227,6 @@ static void report(tw_discovery *d, file_src *s, sd_file *next, size_t n, const 
 		snprintf(msg, sizeof(msg), "%s (and %zu more files)", first, nerr - 1);
 	else
 		snprintf(msg, sizeof(msg), "%s", first);
-	if (rc < 0) {
-		disc_cands_clear(&c);
-		disc_result(d, NULL, "out of memory");
-		return;
-	}
 	disc_result(d, &c, nerr ? msg : NULL);
 }
 

@@ -100,15 +100,10 @@ static void parse_body(http_src *s)
 		fail(s, "%s", rc == -ENOMEM ? "out of memory" : err.msg);
 		return;
 	}
-	disc_cands c = { NULL, 0, 0 };
-	rc = disc_cands_add_doc(&c, doc);
+	disc_cands c = { 0 };
+	disc_cands_add_doc(&c, doc);
 	tw_sd_doc_free(doc);
 	transfer_end(s);
-	if (rc < 0) {
-		disc_cands_clear(&c);
-		disc_result(s->d, NULL, "out of memory");
-		return;
-	}
 	disc_result(s->d, &c, NULL);
 }
 

@@ -21,16 +21,20 @@ typedef struct disc_cand {
 	size_t n_labels;
 } disc_cand;
 
+/* Start from { 0 }. err is sticky: once an append ran out of memory the
+ * later ones do nothing and disc_result reports the refresh failed, so a
+ * source builds its list without checking each append. */
 typedef struct disc_cands {
 	disc_cand *v;
 	size_t n, cap;
+	int err; /* 0 or -ENOMEM */
 } disc_cands;
 
-/* Appends copies of the arguments. Returns 0 or -ENOMEM. */
-int disc_cands_add(disc_cands *c, const char *name, const char *host, uint16_t port,
-		   const tw_sd_label *labels, size_t n_labels);
-/* Appends every target of doc. */
-int disc_cands_add_doc(disc_cands *c, const tw_sd_doc *doc);
+/* Appends copies of the arguments (or sets c->err). */
+void disc_cands_add(disc_cands *c, const char *name, const char *host, uint16_t port,
+		    const tw_sd_label *labels, size_t n_labels);
+/* Appends every target of doc (or sets c->err). */
+void disc_cands_add_doc(disc_cands *c, const tw_sd_doc *doc);
 void disc_cands_clear(disc_cands *c); /* frees the entries, keeps nothing */
 
 /* A source: init when the discovery starts, refresh on every tick (may
@@ -68,6 +72,7 @@ struct tw_discovery {
  * into the discovery (left empty); a non-NULL error counts the refresh as
  * failed and is logged, but cands, when given, still replace the list
  * (file_sd: the other files' news, the bad file's last good contents).
+ * cands with err set fail the refresh as "out of memory" and are dropped.
  */
 void disc_result(tw_discovery *d, disc_cands *cands, const char *error);
 
