@@ -219,9 +219,6 @@ static int check_label_name(sd_builder *b, const char *name, size_t nn, sd_pos a
 {
 	char q[80];
 	tw_text_quote(name, nn, q, sizeof(q));
-	if (nn > TW_SD_MAX_LABEL_NAME)
-		return sd_fail(b->err, at, "found a label name of %zu octets, expected at most %d", nn,
-			       TW_SD_MAX_LABEL_NAME);
 	if (!tw_config_label_name_valid(name, nn))
 		return sd_fail(b->err, at, "found %s, expected a label name: a letter or '_', then "
 			       "letters, digits or '_'", q);
@@ -245,12 +242,13 @@ int sd_label(sd_builder *b, const char *name, size_t nn, const char *value, size
 	if (vn > TW_SD_MAX_LABEL_VALUE)
 		return sd_fail(b->err, at, "found a label value of %zu octets, expected at most %d", vn,
 			       TW_SD_MAX_LABEL_VALUE);
+	if (nn > TW_SD_MAX_LABEL_NAME)
+		return sd_fail(b->err, at, "found a label name of %zu octets, expected at most %d", nn,
+			       TW_SD_MAX_LABEL_NAME);
 	char nbuf[TW_SD_MAX_LABEL_NAME + 1];
-	if (nn <= TW_SD_MAX_LABEL_NAME) {
-		memcpy(nbuf, name, nn);
-		nbuf[nn] = '\0';
-	}
-	int rc = check_label_name(b, nn <= TW_SD_MAX_LABEL_NAME ? nbuf : name, nn, at);
+	memcpy(nbuf, name, nn);
+	nbuf[nn] = '\0';
+	int rc = check_label_name(b, nbuf, nn, at);
 	if (rc < 0)
 		return rc;
 	pending_label p = { { tw_arena_strndup(b->mem, name, nn),
@@ -317,8 +315,6 @@ int tw_sd_parse_named(const char *name, const char *data, size_t len, tw_sd_doc 
 		return tw_sd_parse_json(data, len, out, err);
 	if (has_suffix(name, ".yml") || has_suffix(name, ".yaml"))
 		return tw_sd_parse_yaml(data, len, out, err);
-	*out = NULL;
-	if (err)
-		memset(err, 0, sizeof(*err));
+	sd_parse_begin(0, out, err);
 	return sd_fail(err, (sd_pos){ 0, 0 }, "unknown format: the name must end in .json, .yml or .yaml");
 }
