@@ -221,6 +221,10 @@ int tw_walk_section(tw_ld *ld, const tw_section *sec, const yaml_node_t *node, v
 /* Applies the defaults of sec's own rows (not the settings) to obj. */
 int tw_walk_defaults(tw_ld *ld, const tw_section *sec, void *obj);
 
+/* Fails with "duplicate key (first at ...)" at pair's key (a scalar) when
+ * an earlier pair of map has a key of the same name; 0 otherwise. */
+int tw_walk_unique_key(tw_ld *ld, const yaml_node_t *map, const yaml_node_pair_t *pair);
+
 /* Value node of key name in map, or NULL. */
 const yaml_node_t *tw_walk_find(tw_ld *ld, const yaml_node_t *map, const char *name);
 

@@ -674,20 +674,6 @@ static int cmp_label(const void *a, const void *b)
 	return strcmp(((const tw_config_label *)a)->name, ((const tw_config_label *)b)->name);
 }
 
-/* Checks names are unique: an earlier pair with the same key is an error. */
-static int label_dup(tw_ld *ld, const yaml_node_t *map, const yaml_node_pair_t *p, const char *name)
-{
-	for (const yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-		const yaml_node_t *k = tw_walk_node(ld, q->key);
-		if (k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, name) == 0) {
-			const yaml_node_t *here = tw_walk_node(ld, p->key);
-			return tw_ld_fail(ld, &here->start_mark, "duplicate key (first at line %zu, "
-						 "column %zu)", k->start_mark.line + 1, k->start_mark.column + 1);
-		}
-	}
-	return 0;
-}
-
 static int parse_label_pair(tw_ld *ld, const yaml_node_t *map, const yaml_node_pair_t *p,
 			    tw_config_label *out)
 {
@@ -699,7 +685,7 @@ static int parse_label_pair(tw_ld *ld, const yaml_node_t *map, const yaml_node_p
 	if (rc < 0)
 		return rc;
 	size_t old = tw_ld_push_key(ld, name);
-	rc = label_dup(ld, map, p, name);
+	rc = tw_walk_unique_key(ld, map, p);
 	if (rc == 0)
 		rc = label_value(ld, val, &value);
 	tw_ld_pop(ld, old);

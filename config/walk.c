@@ -265,23 +265,17 @@ int tw_walk_defaults(tw_ld *ld, const tw_section *sec, void *obj)
 	return 0;
 }
 
-static int duplicate_key(tw_ld *ld, const yaml_node_t *map, const yaml_node_pair_t *dup,
-			 const yaml_node_t *key)
+int tw_walk_unique_key(tw_ld *ld, const yaml_node_t *map, const yaml_node_pair_t *pair)
 {
+	const yaml_node_t *key = tw_walk_node(ld, pair->key);
 	const char *name = (const char *)key->data.scalar.value;
-	const yaml_node_t *first = key;
-	for (const yaml_node_pair_t *p = map->data.mapping.pairs.start; p < dup; p++) {
+	for (const yaml_node_pair_t *p = map->data.mapping.pairs.start; p < pair; p++) {
 		const yaml_node_t *k = tw_walk_node(ld, p->key);
-		if (k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, name) == 0) {
-			first = k;
-			break;
-		}
+		if (k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, name) == 0)
+			return tw_ld_fail(ld, &key->start_mark, "duplicate key (first at line %zu, column %zu)",
+					  k->start_mark.line + 1, k->start_mark.column + 1);
 	}
-	size_t old = tw_ld_push_key(ld, name);
-	int rc = tw_ld_fail(ld, &key->start_mark, "duplicate key (first at line %zu, column %zu)",
-			    first->start_mark.line + 1, first->start_mark.column + 1);
-	tw_ld_pop(ld, old);
-	return rc;
+	return 0;
 }
 
 int tw_walk_count(tw_ld *ld, const yaml_node_t *node)
@@ -323,12 +317,14 @@ static int walk_pair(tw_ld *ld, const tw_section *sec, const yaml_node_t *map,
 	}
 	if (i < 0)
 		return unknown_key(ld, sec, key);
-	if (*seen & (UINT64_C(1) << i))
-		return duplicate_key(ld, map, p, key);
-	*seen |= UINT64_C(1) << i;
-	const tw_key *k = &table->keys[i];
 	size_t old = tw_ld_push_key(ld, name);
-	rc = tw_value_parse(ld, k, val, base + k->off);
+	if (*seen & (UINT64_C(1) << i)) {
+		/* The row's bit was set by an earlier pair with this very name. */
+		rc = tw_walk_unique_key(ld, map, p);
+	} else {
+		*seen |= UINT64_C(1) << i;
+		rc = tw_value_parse(ld, &table->keys[i], val, base + table->keys[i].off);
+	}
 	tw_ld_pop(ld, old);
 	return rc;
 }
