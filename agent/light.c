@@ -194,11 +194,12 @@ static int reply_tos(const tw_light *l, const tw_rx_meta *m)
 	return tw_rx_meta_tos(m) & 0xFC; /* copy the DSCP, ECN Not-ECT */
 }
 
-static void sent(tw_light *l, tw_ts t2, tw_ts t3)
+/* proc_ns: T3 - T2 from the nanosecond readings, not the wire format. */
+static void sent(tw_light *l, int64_t proc_ns)
 {
 	l->p.stats->reflected++;
 	if (l->p.stats->observe_processing)
-		l->p.stats->observe_processing(l->p.stats->observe_arg, tw_ts_diff_ns(t3, t2));
+		l->p.stats->observe_processing(l->p.stats->observe_arg, proc_ns);
 }
 
 /* TWAMP Light: RFC 5357 formats, reply length max(request, header). */
@@ -224,12 +225,12 @@ static void reflect_twamp(tw_light *l, listener *ls, const uint8_t *pkt, size_t 
 		drop(l, TW_LIGHT_DROP_SHORT);
 		return;
 	}
-	tw_ts t3 = tw_ts_from_unix_ns(tw_loop_real(l->loop));
-	tw_reflector_stamp(&l->fmt, l->crypto, out, (size_t)n, t3, *l->p.errest);
+	int64_t t3_ns = tw_loop_real(l->loop);
+	tw_reflector_stamp(&l->fmt, l->crypto, out, (size_t)n, tw_ts_from_unix_ns(t3_ns), *l->p.errest);
 	if (tw_net_send_tos(ls->fd, out, (size_t)n, &m->from, reply_tos(l, m)) < 0)
 		drop(l, TW_LIGHT_DROP_SEND);
 	else
-		sent(l, f.rx_ts, t3);
+		sent(l, t3_ns - m->rx_real_ns);
 }
 
 
@@ -318,7 +319,8 @@ static void reflect_stamp(tw_light *l, listener *ls, const uint8_t *pkt, size_t 
 		drop(l, TW_LIGHT_DROP_SHORT);
 		return;
 	}
-	tw_ts t3 = tw_ts_from_unix_ns(tw_loop_real(l->loop));
+	int64_t t3_ns = tw_loop_real(l->loop);
+	tw_ts t3 = tw_ts_from_unix_ns(t3_ns);
 	tw_stamp_reflector_stamp(sec, l->crypto, out, (size_t)n, t3, *l->p.errest);
 	int tos = res.cos ? res.reply_dscp << 2 : reply_tos(l, m);
 	if (tw_net_send_tos(ls->fd, out, (size_t)n, &m->from, tos) < 0) {
@@ -333,7 +335,7 @@ static void reflect_stamp(tw_light *l, listener *ls, const uint8_t *pkt, size_t 
 		l->p.stats->tlv_malformed++;
 	if (res.integrity_failed)
 		l->p.stats->tlv_integrity_failed++;
-	sent(l, in.rx_ts, t3);
+	sent(l, t3_ns - m->rx_real_ns);
 }
 
 static void on_datagram(void *arg, const uint8_t *buf, long n, const tw_rx_meta *meta)

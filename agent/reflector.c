@@ -66,9 +66,10 @@ static tw_ts stamp_time(const tw_refl_session *s, int64_t real_ns)
 	return s->p.ptp ? tw_ts_ptp_from_unix_ns(real_ns) : tw_ts_from_unix_ns(real_ns);
 }
 
-static void note_processing(tw_refl_session *s, tw_ts t2, tw_ts t3)
+/* T3 - T2 from the nanosecond readings the timestamps were made of: no
+ * round trip through the wire format (NTP or PTP) per packet. */
+static void note_processing(tw_refl_session *s, int64_t ns)
 {
-	int64_t ns = tw_ts_diff_ns(tw_ts_normalize(t3, s->p.ptp), tw_ts_normalize(t2, s->p.ptp));
 	tw_refl_stats *st = s->p.stats;
 	st->processing_count++;
 	st->processing_sum_ns += ns;
@@ -100,9 +101,9 @@ static void reflect_one(tw_refl_session *s, const uint8_t *pkt, size_t len, cons
 		return;
 	}
 	/* T3 as late as possible: right before the send. */
-	tw_ts t3 = stamp_time(s, tw_loop_real(s->loop));
+	int64_t t3_ns = tw_loop_real(s->loop);
 	uint16_t errest = (uint16_t)(*s->p.errest | (s->p.ptp ? TW_ERREST_Z : 0));
-	tw_reflector_stamp(&s->p.fmt, s->p.crypto, out, (size_t)n, t3, errest);
+	tw_reflector_stamp(&s->p.fmt, s->p.crypto, out, (size_t)n, stamp_time(s, t3_ns), errest);
 	const tw_sockaddr *to = s->p.reply_to_source ? &m->from : &s->p.peer;
 	if (tw_net_send(s->fd, out, (size_t)n, to) < 0) {
 		drop(s, TW_REFL_DROP_SEND);
@@ -110,7 +111,7 @@ static void reflect_one(tw_refl_session *s, const uint8_t *pkt, size_t len, cons
 	}
 	s->seq++;
 	s->p.stats->reflected++;
-	note_processing(s, f.rx_ts, t3);
+	note_processing(s, t3_ns - m->rx_real_ns);
 }
 
 static bool accepting(const tw_refl_session *s)
