@@ -156,11 +156,69 @@ static const struct option ping_options[] = {
 	{ 0, 0, 0, 0 },
 };
 
+/* The exit status of a bad command line, for every command. */
+#define EXIT_USAGE TW_PING_USAGE
+
 /* Reports getopt's own complaint in our format. */
 static int usage_error(const char *cmd, const char *what)
 {
 	fprintf(stderr, "twamp-agent %s: %s (see 'twamp-agent %s --help')\n", cmd, what, cmd);
-	return TW_PING_USAGE;
+	return EXIT_USAGE;
+}
+
+/* Applies one option of a command to ctx; a negative return means the
+ * value was bad (the handler said why on stderr). */
+typedef int (*option_fn)(int c, const char *arg, void *ctx);
+
+/* Parses cmd's options: --help prints help, --version the version (exit
+ * 0), getopt's complaints and a handler's failure are usage errors, every
+ * other option goes to fn. Returns -1 once all options are applied
+ * (argv[optind] is the first operand), else the exit status. */
+static int parse_options(const char *cmd, int argc, char **argv, const char *shortopts,
+			 const struct option *longopts, const char *help, option_fn fn, void *ctx)
+{
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == 'h' || c == 'V') {
+			c == 'h' ? fputs(help, stdout) : print_version();
+			return 0;
+		}
+		if (c == '?' || c == ':') {
+			char what[96];
+			snprintf(what, sizeof(what), c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
+				 argv[optind - 1]);
+			return usage_error(cmd, what);
+		}
+		if (fn(c, optarg, ctx) < 0)
+			return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* --log.level and --log.format, which run and reflect share. */
+typedef struct log_opts {
+	tw_log_level level;
+	tw_log_format format;
+} log_opts;
+
+/* Applies c when it is a log option: 0, -EINVAL (said why), or -ENOENT
+ * for any other option. */
+static int log_option(const char *cmd, int c, const char *arg, log_opts *l)
+{
+	if (c == OPT_LOG_LEVEL) {
+		if (tw_log_parse_level(arg, &l->level) == 0)
+			return 0;
+		fprintf(stderr, "twamp-agent %s: --log.level '%s': expected debug, info, warn or error\n", cmd, arg);
+		return -EINVAL;
+	}
+	if (c == OPT_LOG_FORMAT) {
+		if (tw_log_parse_format(arg, &l->format) == 0)
+			return 0;
+		fprintf(stderr, "twamp-agent %s: --log.format '%s': expected logfmt or json\n", cmd, arg);
+		return -EINVAL;
+	}
+	return -ENOENT;
 }
 
 static int ping_option(int c, const char *arg, tw_ping_opts *o)
@@ -207,8 +265,9 @@ static int ping_option(int c, const char *arg, tw_ping_opts *o)
 	return -ENOENT;
 }
 
-static int ping_flag(int c, const char *arg, tw_ping_opts *o)
+static int ping_flag(int c, const char *arg, void *ctx)
 {
+	tw_ping_opts *o = ctx;
 	switch (c) {
 	case '4':
 		o->family = AF_INET;
@@ -260,27 +319,14 @@ static int cmd_ping(int argc, char **argv)
 		.max_kdf_count = TW_KDF_MAX_COUNT_DEFAULT,
 		.connect_timeout_ns = 10000000000LL,
 	};
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:i:s:D:L:T:S:I:46h", ping_options, NULL)) != -1) {
-		if (c == 'h' || c == 'V') {
-			c == 'h' ? fputs(ping_help, stdout) : print_version();
-			return 0;
-		}
-		if (c == '?' || c == ':') {
-			char what[96];
-			snprintf(what, sizeof(what), c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
-				 argv[optind - 1]);
-			return usage_error("ping", what);
-		}
-		if (ping_flag(c, optarg, &o) < 0)
-			return TW_PING_USAGE;
-	}
+	int rc = parse_options("ping", argc, argv, ":c:i:s:D:L:T:S:I:46h", ping_options, ping_help, ping_flag, &o);
+	if (rc >= 0)
+		return rc;
 	if (optind != argc - 1)
 		return usage_error("ping", optind >= argc ? "missing HOST[:PORT]" : "more than one HOST given");
 	char host[TW_ADDR_HOST_MAX];
 	if (tw_arg_hostport("ping", "HOST", argv[optind], DEFAULT_PORT, host, sizeof(host), &o.port) < 0)
-		return TW_PING_USAGE;
+		return EXIT_USAGE;
 	o.host = host;
 	return tw_ping_run(&o);
 }
@@ -357,8 +403,7 @@ typedef struct reflect_opts {
 	size_t nallow;
 	const char *key_file;
 	tw_keystore *keys;
-	tw_log_level level;
-	tw_log_format format;
+	log_opts log;
 } reflect_opts;
 
 static int add_listen(reflect_opts *r, const tw_sockaddr *a)
@@ -465,8 +510,9 @@ static int parse_udp_port(reflect_opts *r, int i, const char *arg)
 	return 0;
 }
 
-static int reflect_option(int c, const char *arg, reflect_opts *r)
+static int reflect_option(int c, const char *arg, void *ctx)
 {
+	reflect_opts *r = ctx;
 	switch (c) {
 	case OPT_FEATURES:
 		return tw_arg_features("reflect", "--features", arg, &r->sp.features);
@@ -491,15 +537,8 @@ static int reflect_option(int c, const char *arg, reflect_opts *r)
 	case OPT_TEST_PORTS:
 		return tw_arg_port_range("reflect", "--test-ports", arg, &r->sp.port_min, &r->sp.port_max);
 	case OPT_LOG_LEVEL:
-		if (tw_log_parse_level(arg, &r->level) == 0)
-			return 0;
-		fprintf(stderr, "twamp-agent reflect: --log.level '%s': expected debug, info, warn or error\n", arg);
-		return -EINVAL;
 	case OPT_LOG_FORMAT:
-		if (tw_log_parse_format(arg, &r->format) == 0)
-			return 0;
-		fprintf(stderr, "twamp-agent reflect: --log.format '%s': expected logfmt or json\n", arg);
-		return -EINVAL;
+		return log_option("reflect", c, arg, &r->log);
 	}
 	return reflect_number(c, arg, r);
 }
@@ -634,32 +673,19 @@ static int cmd_reflect(int argc, char **argv)
 		.secret = secret_cb,
 		.secret_arg = &r,
 	};
-	r.level = TW_LOG_INFO;
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", reflect_options, NULL)) != -1) {
-		if (c == 'h' || c == 'V') {
-			c == 'h' ? fputs(reflect_help, stdout) : print_version();
-			return 0;
-		}
-		if (c == '?' || c == ':') {
-			char what[96];
-			snprintf(what, sizeof(what), c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
-				 argv[optind - 1]);
-			return usage_error("reflect", what);
-		}
-		if (reflect_option(c, optarg, &r) < 0)
-			return 2;
-	}
+	r.log.level = TW_LOG_INFO;
+	int rc = parse_options("reflect", argc, argv, ":h", reflect_options, reflect_help, reflect_option, &r);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc)
 		return usage_error("reflect", "unexpected argument");
 	if (r.sp.nlisten == 0 && parse_listen(&r, ":862") < 0)
-		return 2;
+		return EXIT_USAGE;
 	if (load_reflect_keys(&r) < 0)
-		return 2;
-	tw_log_setup(r.level, r.format);
+		return EXIT_USAGE;
+	tw_log_setup(r.log.level, r.log.format);
 	r.sp.listen = r.listen;
-	int rc = run_reflector(&r);
+	rc = run_reflector(&r);
 	tw_keystore_free(r.keys);
 	return rc;
 }
@@ -719,12 +745,12 @@ typedef struct run_opts {
 	tw_agent_opts a;
 	bool check;
 	bool schema;
-	tw_log_level level;
-	tw_log_format format;
+	log_opts log;
 } run_opts;
 
-static int run_option(int c, const char *arg, run_opts *r)
+static int run_option(int c, const char *arg, void *ctx)
 {
+	run_opts *r = ctx;
 	switch (c) {
 	case OPT_CONFIG_FILE:
 		r->a.config_file = arg;
@@ -749,41 +775,18 @@ static int run_option(int c, const char *arg, run_opts *r)
 		return -EINVAL;
 	case OPT_DNS_REFRESH:
 		return tw_arg_duration("run", "--dns.refresh-interval", arg, 1000000000, &r->a.dns_refresh_ns);
-	case OPT_LOG_LEVEL:
-		if (tw_log_parse_level(arg, &r->level) == 0)
-			return 0;
-		fprintf(stderr, "twamp-agent run: --log.level '%s': expected debug, info, warn or error\n", arg);
-		return -EINVAL;
-	case OPT_LOG_FORMAT:
-		if (tw_log_parse_format(arg, &r->format) == 0)
-			return 0;
-		fprintf(stderr, "twamp-agent run: --log.format '%s': expected logfmt or json\n", arg);
-		return -EINVAL;
 	}
-	return -EINVAL;
+	return log_option("run", c, arg, &r->log);
 }
 
 static int cmd_run(int argc, char **argv)
 {
 	static run_opts r;
 	memset(&r, 0, sizeof(r));
-	r.level = TW_LOG_INFO;
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", run_options, NULL)) != -1) {
-		if (c == 'h' || c == 'V') {
-			c == 'h' ? fputs(run_help, stdout) : print_version();
-			return 0;
-		}
-		if (c == '?' || c == ':') {
-			char what[96];
-			snprintf(what, sizeof(what), c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
-				 argv[optind - 1]);
-			return usage_error("run", what);
-		}
-		if (run_option(c, optarg, &r) < 0)
-			return 2;
-	}
+	r.log.level = TW_LOG_INFO;
+	int rc = parse_options("run", argc, argv, ":h", run_options, run_help, run_option, &r);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc)
 		return usage_error("run", "unexpected argument");
 	if (r.schema) {
@@ -792,7 +795,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (r.check)
 		return tw_agent_check_config(r.a.config_file);
-	tw_log_setup(r.level, r.format);
+	tw_log_setup(r.log.level, r.log.format);
 	return tw_agent_run(&r.a);
 }
 
@@ -820,5 +823,5 @@ int tw_cli_main(int argc, char **argv)
 	if (cmd[0] == '-') /* global flags without a command: run */
 		return cmd_run(argc, argv);
 	fprintf(stderr, "twamp-agent: unknown command '%s' (expected run, reflect or ping; see --help)\n", cmd);
-	return 2;
+	return EXIT_USAGE;
 }
