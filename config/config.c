@@ -249,20 +249,21 @@ static const char *plural(size_t n, const char *one, const char *many)
 
 int tw_config_summary(const tw_config *cfg, char *buf, size_t cap)
 {
-	static const char *const mode_names[] = { "unauthenticated", "authenticated", "encrypted",
-		"mixed" };
 	char groups[48] = "", refl[160];
 	if (cfg->n_groups)
 		snprintf(groups, sizeof(groups), " in %zu %s", cfg->n_groups,
 			 plural(cfg->n_groups, "group", "groups"));
 	const tw_config_reflector *r = &cfg->reflector;
 	if (r->enabled) {
+		/* Bit i of the mask is the schema's names[i]. */
+		const char *const *names =
+			tw_schema_reflector.keys[tw_schema_key_index(&tw_schema_reflector, "modes")].names;
 		char modes[80] = "";
 		size_t w = 0;
-		for (unsigned i = 0; i < 4 && w < sizeof(modes); i++)
+		for (unsigned i = 0; names[i] && w < sizeof(modes); i++)
 			if (r->modes & (1u << i))
 				w += (size_t)snprintf(modes + w, sizeof(modes) - w, "%s%s", w ? ", " : "",
-						      mode_names[i]);
+						      names[i]);
 		snprintf(refl, sizeof(refl), "reflector on %zu %s (%s)", r->listen.n,
 			 plural(r->listen.n, "address", "addresses"), modes);
 	} else {

@@ -302,13 +302,17 @@ static bool hostport_equal(const tw_config_hostport *a, const tw_config_hostport
 	return a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
+static bool udp_keyed(const tw_raw_udp *u)
+{
+	return u->v.security == TW_CONFIG_SECURITY_AUTHENTICATED || u->v.security == TW_CONFIG_SECURITY_ENCRYPTED;
+}
+
 /* Keyed light/stamp need an identity (its secret is in reflector.key_file,
  * checked by reflector_check). */
 static int udp_check(tw_ld *ld, const yaml_node_t *map, void *obj)
 {
-	const tw_config_udp_reflector *u = &((const tw_raw_udp *)obj)->v;
-	bool keyed = u->security == TW_CONFIG_SECURITY_AUTHENTICATED || u->security == TW_CONFIG_SECURITY_ENCRYPTED;
-	if (!keyed || u->identity)
+	const tw_raw_udp *u = obj;
+	if (!udp_keyed(u) || u->v.identity)
 		return 0;
 	const yaml_node_t *at = tw_walk_find(ld, map, "security");
 	size_t old = tw_ld_push_key(ld, "security");
@@ -316,11 +320,6 @@ static int udp_check(tw_ld *ld, const yaml_node_t *map, void *obj)
 		   "a keyed mode needs identity (an identity in reflector.key_file)");
 	tw_ld_pop(ld, old);
 	return -EINVAL;
-}
-
-static bool udp_keyed(const tw_raw_udp *u)
-{
-	return u->v.security == TW_CONFIG_SECURITY_AUTHENTICATED || u->v.security == TW_CONFIG_SECURITY_ENCRYPTED;
 }
 
 static int reflector_check(tw_ld *ld, const yaml_node_t *map, void *obj)
