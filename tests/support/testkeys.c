@@ -4,12 +4,9 @@
 
 #include <stdlib.h>
 
+#include "specvec.h"
 #include "testutil.h"
 #include "tlv.h"
-
-/* vectors.md V9: the test keys derived from the session keys and SID */
-static const char V9_AES[] = "bb3339a673b44c0e79952815da27690d";
-static const char V9_HMAC[] = "3ee232f9e7870a70ce8eca5ad9e30ba14c14772544fe6ae17840c8fb4581daf2";
 
 tw_test_crypto *tw_testkeys_stamp(void)
 {
@@ -32,8 +29,8 @@ tw_test_crypto *tw_testkeys_stamp_shared(void)
 tw_test_crypto *tw_testkeys_v9(void)
 {
 	uint8_t aes[16], hmac[32];
-	if (tw_hex_decode(V9_AES, aes, sizeof(aes)) != (long)sizeof(aes) ||
-	    tw_hex_decode(V9_HMAC, hmac, sizeof(hmac)) != (long)sizeof(hmac))
+	if (tw_hex_decode(TW_VEC_V9_AES, aes, sizeof(aes)) != (long)sizeof(aes) ||
+	    tw_hex_decode(TW_VEC_V9_HMAC, hmac, sizeof(hmac)) != (long)sizeof(hmac))
 		return NULL;
 	return tw_test_crypto_new(aes, hmac, sizeof(hmac), TW_MAC_HMAC_SHA1);
 }

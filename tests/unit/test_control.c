@@ -11,6 +11,7 @@
 
 #include "control.h"
 #include "hexvec.h"
+#include "specvec.h"
 #include "testutil.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -46,46 +47,11 @@ static void assert_accept_equal(const tw_accept_session *a, const tw_accept_sess
 	assert_memory_equal(a->hmac, b->hmac, 16);
 }
 
-/* ---- vectors (plaintext forms) ---- */
+/* ---- vectors: V4-V8 are TW_VEC_* of specvec.h ---- */
 
-static const char V4_SETUP[] = "00000002616c6963650000000000000000000000000000000000000000000000"
-			       "0000000000000000000000000000000000000000000000000000000000000000"
-			       "0000000000000000000000000000000000000000f227b73da3c6d8b578ae4cf8"
-			       "62e65a4756f6abe0c9835af8bed856d77cf83d75f35c9f7f59f8b42acca574aa"
-			       "0c9fe1d359d3b384aa971a550e5ed0bd53b1751fa0a1a2a3a4a5a6a7a8a9aaab"
-			       "acadaeaf";
-static const char V4_TOKEN[] = "f227b73da3c6d8b578ae4cf862e65a4756f6abe0c9835af8bed856d77cf83d75"
-			       "f35c9f7f59f8b42acca574aa0c9fe1d359d3b384aa971a550e5ed0bd53b1751f";
-static const char V5_SERVER_START[] = "00000000000000000000000000000000"
-				      "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-				      "e8fe6f80000000000000000000000000";
-static const char V6_REQUEST[] = "050400000000000000000000 4e204e21"
-				 "c0000201000000000000000000000000"
-				 "c0000202000000000000000000000000"
-				 "00000000000000000000000000000000"
-				 "0000001b000000000000000000000002"
-				 "000000002e0000000000000000000000"
-				 "5570aef0a7c4e4f28b2699e0bf95c0f2";
-static const char V6_REQUEST_OPEN[] = "050400000000000000000000 4e204e21"
-				      "c0000201000000000000000000000000"
-				      "c0000202000000000000000000000000"
-				      "00000000000000000000000000000000"
-				      "0000001b000000000000000000000002"
-				      "000000002e0000000000000000000000"
-				      "00000000000000000000000000000000";
-static const char V7_ACCEPT[] = "00004e21c0000202e8fe6f8180000000"
-				"deadbeef000000000000000000000000"
-				"1804e01fd11d41e284daa5846e3a11e5";
-static const char V8_START[] = "02000000000000000000000000000000"
-			       "5ef936e5535beabe97c6cf772265ddda";
-static const char V8_START_ACK[] = "00000000000000000000000000000000"
-				   "4d26f7d214596a974faec422f50ab2ee";
-static const char V8_STOP[] = "03000000000000010000000000000000"
-			      "769097653d965731a56b4faaad92aee5";
 static const char V13_START_N[] = "07000000000000000000000000000001"
 				  "c0000202e8fe6f8180000000deadbeef"
 				  "07d0755c223a34050d4590b912f5176b";
-static const char SID[] = "c0000202e8fe6f8180000000deadbeef";
 
 /* ---- greeting ---- */
 
@@ -121,10 +87,10 @@ static void test_setup_v4(void **state)
 	(void)state;
 	tw_setup m = { .mode = TW_MODE_AUTH };
 	memcpy(m.keyid, "alice", 5);
-	tw_hexvec_exact(V4_TOKEN, m.token, TW_TOKEN_LEN);
+	tw_hexvec_exact(TW_VEC_V4_TOKEN, m.token, TW_TOKEN_LEN);
 	tw_hexvec_exact("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", m.client_iv, 16);
 	uint8_t buf[TW_SETUP_LEN], want[TW_SETUP_LEN];
-	tw_hexvec_exact(V4_SETUP, want, sizeof(want));
+	tw_hexvec_exact(TW_VEC_V4_SETUP, want, sizeof(want));
 	assert_int_equal(tw_setup_encode(&m, buf, sizeof(buf)), TW_SETUP_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 
@@ -141,7 +107,7 @@ static void test_server_start_v5(void **state)
 	tw_server_start m = { .accept = 0, .start_time = 0xe8fe6f8000000000ULL };
 	tw_hexvec_exact("b0b1b2b3b4b5b6b7b8b9babbbcbdbebf", m.server_iv, 16);
 	uint8_t buf[TW_SERVER_START_LEN], want[TW_SERVER_START_LEN];
-	tw_hexvec_exact(V5_SERVER_START, want, sizeof(want));
+	tw_hexvec_exact(TW_VEC_V5_PLAIN, want, sizeof(want));
 	assert_int_equal(tw_server_start_encode(&m, buf, sizeof(buf)), TW_SERVER_START_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 
@@ -173,13 +139,13 @@ static void test_request_v6(void **state)
 	uint8_t buf[TW_REQUEST_LEN], want[TW_REQUEST_LEN];
 
 	/* unauthenticated form: HMAC field zero */
-	tw_hexvec_exact(V6_REQUEST_OPEN, want, sizeof(want));
+	tw_hexvec_exact(TW_VEC_V6_PLAIN, want, sizeof(want));
 	assert_int_equal(tw_request_encode(&m, buf, sizeof(buf)), TW_REQUEST_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 
 	/* keyed form: the HMAC travels as opaque octets */
 	tw_hexvec_exact("5570aef0a7c4e4f28b2699e0bf95c0f2", m.hmac, 16);
-	tw_hexvec_exact(V6_REQUEST, want, sizeof(want));
+	tw_hexvec_exact(TW_VEC_V6_HEAD TW_VEC_V6_MAC, want, sizeof(want));
 	assert_int_equal(tw_request_encode(&m, buf, sizeof(buf)), TW_REQUEST_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 
@@ -193,7 +159,7 @@ static void test_request_mbz_ignored(void **state)
 {
 	(void)state;
 	uint8_t buf[TW_REQUEST_LEN];
-	tw_hexvec_exact(V6_REQUEST, buf, sizeof(buf));
+	tw_hexvec_exact(TW_VEC_V6_HEAD TW_VEC_V6_MAC, buf, sizeof(buf));
 	buf[1] |= 0xA0; /* MBZ high nibble of the IPVN octet */
 	memset(buf + 92, 0xff, 4);
 	tw_request d;
@@ -209,10 +175,10 @@ static void test_accept_v7(void **state)
 {
 	(void)state;
 	tw_accept_session m = { .accept = 0, .port = 20001 };
-	tw_hexvec_exact(SID, m.sid, 16);
+	tw_hexvec_exact(TW_VEC_SID, m.sid, 16);
 	tw_hexvec_exact("1804e01fd11d41e284daa5846e3a11e5", m.hmac, 16);
 	uint8_t buf[TW_ACCEPT_LEN], want[TW_ACCEPT_LEN];
-	tw_hexvec_exact(V7_ACCEPT, want, sizeof(want));
+	tw_hexvec_exact(TW_VEC_V7_PLAIN, want, sizeof(want));
 	assert_int_equal(tw_accept_encode(&m, buf, sizeof(buf)), TW_ACCEPT_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 
@@ -240,7 +206,7 @@ static void test_start_v8(void **state)
 	(void)state;
 	uint8_t mac[16], buf[TW_START_LEN], want[TW_START_LEN], got[16];
 	tw_hexvec_exact("5ef936e5535beabe97c6cf772265ddda", mac, 16);
-	tw_hexvec_exact(V8_START, want, sizeof(want));
+	tw_hexvec_exact(TW_VEC_V8_START_PLAIN, want, sizeof(want));
 	assert_int_equal(tw_start_encode(mac, buf, sizeof(buf)), TW_START_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 	want[7] = 0x42; /* MBZ */
@@ -254,7 +220,7 @@ static void test_start_ack_v8(void **state)
 	tw_start_ack m = { .accept = 0 };
 	tw_hexvec_exact("4d26f7d214596a974faec422f50ab2ee", m.hmac, 16);
 	uint8_t buf[TW_START_ACK_LEN], want[TW_START_ACK_LEN];
-	tw_hexvec_exact(V8_START_ACK, want, sizeof(want));
+	tw_hexvec_exact(TW_VEC_V8_ACK_PLAIN, want, sizeof(want));
 	assert_int_equal(tw_start_ack_encode(&m, buf, sizeof(buf)), TW_START_ACK_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 	want[0] = 2;
@@ -271,7 +237,7 @@ static void test_stop_v8(void **state)
 	tw_stop m = { .accept = 0, .nsessions = 1 };
 	tw_hexvec_exact("769097653d965731a56b4faaad92aee5", m.hmac, 16);
 	uint8_t buf[TW_STOP_LEN], want[TW_STOP_LEN];
-	tw_hexvec_exact(V8_STOP, want, sizeof(want));
+	tw_hexvec_exact(TW_VEC_V8_STOP_PLAIN, want, sizeof(want));
 	assert_int_equal(tw_stop_encode(&m, buf, sizeof(buf)), TW_STOP_LEN);
 	assert_memory_equal(buf, want, sizeof(want));
 	want[1] = 3;
@@ -290,7 +256,7 @@ static void test_start_n_v13(void **state)
 {
 	(void)state;
 	uint8_t sid[16], want[48], buf[48];
-	tw_hexvec_exact(SID, sid, 16);
+	tw_hexvec_exact(TW_VEC_SID, sid, 16);
 	tw_hexvec_exact(V13_START_N, want, sizeof(want));
 	tw_sids_msg m = { .cmd = TW_CMD_START_N, .n = 1, .sids = sid };
 	tw_hexvec_exact("07d0755c223a34050d4590b912f5176b", m.hmac, 16);

@@ -2,9 +2,10 @@
  * test_crypto.c - proto/crypto.c against spec/vectors.md (V3-V13) and the
  * authenticated, encrypted and mixed twping<->twampd interop captures.
  *
- * The vector hex below is pasted verbatim from vectors.md (spaces and line
- * breaks are ignored by the decoder), so a typo shows up as a failing test
- * instead of silently matching a wrong value computed the same wrong way.
+ * The vector hex (here and in tests/support/specvec.h) is pasted verbatim
+ * from vectors.md (spaces and line breaks are ignored by the decoder), so a
+ * typo shows up as a failing test instead of silently matching a wrong
+ * value computed the same wrong way.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -23,6 +24,7 @@
 #include "crypto.h"
 #include "pcap.h"
 #include "hexvec.h"
+#include "specvec.h"
 #include "testutil.h"
 #include "wire.h"
 
@@ -34,61 +36,13 @@
 #define V_HMAC_KEY "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
 #define V_CLIENT_IV "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
 #define V_SERVER_IV "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-#define V_SID "c0000202e8fe6f8180000000deadbeef"
 #define V_DK_1024 "34c2e97a43aa44a08d662a2128c24b28"
-#define V_TEST_AES "bb3339a673b44c0e79952815da27690d"
-#define V_TEST_HMAC "3ee232f9e7870a70ce8eca5ad9e30ba14c14772544fe6ae17840c8fb4581daf2"
 
-/* V5 */
-static const char ss_plain_hex[] = "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-				   "b0 b1 b2 b3 b4 b5 b6 b7 b8 b9 ba bb bc bd be bf\n"
-				   "e8 fe 6f 80 00 00 00 00 00 00 00 00 00 00 00 00\n";
-static const char ss_wire_hex[] = "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-				  "b0 b1 b2 b3 b4 b5 b6 b7 b8 b9 ba bb bc bd be bf\n"
-				  "2e b4 7a 0c e3 1f 9c 2e 4f d3 a6 4b 32 ca de 0c\n";
-
-/* V6: plaintext with the HMAC field zero (the unauthenticated form), the
- * HMAC, and the wire form. */
-static const char rtw_plain_hex[] = "05 04 00 00 00 00 00 00 00 00 00 00 4e 20 4e 21\n"
-				    "c0 00 02 01 00 00 00 00 00 00 00 00 00 00 00 00\n"
-				    "c0 00 02 02 00 00 00 00 00 00 00 00 00 00 00 00\n"
-				    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-				    "00 00 00 1b 00 00 00 00 00 00 00 00 00 00 00 02\n"
-				    "00 00 00 00 2e 00 00 00 00 00 00 00 00 00 00 00\n"
-				    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n";
-#define V_RTW_MAC "5570aef0a7c4e4f28b2699e0bf95c0f2"
-static const char rtw_wire_hex[] = "0c 0f ba e3 f9 8b 63 9e 88 a6 65 f2 25 93 50 ee\n"
-				   "ea aa 2f d4 26 ba b7 e4 1a a8 a4 3f 46 92 12 13\n"
-				   "6c 7b 65 86 61 6d f9 46 40 55 a6 c6 f5 b2 40 0b\n"
-				   "58 6a 79 3c f3 b9 5c f3 3c ef ea cd a8 3d 3a 22\n"
-				   "60 2e 6a 0f f5 da 47 15 fb b7 27 d4 02 c6 7e c6\n"
-				   "5e b3 37 db 92 cd c8 1a 54 1d bd e9 a3 cd 05 1d\n"
-				   "2f 7a 46 65 55 f2 63 c1 19 76 c4 55 d0 62 ca 5c\n";
-
-/* V7 */
-static const char acc_plain_hex[] = "00 00 4e 21 c0 00 02 02 e8 fe 6f 81 80 00 00 00\n"
-				    "de ad be ef 00 00 00 00 00 00 00 00 00 00 00 00\n"
-				    "18 04 e0 1f d1 1d 41 e2 84 da a5 84 6e 3a 11 e5\n";
+/* The V4-V9 messages and keys are TW_VEC_* of specvec.h. V7's HMAC under
+ * the three readings of what the first server HMAC covers: */
 #define V_ACC_MAC_OWAMP "1804e01fd11d41e284daa5846e3a11e5"
 #define V_ACC_MAC_ALONE "976034f0f4d5aacfc571ad650e38d6dd"
 #define V_ACC_MAC_LITERAL "66730e3b7ca9b8316b848dff393a3f3e"
-static const char acc_wire_hex[] = "41 05 eb 42 08 5a b9 5c 36 3e 62 fb fe 52 fb 7f\n"
-				   "92 9e e2 0b f7 09 71 0e b9 1c bb 60 f4 65 86 da\n"
-				   "9d 76 2a 43 f6 cc b7 c9 72 93 1f f0 7d 49 5f 6c\n";
-
-/* V8 */
-static const char start_plain_hex[] = "02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-				      "5e f9 36 e5 53 5b ea be 97 c6 cf 77 22 65 dd da\n";
-static const char start_wire_hex[] = "b0 24 a3 1a 54 d2 47 d6 8e 6f 53 f9 7e f2 96 7e\n"
-				     "fe 47 95 ae a3 8f 8f f7 6e 15 c7 41 c7 d7 33 f9\n";
-static const char ack_plain_hex[] = "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-				    "4d 26 f7 d2 14 59 6a 97 4f ae c4 22 f5 0a b2 ee\n";
-static const char ack_wire_hex[] = "e8 99 4b 71 74 82 6d c7 4b c1 59 29 17 98 1a 25\n"
-				   "32 60 b4 07 cf dd 5b fb 04 73 56 6f d7 6b b5 1e\n";
-static const char stop_plain_hex[] = "03 00 00 00 00 00 00 01 00 00 00 00 00 00 00 00\n"
-				     "76 90 97 65 3d 96 57 31 a5 6b 4f aa ad 92 ae e5\n";
-static const char stop_wire_hex[] = "57 2f b3 e4 5d d7 3f 04 00 5e 0b b9 b2 82 7b 7d\n"
-				    "21 6f 2a 5e 6d 51 26 75 fd fa f7 2e 6a 56 d4 4c\n";
 
 typedef struct vkeys {
 	uint8_t aes[16], hmac[32], client_iv[16], server_iv[16];
@@ -158,23 +112,6 @@ static void test_kdf_edges(void **state)
 
 /* ---- V4: Token and Set-Up-Response ---- */
 
-static const char token_hex[] = "f2 27 b7 3d a3 c6 d8 b5 78 ae 4c f8 62 e6 5a 47\n"
-				"56 f6 ab e0 c9 83 5a f8 be d8 56 d7 7c f8 3d 75\n"
-				"f3 5c 9f 7f 59 f8 b4 2a cc a5 74 aa 0c 9f e1 d3\n"
-				"59 d3 b3 84 aa 97 1a 55 0e 5e d0 bd 53 b1 75 1f\n";
-
-static const char sur_hex[] = "00 00 00 02 61 6c 69 63 65 00 00 00 00 00 00 00\n"
-			      "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-			      "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-			      "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-			      "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-			      "00 00 00 00 f2 27 b7 3d a3 c6 d8 b5 78 ae 4c f8\n"
-			      "62 e6 5a 47 56 f6 ab e0 c9 83 5a f8 be d8 56 d7\n"
-			      "7c f8 3d 75 f3 5c 9f 7f 59 f8 b4 2a cc a5 74 aa\n"
-			      "0c 9f e1 d3 59 d3 b3 84 aa 97 1a 55 0e 5e d0 bd\n"
-			      "53 b1 75 1f a0 a1 a2 a3 a4 a5 a6 a7 a8 a9 aa ab\n"
-			      "ac ad ae af\n";
-
 static void test_token_v4(void **state)
 {
 	(void)state;
@@ -187,7 +124,7 @@ static void test_token_v4(void **state)
 	tw_hexvec_exact(V_HMAC_KEY, plain + 32, 32);
 
 	assert_int_equal(tw_token_encrypt(dk, plain, token), 0);
-	tw_hexvec_expect(token, 64, token_hex);
+	tw_hexvec_expect(token, 64, TW_VEC_V4_TOKEN);
 	assert_int_equal(tw_token_decrypt(dk, token, back), 0);
 	assert_memory_equal(back, plain, 64);
 
@@ -203,7 +140,7 @@ static void test_token_v4(void **state)
 	tw_wr_copy(&w, civ, 16);
 	assert_true(tw_wr_ok(&w));
 	assert_int_equal(tw_wr_len(&w), 164);
-	tw_hexvec_expect(sur, 164, sur_hex);
+	tw_hexvec_expect(sur, 164, TW_VEC_V4_SETUP);
 
 	/* In place works too (the server decrypts the received buffer). */
 	memcpy(back, token, 64);
@@ -221,31 +158,31 @@ static void test_token_v4(void **state)
 static void client_receive_server_start(tw_ctrl_crypto *c)
 {
 	uint8_t ss[48];
-	tw_hexvec_exact(ss_wire_hex, ss, 48);
+	tw_hexvec_exact(TW_VEC_V5_WIRE, ss, 48);
 	assert_int_equal(tw_ctrl_decrypt(c, ss + 32, 16), 0);
-	tw_hexvec_expect(ss, 48, ss_plain_hex);
+	tw_hexvec_expect(ss, 48, TW_VEC_V5_PLAIN);
 	tw_ctrl_mac_add_rx(c, ss + 32, 16); /* owamp: covered by the first server HMAC */
 }
 
 static void client_send_request(tw_ctrl_crypto *c)
 {
 	uint8_t rtw[112];
-	tw_hexvec_exact(rtw_plain_hex, rtw, 112);
+	tw_hexvec_exact(TW_VEC_V6_PLAIN, rtw, 112);
 	tw_ctrl_mac_add_tx(c, rtw, 96);
 	assert_int_equal(tw_ctrl_mac_final_tx(c, rtw + 96), 0);
-	tw_hexvec_expect(rtw + 96, 16, V_RTW_MAC);
+	tw_hexvec_expect(rtw + 96, 16, TW_VEC_V6_MAC);
 	assert_int_equal(tw_ctrl_encrypt(c, rtw, 112), 0);
-	tw_hexvec_expect(rtw, 112, rtw_wire_hex);
+	tw_hexvec_expect(rtw, 112, TW_VEC_V6_WIRE);
 }
 
 static void client_receive_accept(tw_ctrl_crypto *c)
 {
 	uint8_t acc[48];
-	tw_hexvec_exact(acc_wire_hex, acc, 48);
+	tw_hexvec_exact(TW_VEC_V7_WIRE, acc, 48);
 	/* Read the way a receiver does: one block first, then the rest. */
 	assert_int_equal(tw_ctrl_decrypt(c, acc, 16), 0);
 	assert_int_equal(tw_ctrl_decrypt(c, acc + 16, 32), 0);
-	tw_hexvec_expect(acc, 48, acc_plain_hex);
+	tw_hexvec_expect(acc, 48, TW_VEC_V7_PLAIN);
 	tw_ctrl_mac_add_rx(c, acc, 32);
 	assert_true(tw_ctrl_mac_verify_rx(c, acc + 32));
 }
@@ -282,9 +219,9 @@ static void test_ctrl_client_side(void **state)
 	client_receive_server_start(c);
 	client_send_request(c);
 	client_receive_accept(c);
-	send32(c, start_plain_hex, start_wire_hex);
-	receive32(c, ack_wire_hex, ack_plain_hex);
-	send32(c, stop_plain_hex, stop_wire_hex);
+	send32(c, TW_VEC_V8_START_PLAIN, TW_VEC_V8_START_WIRE);
+	receive32(c, TW_VEC_V8_ACK_WIRE, TW_VEC_V8_ACK_PLAIN);
+	send32(c, TW_VEC_V8_STOP_PLAIN, TW_VEC_V8_STOP_WIRE);
 	tw_ctrl_crypto_free(c);
 }
 
@@ -292,31 +229,31 @@ static void test_ctrl_client_side(void **state)
 static void server_send_start_and_accept(tw_ctrl_crypto *c)
 {
 	uint8_t ss[48], acc[48];
-	tw_hexvec_exact(ss_plain_hex, ss, 48);
+	tw_hexvec_exact(TW_VEC_V5_PLAIN, ss, 48);
 	tw_ctrl_mac_add_tx(c, ss + 32, 16);
 	assert_int_equal(tw_ctrl_encrypt(c, ss + 32, 16), 0);
-	tw_hexvec_expect(ss, 48, ss_wire_hex);
+	tw_hexvec_expect(ss, 48, TW_VEC_V5_WIRE);
 
-	tw_hexvec_exact(acc_plain_hex, acc, 48);
+	tw_hexvec_exact(TW_VEC_V7_PLAIN, acc, 48);
 	memset(acc + 32, 0, 16);
 	tw_ctrl_mac_add_tx(c, acc, 32);
 	assert_int_equal(tw_ctrl_mac_final_tx(c, acc + 32), 0);
 	tw_hexvec_expect(acc + 32, 16, V_ACC_MAC_OWAMP);
 	assert_int_equal(tw_ctrl_encrypt(c, acc, 48), 0);
-	tw_hexvec_expect(acc, 48, acc_wire_hex);
+	tw_hexvec_expect(acc, 48, TW_VEC_V7_WIRE);
 }
 
 static void server_receive_request(tw_ctrl_crypto *c)
 {
 	uint8_t rtw[112];
-	tw_hexvec_exact(rtw_wire_hex, rtw, 112);
+	tw_hexvec_exact(TW_VEC_V6_WIRE, rtw, 112);
 	assert_int_equal(tw_ctrl_decrypt(c, rtw, 16), 0);
 	assert_int_equal(rtw[0], 5); /* the command decides how much more to read */
 	assert_int_equal(tw_ctrl_decrypt(c, rtw + 16, 96), 0);
 	uint8_t want[112];
-	tw_hexvec_exact(rtw_plain_hex, want, 112);
+	tw_hexvec_exact(TW_VEC_V6_PLAIN, want, 112);
 	assert_memory_equal(rtw, want, 96);
-	tw_hexvec_expect(rtw + 96, 16, V_RTW_MAC);
+	tw_hexvec_expect(rtw + 96, 16, TW_VEC_V6_MAC);
 	tw_ctrl_mac_add_rx(c, rtw, 96);
 	assert_true(tw_ctrl_mac_verify_rx(c, rtw + 96));
 }
@@ -331,9 +268,9 @@ static void test_ctrl_server_side(void **state)
 	/* In a real conversation Request-TW-Session arrives before Accept-Session
 	 * is sent; the two chains are independent, so the order does not matter. */
 	server_receive_request(c);
-	receive32(c, start_wire_hex, start_plain_hex);
-	send32(c, ack_plain_hex, ack_wire_hex);
-	receive32(c, stop_wire_hex, stop_plain_hex);
+	receive32(c, TW_VEC_V8_START_WIRE, TW_VEC_V8_START_PLAIN);
+	send32(c, TW_VEC_V8_ACK_PLAIN, TW_VEC_V8_ACK_WIRE);
+	receive32(c, TW_VEC_V8_STOP_WIRE, TW_VEC_V8_STOP_PLAIN);
 	tw_ctrl_crypto_free(c);
 }
 
@@ -342,8 +279,8 @@ static void test_accept_hmac_readings_v7(void **state)
 	(void)state;
 	vkeys k = load_vkeys();
 	uint8_t ss[48], acc[48], in[80], mac[16];
-	tw_hexvec_exact(ss_plain_hex, ss, 48);
-	tw_hexvec_exact(acc_plain_hex, acc, 48);
+	tw_hexvec_exact(TW_VEC_V5_PLAIN, ss, 48);
+	tw_hexvec_exact(TW_VEC_V7_PLAIN, acc, 48);
 
 	memcpy(in, ss + 32, 16);
 	memcpy(in + 16, acc, 32);
@@ -375,8 +312,8 @@ static void test_ctrl_mac_reject_and_restart(void **state)
 	tw_ctrl_crypto *c = tw_ctrl_crypto_new(k.aes, k.hmac, k.server_iv, k.client_iv);
 	assert_non_null(c);
 	uint8_t rtw[112];
-	tw_hexvec_exact(rtw_plain_hex, rtw, 112);
-	tw_hexvec_exact(V_RTW_MAC, rtw + 96, 16);
+	tw_hexvec_exact(TW_VEC_V6_PLAIN, rtw, 112);
+	tw_hexvec_exact(TW_VEC_V6_MAC, rtw + 96, 16);
 
 	rtw[95] ^= 0x01; /* last covered octet */
 	tw_ctrl_mac_add_rx(c, rtw, 96);
@@ -424,18 +361,18 @@ static void test_test_keys_v9(void **state)
 	(void)state;
 	vkeys k = load_vkeys();
 	uint8_t sid[16], taes[16], thmac[32];
-	tw_hexvec_exact(V_SID, sid, 16);
+	tw_hexvec_exact(TW_VEC_SID, sid, 16);
 	assert_int_equal(tw_test_keys_derive(sid, k.aes, k.hmac, taes, thmac), 0);
-	tw_hexvec_expect(taes, 16, V_TEST_AES);
-	tw_hexvec_expect(thmac, 32, V_TEST_HMAC);
+	tw_hexvec_expect(taes, 16, TW_VEC_V9_AES);
+	tw_hexvec_expect(thmac, 32, TW_VEC_V9_HMAC);
 
 	memset(taes, 0, 16);
 	memset(thmac, 0, 32);
 	tw_ctrl_crypto *c = tw_ctrl_crypto_new(k.aes, k.hmac, k.client_iv, k.server_iv);
 	assert_non_null(c);
 	assert_int_equal(tw_ctrl_test_keys(c, sid, taes, thmac), 0);
-	tw_hexvec_expect(taes, 16, V_TEST_AES);
-	tw_hexvec_expect(thmac, 32, V_TEST_HMAC);
+	tw_hexvec_expect(taes, 16, TW_VEC_V9_AES);
+	tw_hexvec_expect(thmac, 32, TW_VEC_V9_HMAC);
 	tw_ctrl_crypto_free(c);
 }
 
@@ -474,8 +411,8 @@ static const char enc_ref_hex[] = "b7 40 2d ae 8a d0 e6 59 0b b1 44 aa 5e bf 6c 
 static tw_test_crypto *v10_crypto(void)
 {
 	uint8_t taes[16], thmac[32];
-	tw_hexvec_exact(V_TEST_AES, taes, 16);
-	tw_hexvec_exact(V_TEST_HMAC, thmac, 32);
+	tw_hexvec_exact(TW_VEC_V9_AES, taes, 16);
+	tw_hexvec_exact(TW_VEC_V9_HMAC, thmac, 32);
 	tw_test_crypto *c = tw_test_crypto_new(taes, thmac, 32, TW_MAC_HMAC_SHA1);
 	assert_non_null(c);
 	return c;

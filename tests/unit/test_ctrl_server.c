@@ -17,6 +17,7 @@
 #include "ctrl_client.h"
 #include "ctrl_server.h"
 #include "hexvec.h"
+#include "specvec.h"
 #include "testutil.h"
 
 #define MAXS 8
@@ -361,23 +362,6 @@ static void test_conversations(void **state)
 static void test_vectors_wire(void **state)
 {
 	(void)state;
-	static const char v4[] = "00000002616c6963650000000000000000000000000000000000000000000000"
-				 "0000000000000000000000000000000000000000000000000000000000000000"
-				 "0000000000000000000000000000000000000000f227b73da3c6d8b578ae4cf8"
-				 "62e65a4756f6abe0c9835af8bed856d77cf83d75f35c9f7f59f8b42acca574aa"
-				 "0c9fe1d359d3b384aa971a550e5ed0bd53b1751fa0a1a2a3a4a5a6a7a8a9aaab"
-				 "acadaeaf";
-	static const char v5[] = "00000000000000000000000000000000b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-				 "2eb47a0ce31f9c2e4fd3a64b32cade0c";
-	static const char v6[] = "0c0fbae3f98b639e88a665f2259350eeeaaa2fd426bab7e41aa8a43f46921213"
-				 "6c7b6586616df9464055a6c6f5b2400b586a793cf3b95cf33cefeacda83d3a22"
-				 "602e6a0ff5da4715fbb727d402c67ec65eb337db92cdc81a541dbde9a3cd051d"
-				 "2f7a466555f263c11976c455d062ca5c";
-	static const char v7[] = "4105eb42085ab95c363e62fbfe52fb7f929ee20bf709710eb91cbb60f46586da"
-				 "9d762a43f6ccb7c972931ff07d495f6c";
-	static const char v8_start[] = "b024a31a54d247d68e6f53f97ef2967efe4795aea38f8ff76e15c741c7d733f9";
-	static const char v8_ack[] = "e8994b7174826dc74bc1592917981a253260b407cfdd5bfb0473566fd76bb51e";
-	static const char v8_stop[] = "572fb3e45dd73f04005e0bb9b2827b7d216f2a5e6d512675fdfaf72e6a56d44c";
 	uint8_t want[TW_SETUP_LEN], buf[256], iv[16];
 	tw_srv *s = tw_srv_new(MAXS);
 	tw_cli *c = tw_cli_new(MAXS);
@@ -389,20 +373,20 @@ static void test_vectors_wire(void **state)
 	assert_int_equal(tw_cli_feed(c, buf, 64, &cev), 64);
 	tw_cli_random rnd = std_random();
 	assert_int_equal(tw_cli_setup(c, TW_MODE_AUTH, "alice", SECRET, SECRET_LEN, &rnd, 0, buf, sizeof(buf)), 164);
-	tw_hexvec_exact(v4, want, 164);
+	tw_hexvec_exact(TW_VEC_V4_SETUP, want, 164);
 	assert_memory_equal(buf, want, 164);
 	assert_int_equal(tw_srv_feed(s, buf, 164, &sev), 164);
 	assert_int_equal(tw_srv_authenticate(s, SECRET, SECRET_LEN), 0);
 
 	std_server_iv(iv);
 	assert_int_equal(tw_srv_server_start(s, 0, iv, START_TIME, buf, sizeof(buf)), 48);
-	tw_hexvec_exact(v5, want, 48);
+	tw_hexvec_exact(TW_VEC_V5_WIRE, want, 48);
 	assert_memory_equal(buf, want, 48);
 	assert_int_equal(tw_cli_feed(c, buf, 48, &cev), 48);
 
 	tw_request req = std_request();
 	assert_int_equal(tw_cli_request(c, &req, buf, sizeof(buf)), 112);
-	tw_hexvec_exact(v6, want, 112);
+	tw_hexvec_exact(TW_VEC_V6_WIRE, want, 112);
 	assert_memory_equal(buf, want, 112);
 	assert_int_equal(tw_srv_feed(s, buf, 112, &sev), 112);
 	assert_int_equal(sev.type, TW_SRV_EV_REQUEST);
@@ -410,23 +394,23 @@ static void test_vectors_wire(void **state)
 	tw_accept_session a = { .accept = 0, .port = 20001 };
 	make_sid(a.sid, 0);
 	assert_int_equal(tw_srv_accept(s, &a, buf, sizeof(buf)), 48);
-	tw_hexvec_exact(v7, want, 48);
+	tw_hexvec_exact(TW_VEC_V7_WIRE, want, 48);
 	assert_memory_equal(buf, want, 48); /* first server HMAC: decision 2 */
 	assert_int_equal(tw_cli_feed(c, buf, 48, &cev), 48);
 	assert_int_equal(cev.type, TW_CLI_EV_ACCEPT);
 
 	assert_int_equal(tw_cli_start(c, buf, sizeof(buf)), 32);
-	tw_hexvec_exact(v8_start, want, 32);
+	tw_hexvec_exact(TW_VEC_V8_START_WIRE, want, 32);
 	assert_memory_equal(buf, want, 32);
 	assert_int_equal(tw_srv_feed(s, buf, 32, &sev), 32);
 	assert_int_equal(tw_srv_start_ack(s, 0, buf, sizeof(buf)), 32);
-	tw_hexvec_exact(v8_ack, want, 32);
+	tw_hexvec_exact(TW_VEC_V8_ACK_WIRE, want, 32);
 	assert_memory_equal(buf, want, 32);
 	assert_int_equal(tw_cli_feed(c, buf, 32, &cev), 32);
 	assert_int_equal(cev.type, TW_CLI_EV_START_ACK);
 
 	assert_int_equal(tw_cli_stop(c, 0, buf, sizeof(buf)), 32);
-	tw_hexvec_exact(v8_stop, want, 32);
+	tw_hexvec_exact(TW_VEC_V8_STOP_WIRE, want, 32);
 	assert_memory_equal(buf, want, 32);
 	assert_int_equal(tw_srv_feed(s, buf, 32, &sev), 32);
 	assert_int_equal(sev.type, TW_SRV_EV_STOP);
