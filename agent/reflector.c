@@ -12,7 +12,7 @@
 
 #define RX_BATCH 64           /* datagrams handled per readiness event */
 #define RX_BUF TW_REFL_MAX_PACKET
-#define PORT_TRIES 64
+#define PORT_TRIES 4096 /* binds tried in the port range per session */
 
 typedef enum refl_state {
 	REFL_BOUND,    /* accepted, not started: drop */
@@ -201,7 +201,7 @@ static int open_socket(tw_refl_session *s)
 		uint32_t span = (uint32_t)(s->p.port_max - s->p.port_min) + 1;
 		uint32_t start;
 		tw_rng_secure(&start, sizeof(start));
-		for (uint32_t i = 0; i < span && i < PORT_TRIES * 64; i++) {
+		for (uint32_t i = 0; i < span && i < PORT_TRIES; i++) {
 			fd = try_bind(s, (uint16_t)(s->p.port_min + (start + i) % span));
 			if (fd != -EADDRINUSE && fd != -EACCES)
 				return fd;
@@ -223,22 +223,16 @@ tw_refl_session *tw_refl_session_new(tw_loop *loop, const tw_refl_params *p, int
 	tw_io_init(&s->io);
 	tw_timer_init(&s->timer, on_timer, s);
 	s->fd = open_socket(s);
-	if (s->fd < 0) {
-		*err = s->fd;
-		s->p.crypto = NULL; /* still the caller's on failure */
-		free(s);
+	*err = s->fd < 0 ? s->fd : tw_io_add(loop, &s->io, s->fd, EPOLLIN, on_readable, s);
+	if (*err < 0) {
+		if (s->fd >= 0)
+			close(s->fd);
+		free(s); /* p.crypto stays the caller's on failure */
 		return NULL;
 	}
 	tw_sockaddr bound;
 	tw_net_local_addr(s->fd, &bound);
 	s->port = tw_sa_port(&bound);
-	*err = tw_io_add(loop, &s->io, s->fd, EPOLLIN, on_readable, s);
-	if (*err < 0) {
-		close(s->fd);
-		s->p.crypto = NULL;
-		free(s);
-		return NULL;
-	}
 	s->p.stats->sessions++;
 	return s;
 }
