@@ -122,26 +122,37 @@ int tw_arg_hostport(const char *cmd, const char *opt, const char *val, uint16_t 
 	return 0;
 }
 
-int tw_arg_modes(const char *cmd, const char *opt, const char *val, uint32_t *modes)
+/* Bit i of *bits for each names[i] in the comma-separated val; -EINVAL at
+ * a word not in names (the caller says what was expected). */
+static int word_list(const char *val, const char *const *names, size_t n, uint32_t *bits)
 {
 	char buf[128];
 	uint32_t m = 0;
 	snprintf(buf, sizeof(buf), "%s", val);
 	char *save = NULL;
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "open") || !strcmp(tok, "unauthenticated"))
-			m |= TW_MODE_OPEN;
-		else if (!strcmp(tok, "authenticated"))
-			m |= TW_MODE_AUTH;
-		else if (!strcmp(tok, "encrypted"))
-			m |= TW_MODE_ENC;
-		else if (!strcmp(tok, "mixed"))
-			m |= TW_MODE_MIXED;
-		else if (!strcmp(tok, "auto"))
-			m |= TW_MODE_OPEN | TW_MODE_AUTH | TW_MODE_ENC | TW_MODE_MIXED;
-		else
-			return bad(cmd, opt, val, "open|unauthenticated, authenticated, encrypted, mixed or auto");
+		size_t i = 0;
+		while (i < n && strcmp(tok, names[i]) != 0)
+			i++;
+		if (i == n)
+			return -EINVAL;
+		m |= 1u << i;
 	}
+	*bits = m;
+	return 0;
+}
+
+int tw_arg_modes(const char *cmd, const char *opt, const char *val, uint32_t *modes)
+{
+	/* bits 0-3 are the TWAMP Modes bits TW_MODE_OPEN .. TW_MODE_MIXED */
+	static const char *const words[] = { "unauthenticated", "authenticated", "encrypted", "mixed", "open",
+					     "auto" };
+	enum { OPEN_WORD = 1u << 4, AUTO_WORD = 1u << 5 };
+	uint32_t w;
+	if (word_list(val, words, sizeof(words) / sizeof(words[0]), &w) < 0)
+		return bad(cmd, opt, val, "open|unauthenticated, authenticated, encrypted, mixed or auto");
+	uint32_t m = (w & TW_MODES_SECURITY) | (w & OPEN_WORD ? TW_MODE_OPEN : 0) |
+		     (w & AUTO_WORD ? TW_MODES_SECURITY : 0);
 	if (!m)
 		return bad(cmd, opt, val, "at least one mode");
 	*modes = m;
@@ -165,43 +176,27 @@ int tw_arg_port_range(const char *cmd, const char *opt, const char *val, uint16_
 	return bad(cmd, opt, val, "a port range MIN-MAX with 1 <= MIN <= MAX <= 65535");
 }
 
-/* Config bit i (TW_CONFIG_FEATURE_*) <-> TWAMP Modes bit. */
-static const struct {
-	const char *name;
-	uint32_t mode;
-} features[] = {
-	{ "isc", TW_MODE_ISC },
-	{ "reflect_octets", TW_MODE_REFLECT_OCTETS },
-	{ "symmetric_size", TW_MODE_SYMMETRIC },
-	{ "dscp_ecn", TW_MODE_DSCP_ECN },
-	{ "ptp", TW_MODE_PTP },
-};
-#define NFEATURES (sizeof(features) / sizeof(features[0]))
+/* Config bit i (TW_CONFIG_FEATURE_*) <-> feature_names[i] <-> TWAMP Modes bit. */
+static const char *const feature_names[] = { "isc", "reflect_octets", "symmetric_size", "dscp_ecn", "ptp" };
+static const uint32_t feature_modes[] = { TW_MODE_ISC, TW_MODE_REFLECT_OCTETS, TW_MODE_SYMMETRIC, TW_MODE_DSCP_ECN,
+					  TW_MODE_PTP };
+#define NFEATURES (sizeof(feature_names) / sizeof(feature_names[0]))
 
 uint32_t tw_features_to_modes(uint32_t config_bits)
 {
 	uint32_t m = 0;
 	for (size_t i = 0; i < NFEATURES; i++)
 		if (config_bits & (1u << i))
-			m |= features[i].mode;
+			m |= feature_modes[i];
 	return m;
 }
 
 int tw_arg_features(const char *cmd, const char *opt, const char *val, uint32_t *modes)
 {
-	char buf[128];
-	uint32_t m = 0;
-	snprintf(buf, sizeof(buf), "%s", val);
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		size_t i = 0;
-		while (i < NFEATURES && strcmp(tok, features[i].name) != 0)
-			i++;
-		if (i == NFEATURES)
-			return bad(cmd, opt, val, "a list of isc, reflect_octets, symmetric_size, dscp_ecn, ptp");
-		m |= features[i].mode;
-	}
-	*modes = m;
+	uint32_t bits;
+	if (word_list(val, feature_names, NFEATURES, &bits) < 0)
+		return bad(cmd, opt, val, "a list of isc, reflect_octets, symmetric_size, dscp_ecn, ptp");
+	*modes = tw_features_to_modes(bits);
 	return 0;
 }
 
@@ -210,8 +205,8 @@ const char *tw_features_format(uint32_t modes, char *buf, size_t cap)
 	size_t n = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < NFEATURES && n < cap; i++)
-		if (modes & features[i].mode)
-			n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "," : "", features[i].name);
+		if (modes & feature_modes[i])
+			n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "," : "", feature_names[i]);
 	return buf;
 }
 
@@ -220,18 +215,7 @@ int tw_arg_tlvs(const char *cmd, const char *opt, const char *val, uint32_t *tlv
 	/* bit i = TW_SENDER_TLV_* = TW_CONFIG_TLV_* */
 	static const char *const names[] = { "location", "timestamp_info", "cos", "direct_measurement",
 					     "follow_up" };
-	char buf[128];
-	uint32_t m = 0;
-	snprintf(buf, sizeof(buf), "%s", val);
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		size_t i = 0;
-		while (i < 5 && strcmp(tok, names[i]) != 0)
-			i++;
-		if (i == 5)
-			return bad(cmd, opt, val, "a list of location, timestamp_info, cos, direct_measurement, follow_up");
-		m |= 1u << i;
-	}
-	*tlvs = m;
+	if (word_list(val, names, sizeof(names) / sizeof(names[0]), tlvs) < 0)
+		return bad(cmd, opt, val, "a list of location, timestamp_info, cos, direct_measurement, follow_up");
 	return 0;
 }
