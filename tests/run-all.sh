@@ -20,13 +20,14 @@ SUDO=""
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev
  libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
  libcmocka-dev python3 iproute2 prometheus tshark chromium
- strace systemd groff man-db libcap2-bin procps"
+ strace systemd groff man-db libcap2-bin procps locales openssl"
 
 # Every tool the tests use is installed below (kubectl, not a Debian
 # package, comes with the machine image): here a test missing one (tshark,
 # promtool, prometheus, chromium, kubectl, ...) or, as root, a privilege
 # (capture, raw socket, setcap) fails instead of skipping
-# (twamplib.strict() in tests/integration/).
+# (twamplib.strict() in tests/integration/, tw_test_unavailable() in the
+# unit tests).
 export TW_REQUIRE_TOOLS=1
 
 if [ -z "${TW_SKIP_INSTALL:-}" ]; then

@@ -22,6 +22,7 @@
 #include "process.h"
 #include "prom.h"
 #include "registry.h"
+#include "unavailable.h"
 
 #define US 1000LL
 #define MS 1000000LL
@@ -120,8 +121,7 @@ static void test_golden_in_other_locales(void **state)
 	if (!comma) {
 		setlocale(LC_ALL, "C");
 		tw_registry_free(r);
-		print_message("no decimal-comma locale could be built; skipping\n");
-		skip();
+		tw_test_unavailable("no decimal-comma locale could be built (Debian package locales)");
 	}
 	assert_non_null(setlocale(LC_ALL, comma));
 	char probe[16];
@@ -397,8 +397,7 @@ static void test_promtool(void **state)
 	(void)state;
 	const char *promtool = find_promtool();
 	if (!promtool) {
-		print_message("promtool not installed; skipping\n");
-		skip();
+		tw_test_unavailable("promtool is not installed (Debian package prometheus)");
 	}
 	struct agent_reg a;
 	agent_registry(&a, 5);
