@@ -21,6 +21,7 @@ struct tw_loop {
 	tw_clock clock;
 	int epfd;
 	bool stop;
+	bool no_pwait2; /* kernel before 5.11: epoll_wait, ms timeouts */
 	/* events fetched by the current epoll_wait, so tw_io_del can forget a
 	 * handle whose event is still pending */
 	struct epoll_event events[MAX_EVENTS];
@@ -293,6 +294,21 @@ int tw_loop_signal(tw_loop *l, int signo, void (*fn)(void *arg, int signo), void
 
 /* ---- running ---- */
 
+/* epoll_pwait2 (nanosecond timeout, wait < 0: none) where the kernel has
+ * it (5.11+), else epoll_wait with the timeout rounded up to ms. */
+static int epoll_wait_ns(tw_loop *l, int64_t wait)
+{
+	if (!l->no_pwait2) {
+		struct timespec ts = { (time_t)(wait / 1000000000), (long)(wait % 1000000000) };
+		int n = epoll_pwait2(l->epfd, l->events, MAX_EVENTS, wait >= 0 ? &ts : NULL, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		l->no_pwait2 = true; /* found out once, not by a failing call per iteration */
+	}
+	int ms = wait < 0 ? -1 : (int)((wait + 999999) / 1000000);
+	return epoll_wait(l->epfd, l->events, MAX_EVENTS, ms);
+}
+
 static int wait_events(tw_loop *l, int64_t max_wait_ns)
 {
 	int64_t wait = max_wait_ns;
@@ -304,17 +320,7 @@ static int wait_events(tw_loop *l, int64_t max_wait_ns)
 		if (wait < 0 || until < wait)
 			wait = until;
 	}
-	struct timespec ts, *tsp = NULL;
-	if (wait >= 0) {
-		ts.tv_sec = (time_t)(wait / 1000000000);
-		ts.tv_nsec = (long)(wait % 1000000000);
-		tsp = &ts;
-	}
-	int n = epoll_pwait2(l->epfd, l->events, MAX_EVENTS, tsp, NULL);
-	if (n < 0 && errno == ENOSYS) {
-		int ms = wait < 0 ? -1 : (int)((wait + 999999) / 1000000);
-		n = epoll_wait(l->epfd, l->events, MAX_EVENTS, ms);
-	}
+	int n = epoll_wait_ns(l, wait);
 	return n < 0 ? (errno == EINTR ? 0 : -errno) : n;
 }
 
