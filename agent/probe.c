@@ -687,6 +687,12 @@ void tw_probe_free(tw_probe *p)
 	free(p);
 }
 
+/* Optional strings (NULL = unset) that differ. */
+static bool str_differ(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) != 0 : a != b;
+}
+
 /* Settings that need a new TWAMP session when they change. */
 static bool session_changed(const tw_config_target *a, const tw_config_target *b)
 {
@@ -696,13 +702,9 @@ static bool session_changed(const tw_config_target *a, const tw_config_target *b
 	       x->session_timeout_ns != y->session_timeout_ns || x->schedule != y->schedule ||
 	       x->ip_version != y->ip_version || x->mode != y->mode || x->security != y->security ||
 	       x->max_kdf_count != y->max_kdf_count || x->features != y->features || x->ssid != y->ssid ||
-	       x->stamp_tlvs != y->stamp_tlvs ||
-	       (x->source_address == NULL) != (y->source_address == NULL) ||
-	       (x->source_address && strcmp(x->source_address, y->source_address) != 0) ||
-	       (x->source_interface == NULL) != (y->source_interface == NULL) ||
-	       (x->source_interface && strcmp(x->source_interface, y->source_interface) != 0) ||
-	       (x->identity == NULL) != (y->identity == NULL) || (x->identity && strcmp(x->identity, y->identity)) ||
-	       (x->key_file == NULL) != (y->key_file == NULL) || (x->key_file && strcmp(x->key_file, y->key_file));
+	       x->stamp_tlvs != y->stamp_tlvs || str_differ(x->source_address, y->source_address) ||
+	       str_differ(x->source_interface, y->source_interface) || str_differ(x->identity, y->identity) ||
+	       str_differ(x->key_file, y->key_file);
 }
 
 static bool buckets_changed(const tw_config_target *a, const tw_config_target *b)
