@@ -519,15 +519,9 @@ static int parse_list(tw_ld *ld, const tw_key *k, const yaml_node_t *node, void 
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const yaml_node_t *item = tw_walk_node(ld, node->data.sequence.items.start[i]);
 		size_t old = tw_ld_push_index(ld, i);
-		const char *s;
-		char why[256] = "";
 		rc = tw_walk_count(ld, item);
-		if (rc == 0)
-			rc = scalar_text(ld, k, item, &s);
-		if (rc == 0)
-			rc = ki->fn(ld, k, s, ki->elem ? arr + i * ki->elem : dst, why, sizeof(why));
-		if (rc == -EINVAL && !ld->failed)
-			tw_ld_fail_found(ld, item, k, why);
+		if (rc == 0) /* kinds[k->kind].fn is ki->fn: the element's parser */
+			rc = parse_scalar(ld, k, item, ki->elem ? arr + i * ki->elem : dst);
 		tw_ld_pop(ld, old);
 	}
 	if (rc == 0 && ki->elem) {
