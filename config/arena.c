@@ -16,7 +16,6 @@ struct chunk {
 
 struct tw_arena {
 	struct chunk *head;
-	size_t footprint;
 };
 
 tw_arena *tw_arena_new(void)
@@ -37,7 +36,7 @@ void tw_arena_free(tw_arena *a)
 	free(a);
 }
 
-static struct chunk *chunk_new(tw_arena *a, size_t cap)
+static struct chunk *chunk_new(size_t cap)
 {
 	if (cap > SIZE_MAX - sizeof(struct chunk))
 		return NULL;
@@ -45,7 +44,6 @@ static struct chunk *chunk_new(tw_arena *a, size_t cap)
 	if (!c)
 		return NULL;
 	c->cap = cap;
-	a->footprint += sizeof(struct chunk) + cap;
 	return c;
 }
 
@@ -62,7 +60,7 @@ void *tw_arena_alloc(tw_arena *a, size_t size)
 		/* Large requests get a chunk of their own behind the current one,
 		 * so the space left in the current chunk is not wasted. */
 		bool big = size > CHUNK_SIZE / 4;
-		struct chunk *n = chunk_new(a, big ? size : CHUNK_SIZE);
+		struct chunk *n = chunk_new(big ? size : CHUNK_SIZE);
 		if (!n)
 			return NULL;
 		if (big && c) {
@@ -96,9 +94,4 @@ char *tw_arena_strndup(tw_arena *a, const char *s, size_t n)
 		p[n] = '\0';
 	}
 	return p;
-}
-
-size_t tw_arena_footprint(const tw_arena *a)
-{
-	return a ? a->footprint : 0;
 }

@@ -28,7 +28,4 @@ void *tw_arena_array(tw_arena *a, size_t n, size_t size);
 /* Copy of the n bytes at s plus a terminating NUL; NULL when out of memory. */
 char *tw_arena_strndup(tw_arena *a, const char *s, size_t n);
 
-/* Total bytes obtained from malloc (for tests and memory reports). */
-size_t tw_arena_footprint(const tw_arena *a);
-
 #endif /* TW_ARENA_H */
