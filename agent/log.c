@@ -95,14 +95,21 @@ const char *tw_log_quote(char *buf, size_t cap, const char *value)
 	return buf;
 }
 
-static void format_time(char *buf, size_t cap)
+const char *tw_log_format_time(int64_t real_ns, char *buf, size_t cap)
+{
+	time_t t = (time_t)(real_ns / 1000000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, cap - n, ".%03dZ", (int)(real_ns % 1000000000 / 1000000));
+	return buf;
+}
+
+static int64_t now_real_ns(void)
 {
 	struct timespec ts;
-	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Converts "k=v k2=\"v 2\"" into ,"k":"v","k2":"v 2" for JSON output. */
@@ -148,7 +155,7 @@ void tw_log(tw_log_level level, const char *msg, const char *fields_fmt, ...)
 	if (level < min_level)
 		return;
 	char ts[40], fields[2048], qmsg[512];
-	format_time(ts, sizeof(ts));
+	tw_log_format_time(now_real_ns(), ts, sizeof(ts));
 	va_list ap;
 	va_start(ap, fields_fmt);
 	vsnprintf(fields, sizeof(fields), fields_fmt, ap);

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum tw_log_level {
 	TW_LOG_DEBUG = 0,
@@ -35,6 +36,10 @@ int tw_log_parse_format(const char *s, tw_log_format *out);
 
 void tw_log(tw_log_level level, const char *msg, const char *fields_fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* real_ns (CLOCK_REALTIME nanoseconds) as UTC "2006-01-02T15:04:05.000Z",
+ * the time format of log lines. Returns buf. */
+const char *tw_log_format_time(int64_t real_ns, char *buf, size_t cap);
 
 /* Writes value into buf as a logfmt-safe token (quoted and escaped when it
  * contains spaces, quotes, '=' or control characters). Returns buf. */

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "args.h"
 #include "client.h"
@@ -239,15 +238,6 @@ static void print_line(const char *label, const tw_qsketch *q, const char *note)
 	       note);
 }
 
-static void format_time(int64_t real_ns, char *buf, size_t cap)
-{
-	time_t t = (time_t)(real_ns / 1000000000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, cap - n, ".%03dZ", (int)(real_ns % 1000000000 / 1000000));
-}
-
 /* A session that never negotiated a mode ran unauthenticated (Light). */
 static const char *mode_name(uint32_t mode)
 {
@@ -317,9 +307,8 @@ static void print_text(const ping *p, const tw_stats_counters *c)
 	if (features(p))
 		printf("features: %s\n", tw_features_format(features(p), feat, sizeof(feat)));
 	const tw_sender_counters *sc = tw_sender_counters_get(p->sender);
-	format_time(sc->first_send_real_ns, t0, sizeof(t0));
-	format_time(sc->last_send_real_ns, t1, sizeof(t1));
-	printf("first: %s\nlast:  %s\n", t0, t1);
+	printf("first: %s\nlast:  %s\n", tw_log_format_time(sc->first_send_real_ns, t0, sizeof(t0)),
+	       tw_log_format_time(sc->last_send_real_ns, t1, sizeof(t1)));
 	double loss = c->sent ? 100.0 * (double)c->lost / (double)c->sent : 0.0;
 	printf("%llu sent, %llu received, %llu lost (%.3f%%), %llu late, %llu send duplicates, %llu reflect "
 	       "duplicates, %llu reordered\n",
