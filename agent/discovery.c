@@ -409,7 +409,6 @@ void disc_result(tw_discovery *d, disc_cands *cands, const char *error)
 	size_t nold = d->n;
 	d->list = v;
 	d->n = n;
-	d->st.targets = n;
 	d->on_update(d->arg, v, n);
 	list_free(old, nold);
 }
@@ -605,7 +604,6 @@ int tw_discovery_reconfigure(tw_discovery *d, const tw_config_group *g)
 	d->nstale = d->n;
 	d->list = v;
 	d->n = n;
-	d->st.targets = n;
 	d->st.excluded_self = excluded;
 	return 0;
 }
@@ -623,5 +621,7 @@ const tw_config_group *tw_discovery_group(const tw_discovery *d)
 
 tw_discovery_stats tw_discovery_get_stats(const tw_discovery *d)
 {
-	return d->st;
+	tw_discovery_stats st = d->st;
+	st.targets = d->n; /* the list's length, not kept twice */
+	return st;
 }
