@@ -471,9 +471,10 @@ static int reflect_number(int c, const char *arg, reflect_opts *r)
 	int64_t d;
 	switch (c) {
 	case OPT_KDF_COUNT:
-		if (tw_arg_u64("reflect", "--kdf-count", arg, 1024, 1u << 30, &v) < 0 || (v & (v - 1))) {
-			if (v & (v - 1))
-				fprintf(stderr, "twamp-agent reflect: --kdf-count '%s': expected a power of two\n", arg);
+		if (tw_arg_u64("reflect", "--kdf-count", arg, 1024, 1u << 30, &v) < 0)
+			return -EINVAL;
+		if (v & (v - 1)) {
+			fprintf(stderr, "twamp-agent reflect: --kdf-count '%s': expected a power of two\n", arg);
 			return -EINVAL;
 		}
 		r->sp.kdf_count = (uint32_t)v;
