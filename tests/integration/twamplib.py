@@ -25,7 +25,6 @@ def parse_args():
     p.add_argument("--agent", required=True)
     p.add_argument("--build-dir", required=True)
     p.add_argument("--source-dir", required=True)
-    p.add_argument("--shared-dir", required=True)
     return p.parse_args()
 
 
