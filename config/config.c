@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -176,39 +175,6 @@ static void io_error(tw_config_error *err, const char *path, const char *what, i
 	snprintf(err->msg, sizeof(err->msg), "%s: %s: %s", path, what, strerror(e));
 }
 
-/* Reads all of fd (a regular file of at most TW_CONFIG_MAX_FILE_SIZE). */
-static int read_all(int fd, char **data, size_t *len)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if (st.st_size > (off_t)TW_CONFIG_MAX_FILE_SIZE)
-		return -EFBIG;
-	size_t cap = (size_t)st.st_size, n = 0;
-	char *buf = malloc(cap + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (n < cap) {
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			int e = r < 0 ? -errno : 0;
-			if (e < 0) {
-				free(buf);
-				return e;
-			}
-			break; /* shrank while reading: use what is there */
-		}
-		n += (size_t)r;
-	}
-	*data = buf;
-	*len = n;
-	return 0;
-}
-
 int tw_config_load_file(const char *path, tw_config **out, tw_config_error *err)
 {
 	*out = NULL;
@@ -220,7 +186,7 @@ int tw_config_load_file(const char *path, tw_config **out, tw_config_error *err)
 	}
 	char *data = NULL;
 	size_t len = 0;
-	int rc = read_all(fd, &data, &len);
+	int rc = tw_text_read_fd(fd, TW_CONFIG_MAX_FILE_SIZE, &data, &len);
 	close(fd);
 	if (rc < 0) {
 		io_error(err, path, rc == -EFBIG ? "file too large" : "cannot read", -rc);

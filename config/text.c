@@ -1,10 +1,13 @@
-/* text.c - quoting user input for messages, file paths (see text.h). */
+/* text.c - quoting user input for messages, numbers, files (see text.h). */
 #include "text.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum { MAX_SHOWN = 48 };
 
@@ -59,5 +62,36 @@ int tw_text_decimal(const char *s, size_t n, size_t max_digits, unsigned max, un
 	if (v > max)
 		return -ERANGE;
 	*out = v;
+	return 0;
+}
+
+int tw_text_read_fd(int fd, size_t max, char **data, size_t *len)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (st.st_size < 0 || (uint64_t)st.st_size > max)
+		return -EFBIG;
+	size_t cap = (size_t)st.st_size, n = 0;
+	char *buf = malloc(cap + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (n < cap) {
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = -errno;
+			free(buf);
+			return e;
+		}
+		if (r == 0)
+			break; /* shrank while reading: use what is there */
+		n += (size_t)r;
+	}
+	*data = buf;
+	*len = n;
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * text.h - small string helpers shared by config/ and agent/: user input
  * shown in error messages (quoted, escaped, cut), decimal and hex digits,
- * and file paths.
+ * file paths and whole small files.
  */
 #ifndef TW_TEXT_H
 #define TW_TEXT_H
@@ -36,5 +36,12 @@ static inline int tw_text_hex_digit(unsigned char c)
 /* The directory part of a file path, newly allocated (free() it): "." for
  * a bare name, "/" for a file in the root. NULL when out of memory. */
 char *tw_text_dirname(const char *path);
+
+/* Reads the regular file open at fd, by the size fstat gives, into a new
+ * buffer (free() it; it has room for a NUL after *len octets). A file
+ * that shrinks while read gives what is there. Returns 0, -EINVAL when fd
+ * is not a regular file, -EFBIG when it is over max octets, -ENOMEM, or
+ * -errno of fstat/read. */
+int tw_text_read_fd(int fd, size_t max, char **data, size_t *len);
 
 #endif /* TW_TEXT_H */
