@@ -492,11 +492,6 @@ static void on_tick(void *arg)
 	d->ops->refresh(d);
 }
 
-static void on_soon(void *arg)
-{
-	on_tick(arg);
-}
-
 void tw_discovery_refresh_now(tw_discovery *d)
 {
 	tw_timer_stop(d->loop, &d->tick);
@@ -533,7 +528,7 @@ tw_discovery *tw_discovery_new(tw_loop *loop, tw_resolver *resolver, const tw_co
 		d->opts = *opts;
 	tw_prng_seed(&d->prng, 0);
 	tw_timer_init(&d->tick, on_tick, d);
-	tw_timer_init(&d->soon, on_soon, d);
+	tw_timer_init(&d->soon, on_tick, d); /* the same work, out of schedule */
 	int rc = ops->init(d);
 	if (rc == 0)
 		rc = tw_timer_in(loop, &d->soon, 0);
