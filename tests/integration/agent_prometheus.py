@@ -80,12 +80,7 @@ targets:
                    "--web.listen-address=127.0.0.1:%d" % prom_port, "--log.level=warn"], name="prometheus")
     ctx = (prom, agent)
 
-    def prom_ready():
-        try:
-            return t.http_get("http://127.0.0.1:%d/-/ready" % prom_port, timeout=1)[0] == 200
-        except OSError:
-            return False
-    t.wait_until(prom_ready, 30, "prometheus ready", *ctx, interval=0.25)
+    t.wait_http_ok(prom_port, "/-/ready", 30, "prometheus ready", *ctx, interval=0.25)
 
     def up():
         r = query(prom_port, 'up{job="%s"}' % JOB)

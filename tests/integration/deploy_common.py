@@ -38,21 +38,6 @@ def write_self_config(path, refl_port, interval="50ms"):
         f.write(SELF_CONFIG.format(refl=refl_port, interval=interval))
 
 
-def wait_ready(web_port, proc, timeout=20.0):
-    """Polls /-/ready until it answers 200."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        tl.check(proc.alive(), "%s exited before it became ready" % proc.name, proc)
-        try:
-            status, _, _ = tl.http_get("http://127.0.0.1:%d/-/ready" % web_port, timeout=1)
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    tl.check(False, "not ready after %.0fs" % timeout, proc)
-
-
 def scrape(web_port):
     status, _, body = tl.http_get("http://127.0.0.1:%d/metrics" % web_port)
     if status != 200:
@@ -106,7 +91,7 @@ def live_exposition(agent, tmp, seconds=1.5):
     web = tl.free_port()
     pr = tl.Proc([agent, "run", "--config.file", cfg, "--web.listen-address", "127.0.0.1:%d" % web],
                  name="agent")
-    wait_ready(web, pr)
+    tl.wait_ready(web, pr, timeout=20)
     time.sleep(seconds)
     text = scrape(web)
     pr.stop()
@@ -160,7 +145,7 @@ class LiveStack:
         self.web = tl.free_port()
         self.agent = tl.Proc([agent, "run", "--config.file", cfg, "--web.listen-address",
                               "127.0.0.1:%d" % self.web], name="agent")
-        wait_ready(self.web, self.agent)
+        tl.wait_ready(self.web, self.agent, timeout=20)
         self.port = tl.free_port()
         pcfg = os.path.join(tmp, "prometheus.yml")
         with open(pcfg, "w") as f:
@@ -171,16 +156,7 @@ class LiveStack:
         self.prom = tl.Proc(["prometheus", "--config.file", pcfg, "--storage.tsdb.path",
                              os.path.join(tmp, "tsdb"), "--web.listen-address", "127.0.0.1:%d" % self.port],
                             name="prometheus")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            tl.check(self.prom.alive(), "prometheus exited", self.prom)
-            try:
-                if tl.http_get(self.url("/-/ready"), timeout=1)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        tl.check(False, "prometheus not ready", self.prom)
+        tl.wait_http_ok(self.port, "/-/ready", 30, "prometheus /-/ready", self.prom, interval=0.2)
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)

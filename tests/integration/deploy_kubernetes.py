@@ -305,7 +305,7 @@ def privilege_check(agent, objs, mounts, psc, c, cfg_path, source_dir, tmp):
 
     web = tl.free_port()
     pr = run_as_pod(cap_bin, c, psc, root, cfg_path, web, {})
-    dc.wait_ready(web, pr)
+    tl.wait_ready(web, pr, timeout=20)
     secret_mount = [p for p, (k, _, _) in mounts.items() if k == "secret"][0]
     keys = [k for k in secret_files(objs["Secret"])][0]
     key_file = os.path.join(tmp, "client.pfs")

@@ -115,15 +115,7 @@ def bad_socket(args, tmp):
     for bad in ("relative/notify.sock", os.path.join(tmp, "nobody.sock")):
         write_config(cfg, tl.free_port())
         pr, web = start_agent(args, cfg, bad)
-        deadline = time.monotonic() + 15
-        status = 0
-        while time.monotonic() < deadline and status != 200:
-            tl.check(pr.alive(), "agent exited with NOTIFY_SOCKET=%s" % bad, pr)
-            try:
-                status, _, _ = tl.http_get("http://127.0.0.1:%d/-/ready" % web, timeout=1)
-            except OSError:
-                time.sleep(0.1)
-        tl.check(status == 200, "not ready with NOTIFY_SOCKET=%s" % bad, pr)
+        tl.wait_http_ok(web, "/-/ready", 15, "/-/ready with NOTIFY_SOCKET=%s" % bad, pr)
         rc = pr.stop()
         tl.check(rc == 0, "exit status %s with NOTIFY_SOCKET=%s" % (rc, bad), pr)
 

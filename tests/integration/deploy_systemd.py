@@ -255,7 +255,7 @@ def run_traced(agent, tmp, notify_path):
     env = dict(os.environ, NOTIFY_SOCKET=notify_path)
     pr = tl.Proc(["strace", "-f", "-qq", "-s", "0", "-o", trace, agent, "run", "--config.file", cfg,
                   "--web.listen-address", "127.0.0.1:%d" % web], name="strace-agent", env=env)
-    dc.wait_ready(web, pr, timeout=30)
+    tl.wait_ready(web, pr, timeout=30)
     time.sleep(1.0)
     for hdr in ({}, {"Accept-Encoding": "gzip"}):
         status, _, body = tl.http_get("http://127.0.0.1:%d/metrics" % web, headers=hdr)

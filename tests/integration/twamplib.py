@@ -348,14 +348,24 @@ def start_agent(agent, workdir, config_text, name="agent", extra=(), web_port=No
     port = web_port or free_port()
     pr = Proc([agent, "run", "--config.file", path, "--web.listen-address", "127.0.0.1:%d" % port] + list(extra),
               name=name)
+    wait_ready(port, pr)
+    return pr, port, path
 
-    def ready():
+
+def wait_http_ok(port, path, timeout, what, *context, interval=0.1):
+    """Polls http://127.0.0.1:port/path until it answers 200 (bounded, see
+    wait_until: the processes in context must stay alive meanwhile)."""
+    def ok():
         try:
-            return http_get("http://127.0.0.1:%d/-/ready" % port, timeout=1.0)[0] == 200
+            return http_get("http://127.0.0.1:%d%s" % (port, path), timeout=1.0)[0] == 200
         except OSError:
             return False
-    wait_until(ready, 15, "%s /-/ready" % name, pr)
-    return pr, port, path
+    wait_until(ok, timeout, what, *context, interval=interval)
+
+
+def wait_ready(port, proc, timeout=15.0):
+    """Waits until the agent proc, serving HTTP on port, answers 200 on /-/ready."""
+    wait_http_ok(port, "/-/ready", timeout, "%s /-/ready" % proc.name, proc)
 
 
 def _unescape_label(s, i):
