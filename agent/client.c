@@ -74,15 +74,9 @@ static void expect_reply(tw_client *c)
 
 static int flush(tw_client *c)
 {
-	while (c->out_len) {
-		ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0)
-			return -EPIPE;
-		memmove(c->out, c->out + n, c->out_len - (size_t)n);
-		c->out_len -= (size_t)n;
-	}
+	int rc = tw_net_stream_flush(c->fd, c->out, &c->out_len);
+	if (rc < 0)
+		return rc;
 	return tw_io_mod(c->loop, &c->io, EPOLLIN | (c->out_len ? EPOLLOUT : 0));
 }
 

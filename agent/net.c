@@ -326,6 +326,20 @@ int tw_net_connect_result(int fd)
 	return -err;
 }
 
+int tw_net_stream_flush(int fd, uint8_t *buf, size_t *len)
+{
+	while (*len) {
+		ssize_t n = send(fd, buf, *len, MSG_NOSIGNAL);
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		if (n == 0)
+			return -EPIPE;
+		memmove(buf, buf + n, *len - (size_t)n);
+		*len -= (size_t)n;
+	}
+	return 0;
+}
+
 int tw_net_local_addr(int fd, tw_sockaddr *out)
 {
 	memset(out, 0, sizeof(*out));

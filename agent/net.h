@@ -74,6 +74,12 @@ int tw_net_tcp_listen(const tw_sockaddr *local, int backlog);
 int tw_net_tcp_connect(const tw_sockaddr *remote, const tw_sockaddr *local, const char *ifname);
 int tw_net_connect_result(int fd); /* 0 or negative errno (SO_ERROR) */
 
+/* Sends what the non-blocking stream socket fd takes of buf[0, *len) and
+ * moves the rest to the front of buf (*len shrinks). Returns 0 when all
+ * was sent or the socket is full, or a negative errno when the connection
+ * failed. Never raises SIGPIPE. */
+int tw_net_stream_flush(int fd, uint8_t *buf, size_t *len);
+
 int tw_net_local_addr(int fd, tw_sockaddr *out);
 int tw_net_peer_addr(int fd, tw_sockaddr *out);
 

@@ -131,16 +131,9 @@ static void update_events(conn *c)
 /* Writes what the socket takes; returns false when the connection died. */
 static bool flush(conn *c)
 {
-	while (c->out_len) {
-		ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			conn_close(c);
-			return false;
-		}
-		memmove(c->out, c->out + n, c->out_len - (size_t)n);
-		c->out_len -= (size_t)n;
+	if (tw_net_stream_flush(c->fd, c->out, &c->out_len) < 0) {
+		conn_close(c);
+		return false;
 	}
 	if (c->closing && c->out_len == 0) {
 		conn_close(c);
