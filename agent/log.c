@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 static tw_log_level min_level = TW_LOG_INFO;
 static tw_log_format out_format = TW_LOG_LOGFMT;
 
@@ -105,12 +107,6 @@ const char *tw_log_format_time(int64_t real_ns, char *buf, size_t cap)
 	return buf;
 }
 
-static int64_t now_real_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Converts "k=v k2=\"v 2\"" into ,"k":"v","k2":"v 2" for JSON output. */
 static void fields_to_json(const char *f, char *out, size_t cap)
@@ -155,7 +151,7 @@ void tw_log(tw_log_level level, const char *msg, const char *fields_fmt, ...)
 	if (level < min_level)
 		return;
 	char ts[40], fields[2048], qmsg[512];
-	tw_log_format_time(now_real_ns(), ts, sizeof(ts));
+	tw_log_format_time(tw_clock_real(&tw_clock_system), ts, sizeof(ts));
 	va_list ap;
 	va_start(ap, fields_fmt);
 	vsnprintf(fields, sizeof(fields), fields_fmt, ap);
