@@ -26,8 +26,7 @@ struct tw_sender {
 	tw_stats *stats;
 	tw_prng prng;
 	uint8_t *pad;     /* padding of the next packet */
-	uint32_t seq;
-	uint64_t sent;
+	uint64_t sent;    /* its low 32 bits are the next sequence number */
 	int64_t next_send; /* planned monotonic time of the next packet */
 	bool running;      /* schedule active */
 	bool started;
@@ -77,6 +76,12 @@ static void on_loss_timer(void *arg)
 
 /* ---- sending ---- */
 
+/* The sequence number of the next packet: from 0, +1 per packet, wrapping. */
+static uint32_t next_seq(const tw_sender *s)
+{
+	return (uint32_t)s->sent;
+}
+
 /* STAMP TLVs of packet seq, written into area; returns their length. In
  * authenticated mode an HMAC TLV covers them (RFC 8972 §4.8). */
 static int stamp_tlvs(tw_sender *s, uint8_t *area, size_t cap)
@@ -95,7 +100,7 @@ static int stamp_tlvs(tw_sender *s, uint8_t *area, size_t cap)
 		tw_tlv_put_follow_up(&w);
 	size_t covered = tw_wr_len(&w);
 	if (s->p.crypto && covered)
-		tw_tlv_put_hmac(&w, s->p.crypto, s->seq, area, covered);
+		tw_tlv_put_hmac(&w, s->p.crypto, next_seq(s), area, covered);
 	if (s->p.padding >= 4) /* padding after the HMAC TLV, as RFC 8972 allows */
 		tw_tlv_put_padding(&w, s->pad, (uint16_t)(s->p.padding - 4));
 	return tw_wr_ok(&w) ? (int)tw_wr_len(&w) : -EMSGSIZE;
@@ -104,13 +109,13 @@ static int stamp_tlvs(tw_sender *s, uint8_t *area, size_t cap)
 static int build_packet(tw_sender *s, uint8_t *pkt, size_t cap)
 {
 	if (!s->p.stamp)
-		return tw_sender_build(&s->p.fmt, s->p.crypto, s->seq, s->pad, s->p.padding, pkt, cap);
+		return tw_sender_build(&s->p.fmt, s->p.crypto, next_seq(s), s->pad, s->p.padding, pkt, cap);
 	tw_stamp_sec sec = s->p.crypto ? TW_STAMP_AUTH : TW_STAMP_OPEN;
 	size_t base = tw_stamp_base_len(sec);
 	int n = stamp_tlvs(s, pkt + base, cap - base);
 	if (n < 0)
 		return n;
-	return tw_stamp_sender_build(sec, s->seq, s->p.ssid, pkt + base, (size_t)n, pkt, cap);
+	return tw_stamp_sender_build(sec, next_seq(s), s->p.ssid, pkt + base, (size_t)n, pkt, cap);
 }
 
 static void stamp_packet(tw_sender *s, uint8_t *pkt, size_t len, tw_ts t1)
@@ -139,8 +144,7 @@ static int send_one(tw_sender *s)
 	stamp_packet(s, pkt, (size_t)n, t1);
 	if (tw_net_send(s->fd, pkt, (size_t)n, &s->p.reflector) < 0)
 		s->ctr.send_errors++; /* still sent as far as sequencing goes: it will be lost */
-	tw_stats_on_sent(s->stats, s->seq, t1, tw_loop_mono(s->loop));
-	s->seq++;
+	tw_stats_on_sent(s->stats, next_seq(s), t1, tw_loop_mono(s->loop));
 	s->sent++;
 	return 0;
 }
