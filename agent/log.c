@@ -20,11 +20,6 @@ void tw_log_setup(tw_log_level level, tw_log_format format)
 	out_format = format;
 }
 
-bool tw_log_enabled(tw_log_level level)
-{
-	return level >= min_level;
-}
-
 int tw_log_parse_level(const char *s, tw_log_level *out)
 {
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {

@@ -28,7 +28,6 @@ typedef enum tw_log_format {
 } tw_log_format;
 
 void tw_log_setup(tw_log_level level, tw_log_format format);
-bool tw_log_enabled(tw_log_level level);
 
 /* Parses "debug|info|warn|error" / "logfmt|json"; returns 0 or -EINVAL. */
 int tw_log_parse_level(const char *s, tw_log_level *out);

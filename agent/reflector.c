@@ -254,16 +254,6 @@ uint16_t tw_refl_session_port(const tw_refl_session *s)
 	return s->port;
 }
 
-bool tw_refl_session_started(const tw_refl_session *s)
-{
-	return s->state == REFL_RUNNING || s->state == REFL_STOPPING;
-}
-
-uint32_t tw_refl_session_reflected(const tw_refl_session *s)
-{
-	return s->seq;
-}
-
 void tw_refl_session_start(tw_refl_session *s)
 {
 	if (s->state != REFL_BOUND)

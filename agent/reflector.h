@@ -75,8 +75,6 @@ tw_refl_session *tw_refl_session_new(tw_loop *loop, const tw_refl_params *p, int
 void tw_refl_session_free(tw_refl_session *s); /* NULL-safe */
 
 uint16_t tw_refl_session_port(const tw_refl_session *s);
-bool tw_refl_session_started(const tw_refl_session *s);
-uint32_t tw_refl_session_reflected(const tw_refl_session *s);
 
 void tw_refl_session_start(tw_refl_session *s);
 /* Keeps reflecting for the Timeout, then ends (on_done). Idempotent. */

@@ -834,11 +834,6 @@ tw_server_stats *tw_server_stats_mut(tw_server *s)
 	return &s->stats;
 }
 
-size_t tw_server_listen_count(const tw_server *s)
-{
-	return s->nlisteners;
-}
-
 int tw_server_listen_addr(const tw_server *s, size_t i, tw_sockaddr *out)
 {
 	if (i >= s->nlisteners)

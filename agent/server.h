@@ -84,7 +84,6 @@ void tw_server_free(tw_server *s);
 
 const tw_server_stats *tw_server_stats_get(const tw_server *s);
 tw_server_stats *tw_server_stats_mut(tw_server *s); /* for histogram hooks */
-size_t tw_server_listen_count(const tw_server *s);
 /* The bound address of listener i (its real port when 0 was asked). */
 int tw_server_listen_addr(const tw_server *s, size_t i, tw_sockaddr *out);
 
